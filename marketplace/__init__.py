@@ -1,0 +1,174 @@
+"""社会扶贫对接平台: the social poverty-alleviation docking platform."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, g, render_template, request, session
+from flask_babel import gettext as _
+from flask_talisman import Talisman
+from werkzeug.exceptions import HTTPException
+
+from marketplace.config import PROJECT_ROOT, load_config
+from marketplace.extensions import babel, bootstrap, csrf, db, limiter, login_manager, migrate
+
+
+def select_locale() -> str:
+    from flask import current_app
+
+    languages = current_app.config["LANGUAGES"]
+    chosen = session.get("lang")
+    if chosen in languages:
+        return str(chosen)
+    # Chinese first: only a browser that prefers English and has no Chinese gets English.
+    best = request.accept_languages.best_match(["zh", "en"]) if request else None
+    return "en" if best == "en" else current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+        instance_path=None,
+    )
+    app.config.update(load_config())
+    if config:
+        app.config.update(config)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {}
+
+    from marketplace import models  # noqa: F401  (complete metadata)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    bootstrap.init_app(app)
+    limiter.init_app(app)
+    https = app.config["MARKETPLACE_HTTPS"]
+    Talisman(
+        app,
+        force_https=https,
+        strict_transport_security=https,
+        session_cookie_secure=https,
+        content_security_policy={
+            "default-src": "'self'",
+            "img-src": "'self' data:",
+            "style-src": "'self' 'unsafe-inline'",
+        },
+    )
+
+    with app.app_context():
+        _configure_sqlite(app)
+
+    _register_login(app)
+    _register_blueprints(app)
+    _register_errors(app)
+    _register_template_helpers(app)
+
+    from marketplace.cli import register_commands
+
+    register_commands(app)
+    return app
+
+
+def _configure_sqlite(app: Flask) -> None:
+    """WAL and foreign keys on every SQLite connection."""
+    from sqlalchemy import event
+
+    engine = db.engine
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.close()
+
+
+def _register_login(app: Flask) -> None:
+    from flask_babel import lazy_gettext as _l
+
+    from marketplace.accounts.models import User
+    from marketplace.permissions import enforce_access
+
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = _l("Please sign in to see this page.")
+    login_manager.login_message_category = "warning"
+
+    @login_manager.user_loader
+    def load_user(user_id: str) -> User | None:
+        # The id carries the session token: a rotated token ends every older session.
+        raw_id, _sep, token = user_id.partition(":")
+        if not raw_id.isdigit() or not token:
+            return None
+        user = db.session.get(User, int(raw_id))
+        if user is None or user.session_token != token or not user.active:
+            return None
+        return user
+
+    app.before_request(enforce_access)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from marketplace.accounts.views import bp as accounts_bp
+    from marketplace.home.views import bp as home_bp
+
+    app.register_blueprint(home_bp)
+    app.register_blueprint(accounts_bp)
+
+
+def _register_errors(app: Flask) -> None:
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> Any:
+        code = exc.code or 500
+        messages = {
+            400: _("The request could not be understood. Please check what you entered."),
+            403: _("You do not have permission to do this."),
+            404: _("The page or record was not found."),
+            405: _("This action is not allowed here."),
+            409: _("This action conflicts with the current state of the record."),
+            413: _("The upload is too large."),
+            429: _("Too many attempts. Please wait a moment and try again."),
+        }
+        message = messages.get(code, _("Something went wrong. Please try again later."))
+        if exc.description and code in (400, 409) and getattr(exc, "user_message", False):
+            message = exc.description
+        return render_template("error.html", code=code, message=message), code
+
+    @app.errorhandler(Exception)
+    def unexpected_error(exc: Exception) -> Any:
+        app.logger.exception("unhandled error on %s", request.path)
+        db.session.rollback()
+        message = _("Something went wrong. Please try again later.")
+        return render_template("error.html", code=500, message=message), 500
+
+
+def _register_template_helpers(app: Flask) -> None:
+    from flask_wtf import FlaskForm
+
+    from marketplace import privacy
+
+    @app.context_processor
+    def inject() -> dict[str, Any]:
+        from flask_babel import get_locale
+
+        return {
+            "current_locale": str(get_locale()),
+            "languages": app.config["LANGUAGES"],
+            # An empty form gives POST-only buttons their CSRF token.
+            "csrf_form": FlaskForm(),
+        }
+
+    app.jinja_env.filters["mask_name"] = privacy.mask_name
+    app.jinja_env.filters["mask_id"] = privacy.mask_id_number
+    app.jinja_env.filters["mask_phone"] = privacy.mask_phone
+
+    @app.before_request
+    def remember_start() -> None:
+        g.lang = session.get("lang")

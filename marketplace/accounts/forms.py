@@ -1,0 +1,92 @@
+"""Account forms: they validate, never write."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    EmailField,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+)
+from wtforms.validators import EqualTo, Length, Optional
+
+from marketplace.accounts.models import OrganizationKind, Role
+from marketplace.forms import required
+from marketplace.validation import Normalised, normalise_credit_code, normalise_mobile
+
+
+class LoginForm(FlaskForm):
+    username = StringField(_l("User name"), validators=required(50))
+    password = PasswordField(_l("Password"), validators=required(200))
+    submit = SubmitField(_l("Sign in"))
+
+
+class PasswordChangeForm(FlaskForm):
+    current = PasswordField(_l("Current password"), validators=required(200))
+    new = PasswordField(_l("New password"), validators=required(200))
+    confirm = PasswordField(
+        _l("Repeat new password"),
+        validators=[EqualTo("new", message=_l("The two passwords differ."))],
+    )
+    submit = SubmitField(_l("Change password"))
+
+
+class RegisterForm(FlaskForm):
+    kind = SelectField(_l("Donor type"), choices=OrganizationKind.choices())
+    organization_name = StringField(
+        _l("Organization name"),
+        validators=[Length(max=200)],
+        description=_l("Leave empty if you give as an individual."),
+    )
+    credit_code = StringField(
+        _l("Unified social credit code"),
+        validators=[Normalised(normalise_credit_code, optional=True)],
+    )
+    region = SelectField(_l("Region where the organization is registered"), coerce=int)
+    username = StringField(_l("User name"), validators=required(50))
+    display_name = StringField(_l("Your name"), validators=required(50))
+    phone = StringField(_l("Mobile number"), validators=[Normalised(normalise_mobile)])
+    email = EmailField(_l("E-mail"), validators=[Optional(), Length(max=200)])
+    password = PasswordField(_l("Password"), validators=required(200))
+    confirm = PasswordField(
+        _l("Repeat password"),
+        validators=[EqualTo("password", message=_l("The two passwords differ."))],
+    )
+    submit = SubmitField(_l("Register"))
+
+    def validate(self, extra_validators=None):  # type: ignore[no-untyped-def]
+        ok = super().validate(extra_validators)
+        if self.kind.data != OrganizationKind.INDIVIDUAL.value:
+            if not (self.organization_name.data or "").strip():
+                self.organization_name.errors.append(_l("This field is required."))
+                ok = False
+            if not self.credit_code.data:
+                self.credit_code.errors.append(
+                    _l("An organization must give its unified social credit code.")
+                )
+                ok = False
+        return ok
+
+
+class UserCreateForm(FlaskForm):
+    role = SelectField(
+        _l("Role"),
+        choices=[(r.value, r.label) for r in (Role.STAFF, Role.ADMIN, Role.AUDITOR)],
+    )
+    regions = SelectMultipleField(
+        _l("Regions"), coerce=int, description=_l("Villages for staff; one region otherwise.")
+    )
+    username = StringField(_l("User name"), validators=required(50))
+    display_name = StringField(_l("Name"), validators=required(50))
+    phone = StringField(_l("Mobile number"), validators=[Normalised(normalise_mobile, True)])
+    email = EmailField(_l("E-mail"), validators=[Optional(), Length(max=200)])
+    password = PasswordField(
+        _l("Initial password"),
+        validators=required(200),
+        description=_l("Tell it to the person; they should change it at first sign-in."),
+    )
+    submit = SubmitField(_l("Create account"))

@@ -1,0 +1,131 @@
+"""Organizations and user accounts, each account scoped to regions."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from flask_login import UserMixin
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from marketplace.db import Base, TimestampMixin, enum_column
+from marketplace.regions.models import Region
+from marketplace.vocab import LABELS, LabelledEnum
+
+
+class Role(LabelledEnum):
+    DONOR = "donor"
+    STAFF = "staff"
+    ADMIN = "admin"
+    AUDITOR = "auditor"
+    SUPERUSER = "superuser"
+
+
+class OrganizationKind(LabelledEnum):
+    ENTERPRISE = "enterprise"
+    SOCIAL_ORG = "social_org"
+    GOVERNMENT = "government"
+    INDIVIDUAL = "individual"
+
+
+class VerificationStatus(LabelledEnum):
+    PENDING = "pending"
+    VERIFIED = "verified"
+    REJECTED = "rejected"
+
+
+LABELS.update(
+    {
+        Role.DONOR: _l("Donor"),
+        Role.STAFF: _l("Village staff"),
+        Role.ADMIN: _l("Administrator"),
+        Role.AUDITOR: _l("Auditor"),
+        Role.SUPERUSER: _l("Superuser"),
+        OrganizationKind.ENTERPRISE: _l("Enterprise"),
+        OrganizationKind.SOCIAL_ORG: _l("Social organization"),
+        OrganizationKind.GOVERNMENT: _l("Government unit"),
+        OrganizationKind.INDIVIDUAL: _l("Individual donor"),
+        VerificationStatus.PENDING: _l("Awaiting verification"),
+        VerificationStatus.VERIFIED: _l("Verified"),
+        VerificationStatus.REJECTED: _l("Rejected"),
+    }
+)
+
+user_region = sa.Table(
+    "user_region",
+    Base.metadata,
+    sa.Column("user_id", sa.ForeignKey("user.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("region_id", sa.ForeignKey("region.id"), primary_key=True),
+)
+
+
+class Organization(TimestampMixin, Base):
+    __tablename__ = "organization"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    kind: Mapped[OrganizationKind] = mapped_column(enum_column(OrganizationKind, "kind"))
+    # Unified social credit code (统一社会信用代码); individuals have none.
+    credit_code: Mapped[str | None] = mapped_column(sa.String(18), unique=True)
+    region_id: Mapped[int | None] = mapped_column(sa.ForeignKey("region.id"), index=True)
+    contact_name: Mapped[str] = mapped_column(sa.String(50), default="")
+    contact_phone: Mapped[str] = mapped_column(sa.String(20), default="")
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    status: Mapped[VerificationStatus] = mapped_column(
+        enum_column(VerificationStatus, "status"), default=VerificationStatus.PENDING
+    )
+    status_reason: Mapped[str] = mapped_column(sa.String(500), default="")
+    verified_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user.id", use_alter=True, name="fk_organization_verified_by_id_user")
+    )
+    verified_at: Mapped[datetime | None]
+
+    region: Mapped[Region | None] = relationship()
+    members: Mapped[list[User]] = relationship(
+        back_populates="organization", foreign_keys="User.organization_id"
+    )
+
+    @property
+    def is_verified(self) -> bool:
+        return self.status == VerificationStatus.VERIFIED
+
+
+class User(UserMixin, TimestampMixin, Base):
+    __tablename__ = "user"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(sa.String(50), unique=True)
+    display_name: Mapped[str] = mapped_column(sa.String(50))
+    email: Mapped[str] = mapped_column(sa.String(200), default="")
+    phone: Mapped[str] = mapped_column(sa.String(20), default="")
+    password_hash: Mapped[str] = mapped_column(sa.String(200))
+    role: Mapped[Role] = mapped_column(enum_column(Role, "role"))
+    organization_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("organization.id"), index=True
+    )
+    active: Mapped[bool] = mapped_column(default=True)
+    # Rotated at logout and password change: every session holding the old one is dead.
+    session_token: Mapped[str] = mapped_column(sa.String(64), default=lambda: secrets.token_hex(16))
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None]
+    last_login_at: Mapped[datetime | None]
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
+
+    organization: Mapped[Organization | None] = relationship(
+        back_populates="members", foreign_keys=[organization_id]
+    )
+    regions: Mapped[list[Region]] = relationship(secondary=user_region, order_by=Region.code)
+
+    __table_args__ = (sa.CheckConstraint("failed_logins >= 0", name="failed_logins_non_negative"),)
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_token}"
+
+    @property
+    def is_active(self) -> bool:  # type: ignore[override]
+        return self.active
+
+    def has_role(self, *roles: Role) -> bool:
+        return self.role in roles

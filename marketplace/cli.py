@@ -1,0 +1,143 @@
+"""The ``marketplace`` command: a Flask CLI group over the same services the pages use."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import sqlalchemy as sa
+from flask import Flask
+from flask.cli import FlaskGroup, with_appcontext
+
+from marketplace.errors import ServiceError
+from marketplace.extensions import db
+
+
+def _create_app() -> Flask:
+    from marketplace import create_app
+
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False)
+def main() -> None:
+    """社会扶贫对接平台 — social poverty-alleviation docking platform."""
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--threads", default=8, show_default=True, type=int)
+@with_appcontext
+def serve_command(host: str, port: int, threads: int) -> None:
+    """Serve the site with waitress (the embedded default)."""
+    from flask import current_app
+    from waitress import serve
+
+    click.echo(f"Serving on http://{host}:{port}/")
+    serve(current_app._get_current_object(), host=host, port=port, threads=threads)  # type: ignore[attr-defined]
+
+
+@click.command("demo")
+@click.option("--if-empty", is_flag=True, help="Do nothing when the database already has users.")
+@with_appcontext
+def demo_command(if_empty: bool) -> None:
+    """Load the gazetteer, Baiyin's townships and villages and the demo data (idempotent)."""
+    from marketplace.accounts.models import User
+    from marketplace.demo import DEMO_PASSWORD, load_demo
+
+    if if_empty and db.session.scalar(sa.select(sa.func.count(User.id))):
+        click.echo("Database already holds accounts: demo data not loaded.")
+        return
+    summary = load_demo()
+    db.session.commit()
+    for key, value in summary.items():
+        click.echo(f"{key}: {value}")
+    click.echo(f"Demo accounts share the password {DEMO_PASSWORD!r} (demo data only).")
+
+
+@click.group("regions")
+def regions_group() -> None:
+    """Administrative regions."""
+
+
+@regions_group.command("gazetteer")
+@with_appcontext
+def regions_gazetteer() -> None:
+    """Load China's provinces, cities and counties (idempotent)."""
+    from marketplace.regions.services import load_gazetteer
+
+    report = load_gazetteer()
+    db.session.commit()
+    click.echo(f"{report.created} regions created.")
+
+
+@regions_group.command("load")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@with_appcontext
+def regions_load(file: Path) -> None:
+    """Load townships and villages from a CSV file: code,name,parent_code[,lat,lng]."""
+    from marketplace.regions.services import load_gazetteer, load_subdivisions
+
+    load_gazetteer()
+    try:
+        text = file.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise click.ClickException("The file is not UTF-8 text.") from exc
+    report = load_subdivisions(text)
+    if not report.ok:
+        db.session.rollback()
+        for line, message in report.errors:
+            click.echo(f"line {line}: {message}", err=True)
+        raise click.ClickException(f"{len(report.errors)} bad rows; nothing was loaded.")
+    db.session.commit()
+    click.echo(f"{report.created} created, {report.updated} updated.")
+
+
+@click.group("users")
+def users_group() -> None:
+    """User accounts."""
+
+
+@users_group.command("create")
+@click.option("--username", required=True)
+@click.option("--name", "display_name", required=True, help="Display name.")
+@click.option(
+    "--role",
+    required=True,
+    type=click.Choice(["staff", "admin", "auditor", "superuser"]),
+)
+@click.option("--region", "region_codes", multiple=True, help="12-digit region code; repeatable.")
+@click.password_option()
+@with_appcontext
+def users_create(
+    username: str, display_name: str, role: str, region_codes: tuple[str, ...], password: str
+) -> None:
+    """Create a staff, administrator, auditor or superuser account."""
+    from marketplace.accounts.models import Role
+    from marketplace.accounts.services import create_user
+    from marketplace.regions.models import Region
+
+    regions = list(db.session.scalars(sa.select(Region).where(Region.code.in_(region_codes))))
+    missing = set(region_codes) - {r.code for r in regions}
+    if missing:
+        raise click.ClickException(f"Unknown region codes: {', '.join(sorted(missing))}")
+    try:
+        user = create_user(
+            None,
+            username=username,
+            display_name=display_name,
+            role=Role(role),
+            regions=regions,
+            password=password,
+        )
+    except ServiceError as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc.message)) from exc
+    db.session.commit()
+    click.echo(f"Created {user.role.value} {user.username}.")
+
+
+def register_commands(app: Flask) -> None:
+    for command in (serve_command, demo_command, regions_group, users_group):
+        app.cli.add_command(command)

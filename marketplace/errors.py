@@ -1,0 +1,14 @@
+"""The one exception services raise for a rule a user broke; views turn it into a message."""
+
+from __future__ import annotations
+
+from flask_babel import LazyString
+
+
+class ServiceError(Exception):
+    """A refused action. ``message`` is a translatable msgid; ``status`` the HTTP answer."""
+
+    def __init__(self, message: str | LazyString, status: int = 400) -> None:
+        super().__init__(str(message))
+        self.message = message
+        self.status = status

@@ -1,0 +1,23 @@
+"""Form pieces shared by every domain."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import StringField, TextAreaField
+from wtforms.validators import DataRequired, Length
+
+
+class ReasonForm(FlaskForm):
+    """A decision with an optional reason (required by the service when refusing)."""
+
+    reason = TextAreaField(_l("Reason"), validators=[Length(max=500)])
+
+
+def required(max_length: int) -> list[object]:
+    return [DataRequired(message=_l("This field is required.")), Length(max=max_length)]
+
+
+def text_field(label: str, max_length: int, optional: bool = False) -> StringField:
+    validators = [Length(max=max_length)] if optional else required(max_length)
+    return StringField(label, validators=validators)

@@ -1,0 +1,94 @@
+"""Figures for the home page and the dashboards."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+
+from marketplace.accounts.models import Organization, Role, User, VerificationStatus
+from marketplace.extensions import db
+from marketplace.households.models import Household
+from marketplace.matches.models import Match, MatchStatus
+from marketplace.needs.models import Need, NeedStatus
+from marketplace.permissions import region_clause
+from marketplace.regions.models import Region
+from marketplace.resources.models import Resource, ResourceStatus
+
+DONE = (MatchStatus.DELIVERED, MatchStatus.CONFIRMED)
+
+
+def headline_figures() -> dict[str, Any]:
+    """Public figures: counts only, nothing personal."""
+    value_delivered = db.session.scalar(
+        sa.select(sa.func.coalesce(sa.func.sum(Match.quantity * Resource.unit_value), 0))
+        .join(Resource, Match.resource_id == Resource.id)
+        .where(Match.status.in_(DONE))
+    )
+    return {
+        "households": db.session.scalar(sa.select(sa.func.count(Household.id))),
+        "open_needs": db.session.scalar(
+            sa.select(sa.func.count(Need.id)).where(Need.status == NeedStatus.VERIFIED)
+        ),
+        "resources": db.session.scalar(
+            sa.select(sa.func.count(Resource.id))
+            .join(Organization, Resource.organization_id == Organization.id)
+            .where(
+                Resource.status == ResourceStatus.ACTIVE,
+                Organization.status == VerificationStatus.VERIFIED,
+            )
+        ),
+        "matches": db.session.scalar(
+            sa.select(sa.func.count(Match.id)).where(
+                Match.status.in_((MatchStatus.APPROVED, *DONE))
+            )
+        ),
+        "value_delivered": Decimal(value_delivered or 0),
+    }
+
+
+def _count(query: sa.Select[Any]) -> int:
+    return int(db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery())) or 0)
+
+
+def dashboard_figures(user: User) -> dict[str, Any]:
+    """What the role can do next, counted inside the user's scope."""
+    in_scope_need = (
+        sa.select(Need.id)
+        .join(Region, Need.village_id == Region.id)
+        .where(region_clause(user, Region.path))
+    )
+    if user.role == Role.DONOR:
+        org = user.organization
+        return {
+            "organization": org,
+            "resources": _count(sa.select(Resource.id).where(Resource.organization_id == org.id))
+            if org
+            else 0,
+            "open_needs": _count(sa.select(Need.id).where(Need.status == NeedStatus.VERIFIED)),
+        }
+    figures: dict[str, Any] = {
+        "regions": user.regions,
+        "households": _count(
+            sa.select(Household.id)
+            .join(Region, Household.village_id == Region.id)
+            .where(region_clause(user, Region.path))
+        ),
+        "needs_waiting": _count(in_scope_need.where(Need.status == NeedStatus.SUBMITTED)),
+        "needs_returned": _count(in_scope_need.where(Need.status == NeedStatus.RETURNED)),
+        "needs_open": _count(in_scope_need.where(Need.status == NeedStatus.VERIFIED)),
+        "matches_proposed": _count(
+            sa.select(Match.id)
+            .join(Need, Match.need_id == Need.id)
+            .join(Region, Need.village_id == Region.id)
+            .where(region_clause(user, Region.path), Match.status == MatchStatus.PROPOSED)
+        ),
+    }
+    if user.role in (Role.ADMIN, Role.SUPERUSER):
+        from marketplace.accounts.services import organizations_in_scope
+
+        figures["organizations_pending"] = _count(
+            organizations_in_scope(user).where(Organization.status == VerificationStatus.PENDING)
+        )
+    return figures

@@ -1,0 +1,49 @@
+"""Home page with headline figures, the per-role dashboard, language switch, health check."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from flask_login import current_user
+
+from marketplace.accounts.models import Role
+from marketplace.home import services
+from marketplace.permissions import public, signed_in
+
+bp = Blueprint("home", __name__)
+
+
+@bp.route("/")
+@public
+def index() -> Any:
+    return render_template("home/index.html", figures=services.headline_figures())
+
+
+@bp.route("/dashboard")
+@signed_in
+def dashboard() -> Any:
+    template = {
+        Role.DONOR: "home/dashboard_donor.html",
+        Role.STAFF: "home/dashboard_staff.html",
+        Role.ADMIN: "home/dashboard_admin.html",
+        Role.SUPERUSER: "home/dashboard_admin.html",
+        Role.AUDITOR: "home/dashboard_auditor.html",
+    }[current_user.role]
+    return render_template(template, figures=services.dashboard_figures(current_user))
+
+
+@bp.route("/lang/<code>")
+@public
+def set_language(code: str) -> Any:
+    if code in current_app.config["LANGUAGES"]:
+        session["lang"] = code
+    target = request.referrer or ""
+    host = request.host_url
+    return redirect(target if target.startswith(host) else url_for("home.index"))
+
+
+@bp.route("/healthz")
+@public
+def health() -> Any:
+    return {"status": "ok"}

@@ -1,0 +1,76 @@
+"""A match (对接) of a need with a resource, from pledge to confirmation with the household."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from marketplace.db import Base, TimestampMixin, enum_column
+from marketplace.needs.models import Need
+from marketplace.resources.models import Resource
+from marketplace.vocab import LABELS, LabelledEnum
+
+
+class MatchStatus(LabelledEnum):
+    PROPOSED = "proposed"
+    APPROVED = "approved"
+    DELIVERED = "delivered"
+    CONFIRMED = "confirmed"
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+    DISPUTED = "disputed"
+
+
+LABELS.update(
+    {
+        MatchStatus.PROPOSED: _l("Pledged, awaiting approval"),
+        MatchStatus.APPROVED: _l("Approved"),
+        MatchStatus.DELIVERED: _l("Delivered"),
+        MatchStatus.CONFIRMED: _l("Confirmed by household"),
+        MatchStatus.REJECTED: _l("Rejected"),
+        MatchStatus.CANCELLED: _l("Cancelled"),
+        MatchStatus.EXPIRED: _l("Expired"),
+        MatchStatus.DISPUTED: _l("Disputed"),
+    }
+)
+
+
+class Match(TimestampMixin, Base):
+    __tablename__ = "match"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    need_id: Mapped[int] = mapped_column(sa.ForeignKey("need.id"), index=True)
+    resource_id: Mapped[int] = mapped_column(sa.ForeignKey("resource.id"), index=True)
+    quantity: Mapped[int]
+    status: Mapped[MatchStatus] = mapped_column(
+        enum_column(MatchStatus, "status"), default=MatchStatus.PROPOSED
+    )
+    # The matching engine's score, its components and the weights used, kept with the match.
+    score: Mapped[float | None]
+    score_breakdown: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    proposed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
+    decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
+    decided_at: Mapped[datetime | None]
+    decision_reason: Mapped[str] = mapped_column(sa.String(500), default="")
+    delivered_at: Mapped[datetime | None]
+    delivery_note: Mapped[str] = mapped_column(sa.Text, default="")
+    confirmed_at: Mapped[datetime | None]
+    received_quantity: Mapped[int | None]
+    satisfaction: Mapped[int | None]
+    feedback: Mapped[str] = mapped_column(sa.Text, default="")
+    disclosure_until: Mapped[datetime | None]
+
+    need: Mapped[Need] = relationship()
+    resource: Mapped[Resource] = relationship()
+
+    __table_args__ = (
+        sa.CheckConstraint("quantity > 0", name="quantity_positive"),
+        sa.CheckConstraint("satisfaction BETWEEN 1 AND 5", name="satisfaction_range"),
+        sa.CheckConstraint("received_quantity >= 0", name="received_non_negative"),
+        sa.Index("ix_match_status", "status"),
+    )

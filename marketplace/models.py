@@ -1,0 +1,23 @@
+"""Import every model so that metadata is complete (Alembic, create_all)."""
+
+from marketplace.accounts.models import Organization, User, user_region
+from marketplace.households.models import Household, HouseholdMember
+from marketplace.matches.models import Match
+from marketplace.needs.models import Need
+from marketplace.oversight.models import AuditEvent
+from marketplace.regions.models import Region
+from marketplace.resources.models import Resource, resource_service_area
+
+__all__ = [
+    "AuditEvent",
+    "Household",
+    "HouseholdMember",
+    "Match",
+    "Need",
+    "Organization",
+    "Region",
+    "Resource",
+    "User",
+    "resource_service_area",
+    "user_region",
+]

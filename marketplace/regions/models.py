@@ -1,0 +1,73 @@
+"""Administrative regions: province > city > county > township > village."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from marketplace.db import Base, enum_column
+from marketplace.vocab import LABELS, LabelledEnum
+
+
+class RegionLevel(LabelledEnum):
+    PROVINCE = "province"
+    CITY = "city"
+    COUNTY = "county"
+    TOWNSHIP = "township"
+    VILLAGE = "village"
+
+    @property
+    def depth(self) -> int:
+        return LEVEL_ORDER.index(self)
+
+
+LEVEL_ORDER = list(RegionLevel)
+LABELS.update(
+    {
+        RegionLevel.PROVINCE: _l("Province"),
+        RegionLevel.CITY: _l("City"),
+        RegionLevel.COUNTY: _l("County"),
+        RegionLevel.TOWNSHIP: _l("Township"),
+        RegionLevel.VILLAGE: _l("Village"),
+    }
+)
+
+
+class Region(Base):
+    __tablename__ = "region"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # 12-digit statistical division code (adcode).
+    code: Mapped[str] = mapped_column(sa.String(12), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(100))
+    level: Mapped[RegionLevel] = mapped_column(enum_column(RegionLevel, "level"))
+    parent_id: Mapped[int | None] = mapped_column(sa.ForeignKey("region.id"), index=True)
+    # Materialised path of codes ("/620000000000/620400000000/"): a subtree is a prefix.
+    path: Mapped[str] = mapped_column(sa.String(200), index=True)
+    lat: Mapped[float | None]
+    lng: Mapped[float | None]
+
+    parent: Mapped[Region | None] = relationship(remote_side=[id], back_populates="children")
+    children: Mapped[list[Region]] = relationship(back_populates="parent", order_by="Region.code")
+
+    def contains(self, other: Region) -> bool:
+        return other.path.startswith(self.path)
+
+    def ancestors(self) -> list[Region]:
+        chain: list[Region] = []
+        node = self.parent
+        while node is not None:
+            chain.append(node)
+            node = node.parent
+        return list(reversed(chain))
+
+    @property
+    def full_name(self) -> str:
+        """Names from the city down, the way staff write an address (白银市靖远县东湾镇...)."""
+        names = [r.name for r in self.ancestors() if r.level != RegionLevel.PROVINCE]
+        names.append(self.name)
+        return "".join(n for n in names if n not in ("市辖区",))
+
+    def __repr__(self) -> str:
+        return f"<Region {self.code} {self.name}>"

@@ -1,0 +1,190 @@
+"""Loading the gazetteer and per-deployment townships and villages; region look-ups."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from marketplace.extensions import db
+from marketplace.regions.models import Region, RegionLevel
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+GAZETTEER = DATA_DIR / "china_counties.csv"
+BAIYIN_EXTRACT = DATA_DIR / "baiyin_townships_villages.csv"
+
+CHILD_LEVEL = {
+    RegionLevel.PROVINCE: RegionLevel.CITY,
+    RegionLevel.CITY: RegionLevel.COUNTY,
+    RegionLevel.COUNTY: RegionLevel.TOWNSHIP,
+    RegionLevel.TOWNSHIP: RegionLevel.VILLAGE,
+}
+
+
+@dataclass
+class LoadReport:
+    created: int = 0
+    updated: int = 0
+    errors: list[tuple[int, str]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def _coordinate(raw: str, low: float, high: float) -> float | None:
+    raw = (raw or "").strip()
+    if not raw:
+        return None
+    value = float(raw)  # ValueError reported by the caller
+    if not low <= value <= high:
+        raise ValueError(raw)
+    return value
+
+
+def load_gazetteer(path: Path = GAZETTEER) -> LoadReport:
+    """Provinces, cities and counties from the shipped file; idempotent."""
+    report = LoadReport()
+    existing = {code for (code,) in db.session.execute(sa.select(Region.code))}
+    by_code: dict[str, Region] = {}
+    with path.open(encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            if row["code"] in existing:
+                continue
+            parent = by_code.get(row["parent_code"]) if row["parent_code"] else None
+            if row["parent_code"] and parent is None:
+                parent = db.session.scalar(
+                    sa.select(Region).where(Region.code == row["parent_code"])
+                )
+            region = Region(
+                code=row["code"],
+                name=row["name"],
+                level=RegionLevel(row["level"]),
+                parent=parent,
+                path=(parent.path if parent else "/") + row["code"] + "/",
+                lat=float(row["lat"]) if row["lat"] else None,
+                lng=float(row["lng"]) if row["lng"] else None,
+            )
+            db.session.add(region)
+            by_code[row["code"]] = region
+            report.created += 1
+    db.session.flush()
+    return report
+
+
+def load_subdivisions(text: str) -> LoadReport:
+    """Townships and villages from CSV text: code, name, parent_code[, lat, lng].
+
+    Rows are checked first; if any row is bad nothing is written and every bad line is
+    reported with its number. Existing codes are updated (name, coordinates), so loading the
+    same file twice changes nothing.
+    """
+    report = LoadReport()
+    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
+    rows = list(reader)
+    if rows and rows[0] and rows[0][0].strip().lower() == "code":
+        start, rows = 2, rows[1:]
+    else:
+        start = 1
+    known = {r.code: r for r in db.session.scalars(sa.select(Region))}
+    pending: dict[str, Region] = {}
+    planned: list[tuple[int, str, str, str, float | None, float | None]] = []
+    for number, row in enumerate(rows, start=start):
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) not in (3, 5):
+            report.errors.append(
+                (number, "expected 3 or 5 columns: code,name,parent_code[,lat,lng]")
+            )
+            continue
+        code, name, parent_code = (c.strip() for c in row[:3])
+        if not (code.isdigit() and len(code) == 12):
+            report.errors.append((number, f"code must have 12 digits: {code!r}"))
+            continue
+        if not name or len(name) > 100:
+            report.errors.append((number, "name is empty or longer than 100 characters"))
+            continue
+        try:
+            lat = _coordinate(row[3], -90, 90) if len(row) == 5 else None
+            lng = _coordinate(row[4], -180, 180) if len(row) == 5 else None
+        except ValueError:
+            report.errors.append((number, "lat/lng must be numbers in range"))
+            continue
+        parent = known.get(parent_code) or pending.get(parent_code)
+        if parent is None:
+            report.errors.append((number, f"unknown parent code {parent_code!r}"))
+            continue
+        if parent.level not in (RegionLevel.COUNTY, RegionLevel.TOWNSHIP):
+            report.errors.append(
+                (
+                    number,
+                    f"parent {parent_code} is a {parent.level.value}, not a county or township",
+                )
+            )
+            continue
+        placeholder = Region(code=code, level=CHILD_LEVEL[parent.level], path="")
+        pending[code] = placeholder
+        planned.append((number, code, name, parent_code, lat, lng))
+    if report.errors:
+        return report
+    # Townships before villages, whatever the file's order.
+    planned.sort(key=lambda item: pending[item[1]].level.depth)
+    for _number, code, name, parent_code, lat, lng in planned:
+        parent = known[parent_code]
+        lat = lat if lat is not None else parent.lat
+        lng = lng if lng is not None else parent.lng
+        region = known.get(code)
+        if region is None:
+            region = Region(
+                code=code,
+                name=name,
+                level=CHILD_LEVEL[parent.level],
+                parent=parent,
+                path=parent.path + code + "/",
+                lat=lat,
+                lng=lng,
+            )
+            db.session.add(region)
+            known[code] = region
+            report.created += 1
+        elif (region.name, region.lat, region.lng) != (name, lat, lng):
+            region.name, region.lat, region.lng = name, lat, lng
+            report.updated += 1
+    db.session.flush()
+    return report
+
+
+def load_baiyin_extract() -> LoadReport:
+    return load_subdivisions(BAIYIN_EXTRACT.read_text(encoding="utf-8"))
+
+
+def by_code(code: str) -> Region | None:
+    return db.session.scalar(sa.select(Region).where(Region.code == code))
+
+
+def deployment_paths_query() -> sa.Select[tuple[str]]:
+    """Paths of the cities and counties where townships have been loaded (the deployed area)."""
+    township = sa.orm.aliased(Region)
+    county = sa.orm.aliased(Region)
+    counties = (
+        sa.select(county.path)
+        .join(township, township.parent_id == county.id)
+        .where(township.level == RegionLevel.TOWNSHIP)
+        .distinct()
+    )
+    return counties
+
+
+def deployment_regions() -> list[Region]:
+    """Cities and counties of the deployed area, for pickers (the country has 3,000 counties)."""
+    county_paths = list(db.session.scalars(deployment_paths_query()))
+    city_codes = {p.strip("/").split("/")[-2] for p in county_paths if p.count("/") >= 3}
+    regions = db.session.scalars(
+        sa.select(Region)
+        .where(sa.or_(Region.path.in_(county_paths), Region.code.in_(city_codes)))
+        .order_by(Region.path)
+    ).all()
+    return list(regions)

@@ -1,0 +1,102 @@
+"""Resources posted by donors: goods, money, discounts, jobs, training, purchases, services."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from marketplace.accounts.models import Organization
+from marketplace.db import Base, TimestampMixin, enum_column
+from marketplace.regions.models import Region
+from marketplace.vocab import LABELS, LabelledEnum
+
+
+class ResourceKind(LabelledEnum):
+    GOODS = "goods"
+    MONEY = "money"
+    DISCOUNT = "discount"
+    JOBS = "jobs"
+    TRAINING = "training"
+    PURCHASE = "purchase"
+    SERVICE = "service"
+
+
+class ResourceStatus(LabelledEnum):
+    ACTIVE = "active"
+    PAUSED = "paused"
+    CLOSED = "closed"
+    EXPIRED = "expired"
+
+
+LABELS.update(
+    {
+        ResourceKind.GOODS: _l("Goods"),
+        ResourceKind.MONEY: _l("Money"),
+        ResourceKind.DISCOUNT: _l("Discount"),
+        ResourceKind.JOBS: _l("Jobs"),
+        ResourceKind.TRAINING: _l("Training"),
+        ResourceKind.PURCHASE: _l("Purchase of farm produce"),
+        ResourceKind.SERVICE: _l("Service"),
+        ResourceStatus.ACTIVE: _l("Active"),
+        ResourceStatus.PAUSED: _l("Paused"),
+        ResourceStatus.CLOSED: _l("Closed"),
+        ResourceStatus.EXPIRED: _l("Expired"),
+    }
+)
+
+resource_service_area = sa.Table(
+    "resource_service_area",
+    Base.metadata,
+    sa.Column("resource_id", sa.ForeignKey("resource.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("region_id", sa.ForeignKey("region.id"), primary_key=True),
+)
+
+
+class Resource(TimestampMixin, Base):
+    __tablename__ = "resource"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(sa.ForeignKey("organization.id"), index=True)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
+    kind: Mapped[ResourceKind] = mapped_column(enum_column(ResourceKind, "kind"))
+    title: Mapped[str] = mapped_column(sa.String(100))
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    # Category codes (top or sub) this resource serves; see marketplace.vocab.
+    categories: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    # None means unlimited (a discount plan open to every eligible household).
+    capacity: Mapped[int | None]
+    remaining: Mapped[int | None]
+    unit: Mapped[str] = mapped_column(sa.String(20))
+    unit_value: Mapped[Decimal] = mapped_column(sa.Numeric(14, 2), default=Decimal(0))
+    # Eligibility: empty lists mean any status / any cause.
+    eligible_statuses: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    eligible_causes: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    valid_from: Mapped[date]
+    valid_until: Mapped[date]
+    delivery_deadline: Mapped[date | None]
+    status: Mapped[ResourceStatus] = mapped_column(
+        enum_column(ResourceStatus, "status"), default=ResourceStatus.ACTIVE
+    )
+
+    organization: Mapped[Organization] = relationship()
+    service_area: Mapped[list[Region]] = relationship(
+        secondary=resource_service_area, order_by=Region.code
+    )
+
+    __table_args__ = (
+        sa.CheckConstraint(
+            "(capacity IS NULL AND remaining IS NULL) OR "
+            "(capacity > 0 AND remaining >= 0 AND remaining <= capacity)",
+            name="capacity_consistent",
+        ),
+        sa.CheckConstraint("unit_value >= 0", name="unit_value_non_negative"),
+        sa.CheckConstraint("valid_until >= valid_from", name="validity_ordered"),
+    )
+
+    @property
+    def unlimited(self) -> bool:
+        return self.capacity is None

@@ -1,0 +1,188 @@
+"""The register's standard lists and the need categories, shared by every domain.
+
+Values are stable codes stored in the database (enforced by CHECK constraints); labels are
+English msgids translated through the catalogs, so the interface speaks Chinese first.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from flask_babel import LazyString
+from flask_babel import lazy_gettext as _l
+
+
+class LabelledEnum(enum.StrEnum):
+    @property
+    def label(self) -> LazyString:
+        return LABELS[self]
+
+    @classmethod
+    def choices(cls) -> list[tuple[str, LazyString]]:
+        return [(m.value, m.label) for m in cls]
+
+
+class HouseholdStatus(LabelledEnum):
+    POOR = "poor"
+    EXITED = "exited"
+    MONITORED = "monitored"
+
+
+class PovertyCause(LabelledEnum):
+    ILLNESS = "illness"
+    DISABILITY = "disability"
+    SCHOOLING = "schooling"
+    DISASTER = "disaster"
+    LAND = "land"
+    WATER = "water"
+    SKILLS = "skills"
+    LABOUR = "labour"
+    CAPITAL = "capital"
+    TRANSPORT = "transport"
+    DRIVE = "drive"
+
+
+class LabourCapacity(LabelledEnum):
+    FULL = "full"
+    WEAK = "weak"
+    NONE = "none"
+
+
+LABELS: dict[enum.Enum, LazyString] = {
+    HouseholdStatus.POOR: _l("Not yet out of poverty"),
+    HouseholdStatus.EXITED: _l("Out of poverty"),
+    HouseholdStatus.MONITORED: _l("Monitored (at risk)"),
+    PovertyCause.ILLNESS: _l("Illness"),
+    PovertyCause.DISABILITY: _l("Disability"),
+    PovertyCause.SCHOOLING: _l("Schooling costs"),
+    PovertyCause.DISASTER: _l("Disaster"),
+    PovertyCause.LAND: _l("Lack of land"),
+    PovertyCause.WATER: _l("Lack of water"),
+    PovertyCause.SKILLS: _l("Lack of skills"),
+    PovertyCause.LABOUR: _l("Lack of labour"),
+    PovertyCause.CAPITAL: _l("Lack of capital"),
+    PovertyCause.TRANSPORT: _l("Remote transport"),
+    PovertyCause.DRIVE: _l("Lack of drive to develop"),
+    LabourCapacity.FULL: _l("Able to work"),
+    LabourCapacity.WEAK: _l("Weak labour capacity"),
+    LabourCapacity.NONE: _l("Unable to work"),
+}
+
+
+@dataclass(frozen=True)
+class Category:
+    code: str
+    label: LazyString
+    # Help that builds income (industry, jobs, purchase of produce) vs handouts: the split
+    # the Anqing document reports (18% industry).
+    builds_income: bool = False
+
+    @property
+    def parent(self) -> str:
+        return self.code.split(".", 1)[0]
+
+    @property
+    def is_top(self) -> bool:
+        return "." not in self.code
+
+
+# Need categories follow 两不愁三保障 and 五个一批; each top category lists its sub-categories.
+CATEGORY_TREE: list[tuple[Category, list[Category]]] = [
+    (
+        Category("industry", _l("Production and industry"), True),
+        [
+            Category("industry.livestock", _l("Livestock breeding"), True),
+            Category("industry.planting", _l("Crop planting and seedlings"), True),
+            Category("industry.aquaculture", _l("Aquaculture"), True),
+            Category("industry.cooperative", _l("Processing and cooperatives"), True),
+            Category("industry.fund", _l("Industry project funding"), True),
+        ],
+    ),
+    (
+        Category("jobs", _l("Jobs and skills training"), True),
+        [
+            Category("jobs.employment", _l("Employment placement"), True),
+            Category("jobs.training", _l("Skills training"), True),
+            Category("jobs.public_post", _l("Public welfare posts"), True),
+        ],
+    ),
+    (
+        Category("education", _l("Education")),
+        [
+            Category("education.tuition", _l("Tuition and school fees")),
+            Category("education.grant", _l("Student grants")),
+            Category("education.supplies", _l("School supplies")),
+        ],
+    ),
+    (
+        Category("medical", _l("Medical care")),
+        [
+            Category("medical.insurance", _l("Medical insurance premiums")),
+            Category("medical.treatment", _l("Treatment costs")),
+            Category("medical.aids", _l("Rehabilitation aids")),
+        ],
+    ),
+    (
+        Category("housing", _l("Housing safety")),
+        [
+            Category("housing.renovation", _l("Dilapidated house renovation")),
+            Category("housing.relocation", _l("Relocation support")),
+            Category("housing.materials", _l("Building materials")),
+        ],
+    ),
+    (
+        Category("necessities", _l("Daily necessities and appliances")),
+        [
+            Category("necessities.washer", _l("Washing machines")),
+            Category("necessities.appliance", _l("Household appliances")),
+            Category("necessities.clothing", _l("Clothing and bedding")),
+            Category("necessities.food", _l("Food and grain")),
+        ],
+    ),
+    (
+        Category("consumption", _l("Sale of farm produce"), True),
+        [
+            Category("consumption.produce", _l("Purchase of farm produce"), True),
+            Category("consumption.ecommerce", _l("E-commerce sales channels"), True),
+        ],
+    ),
+    (
+        Category("finance", _l("Finance")),
+        [
+            Category("finance.microcredit", _l("Micro-credit and interest subsidies")),
+            Category("finance.insurance", _l("Agricultural insurance")),
+            Category("finance.cash", _l("Cash assistance")),
+        ],
+    ),
+    (
+        Category("infrastructure", _l("Village infrastructure")),
+        [
+            Category("infrastructure.road", _l("Roads and bridges")),
+            Category("infrastructure.water", _l("Drinking water and water tanks")),
+            Category("infrastructure.power", _l("Electricity")),
+            Category("infrastructure.facility", _l("Public facilities")),
+        ],
+    ),
+    (
+        Category("services", _l("Telecom and service discounts")),
+        [
+            Category("services.telecom", _l("Telecom plans")),
+            Category("services.discount", _l("Purchase discounts")),
+            Category("services.other", _l("Other services")),
+        ],
+    ),
+]
+
+CATEGORIES: dict[str, Category] = {}
+for _top, _subs in CATEGORY_TREE:
+    CATEGORIES[_top.code] = _top
+    CATEGORIES.update((s.code, s) for s in _subs)
+
+TOP_CATEGORY_CODES = [top.code for top, _ in CATEGORY_TREE]
+SUBCATEGORY_CODES = [s.code for _, subs in CATEGORY_TREE for s in subs]
+
+
+def subcategory_choices() -> list[tuple[str, str]]:
+    """Grouped labels for a select: "Top / Sub"."""
+    return [(s.code, f"{top.label} / {s.label}") for top, subs in CATEGORY_TREE for s in subs]
