@@ -40,9 +40,8 @@ HUINING = "620422000000"
 COUNTIES = ["620402000000", "620403000000", JINGYUAN, HUINING, "620423000000"]
 
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙马朱胡郭何高林罗魏韩冯蒋"
-GIVEN = (
-    "建国 秀英 志强 桂兰 玉梅 德福 海军 春花 永明 小燕 文斌 金花 学军 红霞 天佑 彩霞 国庆 丽娟 生福 兰英"
-).split()
+_GIVEN_NAMES = "建国秀英志强桂兰玉梅德福海军春花永明小燕文斌金花学军红霞天佑彩霞国庆丽娟生福兰英"
+GIVEN = [_GIVEN_NAMES[i : i + 2] for i in range(0, len(_GIVEN_NAMES), 2)]
 RELATIONS = ["配偶", "子", "女", "父亲", "母亲", "孙子"]
 HEALTH = ["健康", "健康", "健康", "慢性病", "残疾", "大病"]
 
@@ -54,7 +53,7 @@ def credit_code(body: str) -> str:
 
 def id_number(county_code: str, birth: date, serial: int) -> str:
     body = f"{county_code[:6]}{birth:%Y%m%d}{serial:03d}"
-    return body + ric.calc_check_digit(body)
+    return body + ric.calc_check_digit(body + "0")  # the function skips the last character
 
 
 ORGANIZATIONS: list[dict[str, Any]] = [

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
+from wtforms import SelectChoice
 
 
 class LabelledEnum(enum.StrEnum):
@@ -19,8 +20,8 @@ class LabelledEnum(enum.StrEnum):
         return LABELS[self]
 
     @classmethod
-    def choices(cls) -> list[tuple[str, LazyString]]:
-        return [(m.value, m.label) for m in cls]
+    def choices(cls) -> list[SelectChoice]:
+        return [SelectChoice(m.value, m.label) for m in cls]
 
 
 class HouseholdStatus(LabelledEnum):
@@ -183,6 +184,10 @@ TOP_CATEGORY_CODES = [top.code for top, _ in CATEGORY_TREE]
 SUBCATEGORY_CODES = [s.code for _, subs in CATEGORY_TREE for s in subs]
 
 
-def subcategory_choices() -> list[tuple[str, str]]:
-    """Grouped labels for a select: "Top / Sub"."""
-    return [(s.code, f"{top.label} / {s.label}") for top, subs in CATEGORY_TREE for s in subs]
+def subcategory_choices() -> list[SelectChoice]:
+    """Sub-categories grouped under their top category."""
+    return [
+        SelectChoice(s.code, s.label, optgroup=str(top.label))
+        for top, subs in CATEGORY_TREE
+        for s in subs
+    ]

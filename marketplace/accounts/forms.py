@@ -7,6 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import (
     EmailField,
     PasswordField,
+    SelectChoice,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -75,7 +76,7 @@ class RegisterForm(FlaskForm):
 class UserCreateForm(FlaskForm):
     role = SelectField(
         _l("Role"),
-        choices=[(r.value, r.label) for r in (Role.STAFF, Role.ADMIN, Role.AUDITOR)],
+        choices=[SelectChoice(r.value, r.label) for r in (Role.STAFF, Role.ADMIN, Role.AUDITOR)],
     )
     regions = SelectMultipleField(
         _l("Regions"), coerce=int, description=_l("Villages for staff; one region otherwise.")

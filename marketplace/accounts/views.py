@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
+from wtforms import SelectChoice
 
 from marketplace.accounts import services
 from marketplace.accounts.forms import (
@@ -78,8 +79,8 @@ def logout() -> Any:
 @public
 def register() -> Any:
     form = RegisterForm()
-    form.region.choices = [(0, _("(choose)"))] + [
-        (r.id, r.full_name) for r in region_services.deployment_regions()
+    form.region.choices = [SelectChoice(0, _("(choose)"))] + [
+        SelectChoice(r.id, r.full_name) for r in region_services.deployment_regions()
     ]
     if form.validate_on_submit():
         region = db.session.get(Region, form.region.data) if form.region.data else None
@@ -178,7 +179,7 @@ def users() -> Any:
     return render_template("accounts/users.html", users=page_users)
 
 
-def _scope_region_choices(role: Role) -> list[tuple[int, str]]:
+def _scope_region_choices(role: Role) -> list[SelectChoice]:
     levels = services.SCOPE_LEVELS[role]
     query = sa.select(Region).where(
         Region.level.in_(levels), region_clause(current_user, Region.path)
@@ -187,7 +188,7 @@ def _scope_region_choices(role: Role) -> list[tuple[int, str]]:
         # The whole country is too long a list: keep the deployed area.
         query = query.where(Region.path.in_(region_services.deployment_paths_query()))
     regions = db.session.scalars(query.order_by(Region.path).limit(3000)).all()
-    return [(r.id, r.full_name) for r in regions]
+    return [SelectChoice(r.id, r.full_name) for r in regions]
 
 
 @bp.route("/admin/users/new", methods=["GET", "POST"])
@@ -197,10 +198,10 @@ def create_user() -> Any:
     role = Role(form.role.data) if form.role.data in {r.value for r in Role} else Role.STAFF
     form.regions.choices = _scope_region_choices(role)
     if request.method == "GET":
-        form.regions.choices = sorted(
-            {c for r in services.SCOPE_LEVELS for c in _scope_region_choices(r)},
-            key=lambda c: c[1],
-        )
+        seen: dict[int, SelectChoice] = {}
+        for scoped_role in services.SCOPE_LEVELS:
+            seen.update((c.value, c) for c in _scope_region_choices(scoped_role))
+        form.regions.choices = sorted(seen.values(), key=lambda c: c.label)
     if form.validate_on_submit():
         chosen = db.session.scalars(sa.select(Region).where(Region.id.in_(form.regions.data)))
         try:

@@ -79,82 +79,105 @@ def load_subdivisions(text: str) -> LoadReport:
     """Townships and villages from CSV text: code, name, parent_code[, lat, lng].
 
     Rows are checked first; if any row is bad nothing is written and every bad line is
-    reported with its number. Existing codes are updated (name, coordinates), so loading the
-    same file twice changes nothing.
+    reported with its number. A parent may be a known region or a row of the same file, in any
+    order. Existing codes are updated (name, coordinates), so loading twice changes nothing.
     """
     report = LoadReport()
-    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
-    rows = list(reader)
+    rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
+    start = 1
     if rows and rows[0] and rows[0][0].strip().lower() == "code":
         start, rows = 2, rows[1:]
-    else:
-        start = 1
-    known = {r.code: r for r in db.session.scalars(sa.select(Region))}
-    pending: dict[str, Region] = {}
-    planned: list[tuple[int, str, str, str, float | None, float | None]] = []
+    parsed: dict[str, _Row] = {}
     for number, row in enumerate(rows, start=start):
-        if not any(cell.strip() for cell in row):
-            continue
-        if len(row) not in (3, 5):
+        if any(cell.strip() for cell in row):
+            _parse_row(number, row, parsed, report)
+    known = {r.code: r for r in db.session.scalars(sa.select(Region))}
+    levels: dict[str, RegionLevel] = {}
+    for row in parsed.values():
+        level = _level_below(row.parent_code, known, parsed)
+        if level is None:
             report.errors.append(
-                (number, "expected 3 or 5 columns: code,name,parent_code[,lat,lng]")
+                (row.number, f"unknown parent code {row.parent_code!r}, or not a county/township")
             )
-            continue
-        code, name, parent_code = (c.strip() for c in row[:3])
-        if not (code.isdigit() and len(code) == 12):
-            report.errors.append((number, f"code must have 12 digits: {code!r}"))
-            continue
-        if not name or len(name) > 100:
-            report.errors.append((number, "name is empty or longer than 100 characters"))
-            continue
-        try:
-            lat = _coordinate(row[3], -90, 90) if len(row) == 5 else None
-            lng = _coordinate(row[4], -180, 180) if len(row) == 5 else None
-        except ValueError:
-            report.errors.append((number, "lat/lng must be numbers in range"))
-            continue
-        parent = known.get(parent_code) or pending.get(parent_code)
-        if parent is None:
-            report.errors.append((number, f"unknown parent code {parent_code!r}"))
-            continue
-        if parent.level not in (RegionLevel.COUNTY, RegionLevel.TOWNSHIP):
-            report.errors.append(
-                (
-                    number,
-                    f"parent {parent_code} is a {parent.level.value}, not a county or township",
-                )
-            )
-            continue
-        placeholder = Region(code=code, level=CHILD_LEVEL[parent.level], path="")
-        pending[code] = placeholder
-        planned.append((number, code, name, parent_code, lat, lng))
+        else:
+            levels[row.code] = level
     if report.errors:
+        report.errors.sort()
         return report
     # Townships before villages, whatever the file's order.
-    planned.sort(key=lambda item: pending[item[1]].level.depth)
-    for _number, code, name, parent_code, lat, lng in planned:
-        parent = known[parent_code]
-        lat = lat if lat is not None else parent.lat
-        lng = lng if lng is not None else parent.lng
-        region = known.get(code)
+    for row in sorted(parsed.values(), key=lambda r: levels[r.code].depth):
+        parent = known[row.parent_code]
+        lat = row.lat if row.lat is not None else parent.lat
+        lng = row.lng if row.lng is not None else parent.lng
+        region = known.get(row.code)
         if region is None:
             region = Region(
-                code=code,
-                name=name,
-                level=CHILD_LEVEL[parent.level],
+                code=row.code,
+                name=row.name,
+                level=levels[row.code],
                 parent=parent,
-                path=parent.path + code + "/",
+                path=parent.path + row.code + "/",
                 lat=lat,
                 lng=lng,
             )
             db.session.add(region)
-            known[code] = region
+            known[row.code] = region
             report.created += 1
-        elif (region.name, region.lat, region.lng) != (name, lat, lng):
-            region.name, region.lat, region.lng = name, lat, lng
+        elif (region.name, region.lat, region.lng) != (row.name, lat, lng):
+            region.name, region.lat, region.lng = row.name, lat, lng
             report.updated += 1
     db.session.flush()
     return report
+
+
+@dataclass
+class _Row:
+    number: int
+    code: str
+    name: str
+    parent_code: str
+    lat: float | None
+    lng: float | None
+
+
+def _parse_row(number: int, row: list[str], parsed: dict[str, _Row], report: LoadReport) -> None:
+    if len(row) not in (3, 5):
+        report.errors.append((number, "expected 3 or 5 columns: code,name,parent_code[,lat,lng]"))
+        return
+    code, name, parent_code = (c.strip() for c in row[:3])
+    if not (code.isdigit() and len(code) == 12):
+        report.errors.append((number, f"code must have 12 digits: {code!r}"))
+        return
+    if not name or len(name) > 100:
+        report.errors.append((number, "name is empty or longer than 100 characters"))
+        return
+    if code in parsed:
+        report.errors.append(
+            (number, f"code {code} appears twice (first on line {parsed[code].number})")
+        )
+        return
+    try:
+        lat = _coordinate(row[3], -90, 90) if len(row) == 5 else None
+        lng = _coordinate(row[4], -180, 180) if len(row) == 5 else None
+    except ValueError:
+        report.errors.append((number, "lat/lng must be numbers in range"))
+        return
+    parsed[code] = _Row(number, code, name, parent_code, lat, lng)
+
+
+def _level_below(
+    parent_code: str, known: dict[str, Region], parsed: dict[str, _Row]
+) -> RegionLevel | None:
+    """The level of a unit under this parent: township under a county, village under those."""
+    parent = known.get(parent_code)
+    if parent is not None:
+        if parent.level in (RegionLevel.COUNTY, RegionLevel.TOWNSHIP):
+            return CHILD_LEVEL[parent.level]
+        return None
+    row = parsed.get(parent_code)
+    if row is not None and _level_below(row.parent_code, known, {}) == RegionLevel.TOWNSHIP:
+        return RegionLevel.VILLAGE
+    return None
 
 
 def load_baiyin_extract() -> LoadReport:

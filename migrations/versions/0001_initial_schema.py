@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 03:49:34.466184
+Create Date: 2026-11-22
 
 """
 from alembic import op
@@ -51,7 +51,6 @@ def upgrade():
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['region_id'], ['region.id'], name=op.f('fk_organization_region_id_region')),
-    sa.ForeignKeyConstraint(['verified_by_id'], ['user.id'], name='fk_organization_verified_by_id_user', use_alter=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_organization')),
     sa.UniqueConstraint('credit_code', name=op.f('uq_organization_credit_code'))
     )
@@ -83,6 +82,10 @@ def upgrade():
     )
     with op.batch_alter_table('user', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_user_organization_id'), ['organization_id'], unique=False)
+
+    # organization and user refer to each other: this key is added once both tables exist.
+    with op.batch_alter_table('organization', schema=None) as batch_op:
+        batch_op.create_foreign_key('fk_organization_verified_by_id_user', 'user', ['verified_by_id'], ['id'])
 
     op.create_table('audit_event',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -300,6 +303,8 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_audit_event_action'))
 
     op.drop_table('audit_event')
+    with op.batch_alter_table('organization', schema=None) as batch_op:
+        batch_op.drop_constraint('fk_organization_verified_by_id_user', type_='foreignkey')
     with op.batch_alter_table('user', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_user_organization_id'))
 

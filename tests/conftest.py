@@ -1,0 +1,224 @@
+"""Shared fixtures: one app and schema per run, every row but the gazetteer removed after each test.
+
+TEST_DATABASE_URL chooses the database the suite runs on (default: a SQLite file in a temp dir).
+TEST_POSTGRES_URL names a PostgreSQL database for the tests marked ``postgres``; without it they
+are skipped with the reason shown, unless REQUIRE_POSTGRES=1 (CI), where they fail instead.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask.testing import FlaskClient
+
+_INSTANCE = Path(tempfile.mkdtemp(prefix="fupin-test-"))
+os.environ["MARKETPLACE_INSTANCE"] = str(_INSTANCE)
+os.environ.setdefault("SECRET_KEY", "test-secret-key")
+
+from marketplace import create_app  # noqa: E402
+from marketplace.accounts.models import (  # noqa: E402
+    Organization,
+    OrganizationKind,
+    Role,
+    User,
+    VerificationStatus,
+)
+from marketplace.accounts.services import hash_password  # noqa: E402
+from marketplace.extensions import db as _db  # noqa: E402
+from marketplace.regions.models import Region  # noqa: E402
+from marketplace.regions.services import by_code, load_baiyin_extract, load_gazetteer  # noqa: E402
+
+PASSWORD = "testpass123"
+# One argon2 hash for every test user: hashing is deliberately slow.
+_PASSWORD_HASH = hash_password(PASSWORD)
+
+BAIYIN = "620400000000"
+JINGYUAN = "620421000000"
+HUINING = "620422000000"
+
+
+def database_url() -> str:
+    return os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{_INSTANCE / 'test.db'}"
+
+
+def postgres_url() -> str | None:
+    url = os.environ.get("TEST_POSTGRES_URL")
+    if not url and database_url().startswith("postgresql"):
+        url = database_url()
+    return url
+
+
+def base_config(url: str) -> dict[str, Any]:
+    return {
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": url,
+        "WTF_CSRF_ENABLED": False,
+        # The limiter stays on (it is one object for every app); the limit is set out of reach
+        # except in the test that checks it.
+        "RATELIMIT_ENABLED": True,
+        "LOGIN_RATE_LIMIT": "100000 per minute",
+        "SERVER_NAME": "localhost",
+    }
+
+
+class FreshContextClient(FlaskClient):
+    """Each request gets its own app context, session and ``g``, as under a real server.
+
+    Without this, a request would reuse the test's app context and see its cached user and
+    session state: tests would pass for reasons that do not hold in production.
+    """
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
+@pytest.fixture(scope="session")
+def app() -> Iterator[Any]:
+    app = create_app(base_config(database_url()))
+    app.test_client_class = FreshContextClient
+    with app.app_context():
+        _db.drop_all()
+        _db.create_all()
+        load_gazetteer()
+        report = load_baiyin_extract()
+        assert report.ok, report.errors
+        _db.session.commit()
+        app.config["GAZETTEER_MAX_ID"] = _db.session.scalar(sa.select(sa.func.max(Region.id)))
+        yield app
+        _db.session.remove()
+        _db.drop_all()
+        _db.engine.dispose()
+
+
+@pytest.fixture
+def db(app: Any) -> Iterator[Any]:
+    """The database inside an app context; everything a test wrote is removed afterwards."""
+    with app.test_request_context():
+        yield _db
+        _db.session.rollback()
+        _clean(app)
+
+
+def _clean(app: Any) -> None:
+    with _db.engine.begin() as conn:
+        # organization and user refer to each other: break the cycle first.
+        conn.execute(sa.text("UPDATE organization SET verified_by_id = NULL"))
+        for table in reversed(_db.metadata.sorted_tables):
+            if table.name == "region":
+                conn.execute(table.delete().where(table.c.id > app.config["GAZETTEER_MAX_ID"]))
+            else:
+                conn.execute(table.delete())
+    _db.session.remove()
+
+
+@pytest.fixture
+def client(app: Any, db: Any) -> Any:
+    return app.test_client()
+
+
+@pytest.fixture
+def region() -> Callable[[str], Region]:
+    def get(code: str) -> Region:
+        found = by_code(code)
+        assert found is not None, code
+        return found
+
+    return get
+
+
+@pytest.fixture
+def villages(db: Any, region: Callable[[str], Region]) -> Callable[[str], list[Region]]:
+    def under(code: str) -> list[Region]:
+        parent = region(code)
+        return list(
+            db.session.scalars(
+                sa.select(Region)
+                .where(Region.level == "village", Region.path.startswith(parent.path))
+                .order_by(Region.code)
+            )
+        )
+
+    return under
+
+
+@pytest.fixture
+def make_org(db: Any, region: Callable[[str], Region]) -> Callable[..., Organization]:
+    counter = iter(range(1, 10_000))
+
+    def make(
+        status: VerificationStatus = VerificationStatus.VERIFIED,
+        region_code: str = BAIYIN,
+        kind: OrganizationKind = OrganizationKind.ENTERPRISE,
+        **values: Any,
+    ) -> Organization:
+        from marketplace.demo import credit_code
+
+        n = next(counter)
+        org = Organization(
+            name=values.pop("name", f"测试企业{n}"),
+            kind=kind,
+            credit_code=values.pop("credit_code", credit_code(f"91620400MA71T{n:04d}")),
+            region=region(region_code),
+            status=status,
+            **values,
+        )
+        db.session.add(org)
+        db.session.commit()
+        return org
+
+    return make
+
+
+@pytest.fixture
+def make_user(db: Any) -> Callable[..., User]:
+    counter = iter(range(1, 10_000))
+
+    def make(
+        role: Role,
+        regions: list[Region] | None = None,
+        org: Organization | None = None,
+        **values: Any,
+    ) -> User:
+        n = next(counter)
+        user = User(
+            username=values.pop("username", f"{role.value}{n}"),
+            display_name=values.pop("display_name", f"测试{role.label}{n}"),
+            role=role,
+            regions=regions or [],
+            organization=org,
+            password_hash=_PASSWORD_HASH,
+            **values,
+        )
+        db.session.add(user)
+        db.session.commit()
+        return user
+
+    return make
+
+
+@pytest.fixture
+def login(client: Any) -> Callable[[User], Any]:
+    def do(user: User) -> Any:
+        response = client.post("/login", data={"username": user.username, "password": PASSWORD})
+        assert response.status_code == 302, response.data.decode()[:500]
+        return response
+
+    return do
+
+
+@pytest.fixture
+def pg_url() -> str:
+    url = postgres_url()
+    reason = "needs PostgreSQL: set TEST_POSTGRES_URL=postgresql+psycopg://..."
+    if not url:
+        if os.environ.get("REQUIRE_POSTGRES"):
+            pytest.fail(reason + " (REQUIRE_POSTGRES is set)")
+        pytest.skip(reason)
+    return url
