@@ -108,6 +108,13 @@ ORGANIZATIONS: list[dict[str, Any]] = [
 ]
 
 
+def _region(code: str) -> Region:
+    region = by_code(code)
+    if region is None:
+        raise RuntimeError(f"region {code} missing: load the gazetteer first")
+    return region
+
+
 def _get_or_create(model: type, lookup: dict[str, Any], **values: Any) -> Any:
     found = db.session.scalar(sa.select(model).filter_by(**lookup))
     if found is not None:
@@ -126,7 +133,7 @@ def _organizations(city: Region) -> dict[str, Organization]:
             {"name": spec["name"]},
             kind=spec["kind"],
             credit_code=spec["credit_code"],
-            region=city if spec["status"] == VerificationStatus.VERIFIED else by_code(JINGYUAN),
+            region=city if spec["status"] == VerificationStatus.VERIFIED else _region(JINGYUAN),
             status=spec["status"],
             verified_at=utcnow() if spec["status"] == VerificationStatus.VERIFIED else None,
             contact_name="联系人",
@@ -137,8 +144,7 @@ def _organizations(city: Region) -> dict[str, Organization]:
 
 
 def _villages(county_code: str) -> list[Region]:
-    county = by_code(county_code)
-    assert county is not None
+    county = _region(county_code)
     return list(
         db.session.scalars(
             sa.select(Region)
@@ -151,16 +157,15 @@ def _villages(county_code: str) -> list[Region]:
 def _accounts(orgs: dict[str, Organization]) -> dict[str, User]:
     jingyuan_villages = _villages(JINGYUAN)
     huining_villages = _villages(HUINING)
-    jingyuan = by_code(JINGYUAN)
-    assert jingyuan is not None
+    jingyuan = _region(JINGYUAN)
     first_township = min(jingyuan.children, key=lambda r: r.code)
     names = list(orgs)
     specs: list[tuple[str, str, Role, list[Region], Organization | None]] = [
         ("root", "系统管理员", Role.SUPERUSER, [], None),
-        ("city_admin", "白银市扶贫办", Role.ADMIN, [by_code(BAIYIN)], None),  # type: ignore[list-item]
+        ("city_admin", "白银市扶贫办", Role.ADMIN, [_region(BAIYIN)], None),
         ("jingyuan_admin", "靖远县扶贫办", Role.ADMIN, [jingyuan], None),
         ("township_admin", f"{first_township.name}管理员", Role.ADMIN, [first_township], None),
-        ("auditor", "白银市纪检督查", Role.AUDITOR, [by_code(BAIYIN)], None),  # type: ignore[list-item]
+        ("auditor", "白银市纪检督查", Role.AUDITOR, [_region(BAIYIN)], None),
         ("jingyuan_staff", "靖远县驻村第一书记", Role.STAFF, jingyuan_villages[:2], None),
         ("huining_staff", "会宁县村干部", Role.STAFF, huining_villages[:1], None),
         ("telecom", "白银电信扶贫专员", Role.DONOR, [], orgs[names[0]]),
@@ -188,9 +193,9 @@ def _accounts(orgs: dict[str, Organization]) -> dict[str, User]:
 def _resources(orgs: dict[str, Organization], users: dict[str, User]) -> dict[str, Resource]:
     names = list(orgs)
     today = date.today()
-    city = by_code(BAIYIN)
-    jingyuan = by_code(JINGYUAN)
-    specs = [
+    city = _region(BAIYIN)
+    jingyuan = _region(JINGYUAN)
+    specs: list[dict[str, Any]] = [
         dict(
             org=names[0],
             user="telecom",
@@ -306,12 +311,12 @@ def _resources(orgs: dict[str, Organization], users: dict[str, User]) -> dict[st
     ]
     resources = {}
     for spec in specs:
-        org = orgs[spec["org"]]  # type: ignore[index]
+        org = orgs[spec["org"]]
         capacity = spec["capacity"]
-        resources[spec["title"]] = _get_or_create(  # type: ignore[index]
+        resources[spec["title"]] = _get_or_create(
             Resource,
             {"organization_id": org.id, "title": spec["title"]},
-            created_by_id=users[spec["user"]].id if spec["user"] else None,  # type: ignore[index]
+            created_by_id=users[spec["user"]].id if spec["user"] else None,
             kind=spec["kind"],
             description=spec["description"],
             categories=spec["categories"],
@@ -483,8 +488,7 @@ def _matches(resources: dict[str, Resource], users: dict[str, User]) -> int:
     telecom = next(
         r for r in resources.values() if r.kind == ResourceKind.DISCOUNT and r.capacity is None
     )
-    jingyuan = by_code(JINGYUAN)
-    assert jingyuan is not None
+    jingyuan = _region(JINGYUAN)
     made = 0
     plan = [
         (
@@ -544,8 +548,7 @@ def load_demo() -> dict[str, int]:
     regions = load_baiyin_extract()
     if not regions.ok:  # the shipped file is checked by a test; this would be a packaging bug
         raise RuntimeError(f"Baiyin extract has bad rows: {regions.errors[:3]}")
-    city = by_code(BAIYIN)
-    assert city is not None
+    city = _region(BAIYIN)
     orgs = _organizations(city)
     users = _accounts(orgs)
     resources = _resources(orgs, users)

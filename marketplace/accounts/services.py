@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import secrets
 from datetime import timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from argon2 import PasswordHasher
@@ -180,7 +181,7 @@ def _require_admin(actor: User) -> None:
         raise ServiceError(_l("Only administrators may do this."), 403)
 
 
-def organizations_in_scope(actor: User) -> sa.Select[tuple[Organization]]:
+def organizations_in_scope(actor: User) -> sa.Select[Any]:
     """Organizations an administrator handles: those registered inside the scope."""
     from marketplace.permissions import region_clause
 
@@ -271,7 +272,7 @@ def create_user(
     return user
 
 
-def users_in_scope(actor: User) -> sa.Select[tuple[User]]:
+def users_in_scope(actor: User) -> sa.Select[Any]:
     """Accounts an administrator manages: those with a region inside the scope."""
     from marketplace.accounts.models import user_region
     from marketplace.permissions import region_clause

@@ -6,6 +6,7 @@ import csv
 import io
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -88,9 +89,9 @@ def load_subdivisions(text: str) -> LoadReport:
     if rows and rows[0] and rows[0][0].strip().lower() == "code":
         start, rows = 2, rows[1:]
     parsed: dict[str, _Row] = {}
-    for number, row in enumerate(rows, start=start):
-        if any(cell.strip() for cell in row):
-            _parse_row(number, row, parsed, report)
+    for number, cells in enumerate(rows, start=start):
+        if any(cell.strip() for cell in cells):
+            _parse_row(number, cells, parsed, report)
     known = {r.code: r for r in db.session.scalars(sa.select(Region))}
     levels: dict[str, RegionLevel] = {}
     for row in parsed.values():
@@ -188,7 +189,7 @@ def by_code(code: str) -> Region | None:
     return db.session.scalar(sa.select(Region).where(Region.code == code))
 
 
-def deployment_paths_query() -> sa.Select[tuple[str]]:
+def deployment_paths_query() -> sa.Select[Any]:
     """Paths of the cities and counties where townships have been loaded (the deployed area)."""
     township = sa.orm.aliased(Region)
     county = sa.orm.aliased(Region)
