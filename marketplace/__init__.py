@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, g, render_template, request, session
+from flask import Flask, render_template, request, session
 from flask_babel import gettext as _
 from flask_talisman import Talisman
 from werkzeug.exceptions import HTTPException
@@ -118,35 +118,63 @@ def _register_login(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from marketplace.accounts.views import bp as accounts_bp
     from marketplace.home.views import bp as home_bp
+    from marketplace.households.views import bp as households_bp
+    from marketplace.matches.views import bp as matches_bp
+    from marketplace.needs.views import bp as needs_bp
+    from marketplace.notifications.views import bp as notifications_bp
+    from marketplace.resources.views import bp as resources_bp
 
-    app.register_blueprint(home_bp)
-    app.register_blueprint(accounts_bp)
+    for blueprint in (
+        home_bp,
+        accounts_bp,
+        households_bp,
+        needs_bp,
+        resources_bp,
+        matches_bp,
+        notifications_bp,
+    ):
+        app.register_blueprint(blueprint)
+
+
+def _error_response(code: int, message: str) -> Any:
+    """JSON for the API, a page for everyone else; never a traceback."""
+    if request.path.startswith("/api/"):
+        return {"status": code, "message": message}, code
+    return render_template("error.html", code=code, message=message), code
 
 
 def _register_errors(app: Flask) -> None:
+    from marketplace.errors import ServiceError
+
+    @app.errorhandler(ServiceError)
+    def refused(exc: ServiceError) -> Any:
+        # A rule the user broke: nothing of the attempted change is kept.
+        db.session.rollback()
+        return _error_response(exc.status, str(exc.message))
+
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Any:
         code = exc.code or 500
         messages = {
             400: _("The request could not be understood. Please check what you entered."),
+            401: _("Please sign in to see this page."),
             403: _("You do not have permission to do this."),
             404: _("The page or record was not found."),
             405: _("This action is not allowed here."),
             409: _("This action conflicts with the current state of the record."),
             413: _("The upload is too large."),
+            422: _("The request could not be understood. Please check what you entered."),
             429: _("Too many attempts. Please wait a moment and try again."),
         }
-        message = messages.get(code, _("Something went wrong. Please try again later."))
-        if exc.description and code in (400, 409) and getattr(exc, "user_message", False):
-            message = exc.description
-        return render_template("error.html", code=code, message=message), code
+        return _error_response(
+            code, messages.get(code, _("Something went wrong. Please try again later."))
+        )
 
     @app.errorhandler(Exception)
     def unexpected_error(exc: Exception) -> Any:
         app.logger.exception("unhandled error on %s", request.path)
         db.session.rollback()
-        message = _("Something went wrong. Please try again later.")
-        return render_template("error.html", code=500, message=message), 500
+        return _error_response(500, _("Something went wrong. Please try again later."))
 
 
 def _register_template_helpers(app: Flask) -> None:
@@ -157,8 +185,16 @@ def _register_template_helpers(app: Flask) -> None:
     @app.context_processor
     def inject() -> dict[str, Any]:
         from flask_babel import get_locale
+        from flask_login import current_user
+
+        from marketplace.notifications.services import unread_count
+        from marketplace.vocab import CATEGORIES, HouseholdStatus, PovertyCause
 
         return {
+            "categories": CATEGORIES,
+            "household_statuses": {s.value: s for s in HouseholdStatus},
+            "poverty_causes": {c.value: c for c in PovertyCause},
+            "unread": unread_count(current_user) if current_user.is_authenticated else 0,
             "current_locale": str(get_locale()),
             "languages": app.config["LANGUAGES"],
             # An empty form gives POST-only buttons their CSRF token.
@@ -168,7 +204,3 @@ def _register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["mask_name"] = privacy.mask_name
     app.jinja_env.filters["mask_id"] = privacy.mask_id_number
     app.jinja_env.filters["mask_phone"] = privacy.mask_phone
-
-    @app.before_request
-    def remember_start() -> None:
-        g.lang = session.get("lang")

@@ -138,6 +138,48 @@ def users_create(
     click.echo(f"Created {user.role.value} {user.username}.")
 
 
+@click.group("matches")
+def matches_group() -> None:
+    """Matches."""
+
+
+@matches_group.command("expire")
+@with_appcontext
+def matches_expire() -> None:
+    """Expire stale pledges and overdue approved matches, releasing quantities (for cron)."""
+    from marketplace.matches.services import expire_matches
+    from marketplace.notifications.services import send_pending_emails
+
+    counts = expire_matches()
+    db.session.commit()
+    send_pending_emails()
+    db.session.commit()
+    click.echo(f"{counts['pledges']} pledges and {counts['approved']} approved matches expired.")
+
+
+@click.group("notifications")
+def notifications_group() -> None:
+    """Notifications."""
+
+
+@notifications_group.command("send")
+@with_appcontext
+def notifications_send() -> None:
+    """E-mail queued notifications when MAIL_SERVER is configured (for cron)."""
+    from marketplace.notifications.services import send_pending_emails
+
+    sent = send_pending_emails()
+    db.session.commit()
+    click.echo(f"{sent} e-mails sent.")
+
+
 def register_commands(app: Flask) -> None:
-    for command in (serve_command, demo_command, regions_group, users_group):
+    for command in (
+        serve_command,
+        demo_command,
+        regions_group,
+        users_group,
+        matches_group,
+        notifications_group,
+    ):
         app.cli.add_command(command)

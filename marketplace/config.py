@@ -67,4 +67,15 @@ def load_config() -> dict[str, Any]:
         "WTF_CSRF_TIME_LIMIT": None,
         "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_CONTENT_LENGTH", str(8 * 1024 * 1024))),
         "PAGE_SIZE": 30,
+        # Workflow rules.
+        "DISCLOSURE_DAYS": int(os.environ.get("DISCLOSURE_DAYS", "7")),
+        "PLEDGE_TTL_DAYS": int(os.environ.get("PLEDGE_TTL_DAYS", "14")),
+        "PHOTO_MAX_BYTES": int(os.environ.get("PHOTO_MAX_BYTES", str(5 * 1024 * 1024))),
+        # E-mail for notifications: off unless MAIL_SERVER is set.
+        "MAIL_SERVER": os.environ.get("MAIL_SERVER", ""),
+        "MAIL_PORT": int(os.environ.get("MAIL_PORT", "25")),
+        "MAIL_USE_TLS": _bool("MAIL_USE_TLS", False),
+        "MAIL_USERNAME": os.environ.get("MAIL_USERNAME", ""),
+        "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD", ""),
+        "MAIL_FROM": os.environ.get("MAIL_FROM", "noreply@localhost"),
     }

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import StringField, TextAreaField
-from wtforms.validators import DataRequired, Length
+from wtforms import SelectChoice, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
 
 class ReasonForm(FlaskForm):
@@ -21,3 +23,15 @@ def required(max_length: int) -> list[object]:
 def text_field(label: str, max_length: int, optional: bool = False) -> StringField:
     validators = [Length(max=max_length)] if optional else required(max_length)
     return StringField(label, validators=validators)
+
+
+def positive_int() -> list[object]:
+    """A whole number above zero: quantities and capacities."""
+    return [
+        InputRequired(message=_l("This field is required.")),
+        NumberRange(1, 100_000_000, message=_l("The quantity must be a whole number above zero.")),
+    ]
+
+
+def choices(pairs: list[tuple[Any, Any]]) -> list[SelectChoice]:
+    return [SelectChoice(value, label) for value, label in pairs]

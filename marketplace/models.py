@@ -1,19 +1,25 @@
 """Import every model so that metadata is complete (Alembic, create_all)."""
 
-from marketplace.accounts.models import Organization, User, user_region
+from marketplace.accounts.models import ApiToken, Organization, User, user_region
+from marketplace.attachments.models import Attachment
 from marketplace.households.models import Household, HouseholdMember
-from marketplace.matches.models import Match
+from marketplace.matches.models import Match, Objection
 from marketplace.needs.models import Need
+from marketplace.notifications.models import Notification
 from marketplace.oversight.models import AuditEvent
 from marketplace.regions.models import Region
 from marketplace.resources.models import Resource, resource_service_area
 
 __all__ = [
+    "ApiToken",
+    "Attachment",
     "AuditEvent",
     "Household",
     "HouseholdMember",
     "Match",
     "Need",
+    "Notification",
+    "Objection",
     "Organization",
     "Region",
     "Resource",

@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from marketplace.db import Base, TimestampMixin, enum_column
+from marketplace.db import Base, TimestampMixin, enum_column, utcnow
 from marketplace.regions.models import Region
 from marketplace.vocab import LABELS, LabelledEnum
 
@@ -129,3 +129,21 @@ class User(UserMixin, TimestampMixin, Base):
 
     def has_role(self, *roles: Role) -> bool:
         return self.role in roles
+
+
+class ApiToken(Base):
+    """A personal token for integrations; only its SHA-256 is stored."""
+
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(100))
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    # The first characters, shown so the user can tell tokens apart.
+    prefix: Mapped[str] = mapped_column(sa.String(12))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship()

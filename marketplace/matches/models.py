@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -58,15 +59,30 @@ class Match(TimestampMixin, Base):
     decided_at: Mapped[datetime | None]
     decision_reason: Mapped[str] = mapped_column(sa.String(500), default="")
     delivered_at: Mapped[datetime | None]
+    delivered_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
     delivery_note: Mapped[str] = mapped_column(sa.Text, default="")
     confirmed_at: Mapped[datetime | None]
+    confirmed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
+    received_on: Mapped[date | None]
     received_quantity: Mapped[int | None]
+    dispute_reason: Mapped[str] = mapped_column(sa.String(500), default="")
     satisfaction: Mapped[int | None]
     feedback: Mapped[str] = mapped_column(sa.Text, default="")
     disclosure_until: Mapped[datetime | None]
 
     need: Mapped[Need] = relationship()
     resource: Mapped[Resource] = relationship()
+    objections: Mapped[list[Objection]] = relationship(
+        back_populates="match", order_by="Objection.id"
+    )
+
+    @property
+    def open_objections(self) -> list[Objection]:
+        return [o for o in self.objections if o.status == ObjectionStatus.OPEN]
+
+    @property
+    def value(self) -> Decimal:
+        return Decimal(self.quantity) * self.resource.unit_value
 
     __table_args__ = (
         sa.CheckConstraint("quantity > 0", name="quantity_positive"),
@@ -74,3 +90,39 @@ class Match(TimestampMixin, Base):
         sa.CheckConstraint("received_quantity >= 0", name="received_non_negative"),
         sa.Index("ix_match_status", "status"),
     )
+
+
+class ObjectionStatus(LabelledEnum):
+    OPEN = "open"
+    UPHELD = "upheld"
+    DISMISSED = "dismissed"
+
+
+LABELS.update(
+    {
+        ObjectionStatus.OPEN: _l("Open"),
+        ObjectionStatus.UPHELD: _l("Upheld"),
+        ObjectionStatus.DISMISSED: _l("Dismissed"),
+    }
+)
+
+
+class Objection(TimestampMixin, Base):
+    """An objection (异议) filed by anyone against a publicly disclosed match."""
+
+    __tablename__ = "objection"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    match_id: Mapped[int] = mapped_column(sa.ForeignKey("match.id"), index=True)
+    reason: Mapped[str] = mapped_column(sa.Text)
+    # Optional, for a reply; personal data: never shown outside the administrators in scope.
+    contact: Mapped[str] = mapped_column(sa.String(100), default="")
+    filed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
+    status: Mapped[ObjectionStatus] = mapped_column(
+        enum_column(ObjectionStatus, "status"), default=ObjectionStatus.OPEN
+    )
+    decision: Mapped[str] = mapped_column(sa.String(500), default="")
+    decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
+    decided_at: Mapped[datetime | None]
+
+    match: Mapped[Match] = relationship(back_populates="objections")

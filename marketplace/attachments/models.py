@@ -1,0 +1,28 @@
+"""Photos attached to needs and deliveries, stored outside the web root under generated names."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from marketplace.db import Base, TimestampMixin
+
+
+class Attachment(TimestampMixin, Base):
+    __tablename__ = "attachment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # What the photo documents: "need" or "match" (delivery evidence, receipt).
+    owner_type: Mapped[str] = mapped_column(sa.String(20))
+    owner_id: Mapped[int]
+    purpose: Mapped[str] = mapped_column(sa.String(20), default="photo")
+    stored_name: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    content_type: Mapped[str] = mapped_column(sa.String(40))
+    size: Mapped[int]
+    uploaded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
+
+    __table_args__ = (
+        sa.Index("ix_attachment_owner", "owner_type", "owner_id"),
+        sa.CheckConstraint("owner_type IN ('need', 'match')", name="owner_type_known"),
+        sa.CheckConstraint("size > 0", name="size_positive"),
+    )

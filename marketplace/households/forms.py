@@ -1,0 +1,54 @@
+"""Household register forms."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    DecimalField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+)
+from wtforms.validators import InputRequired, NumberRange, Optional
+
+from marketplace.forms import required
+from marketplace.validation import Normalised, normalise_id_number, normalise_mobile
+from marketplace.vocab import HouseholdStatus, LabourCapacity, PovertyCause
+
+
+class HouseholdForm(FlaskForm):
+    village = SelectField(_l("Village"), coerce=int)
+    register_number = StringField(_l("Register number"), validators=required(30))
+    head_name = StringField(_l("Head of household"), validators=required(50))
+    head_id_number = StringField(_l("ID card number"), validators=[Normalised(normalise_id_number)])
+    phone = StringField(_l("Mobile number"), validators=[Normalised(normalise_mobile, True)])
+    member_count = IntegerField(
+        _l("Members"),
+        validators=[
+            InputRequired(message=_l("This field is required.")),
+            NumberRange(1, 30, message=_l("A household has 1 to 30 members.")),
+        ],
+    )
+    primary_cause = SelectField(_l("Main poverty cause"), choices=PovertyCause.choices())
+    other_causes = SelectMultipleField(_l("Other causes"), choices=PovertyCause.choices())
+    status = SelectField(_l("Status"), choices=HouseholdStatus.choices())
+    labour_capacity = SelectField(_l("Labour capacity"), choices=LabourCapacity.choices())
+    income_per_capita = DecimalField(
+        _l("Income per person per year (yuan)"),
+        places=2,
+        validators=[
+            Optional(),
+            NumberRange(0, 10_000_000, message=_l("Income cannot be negative.")),
+        ],
+    )
+    submit = SubmitField(_l("Save"))
+
+
+class HouseholdSearchForm(FlaskForm):
+    """Posted, not in the URL: names and ID numbers must never sit in a URL or a log line."""
+
+    q = StringField(_l("Name, register number or ID card number"), validators=[Optional()])
+    submit = SubmitField(_l("Search"))

@@ -1,0 +1,155 @@
+"""The household register pages (建档立卡)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from wtforms import SelectChoice
+
+from marketplace.accounts.models import Role
+from marketplace.errors import ServiceError
+from marketplace.extensions import db
+from marketplace.households import services
+from marketplace.households.forms import HouseholdForm, HouseholdSearchForm
+from marketplace.households.models import Household
+from marketplace.needs.models import Need
+from marketplace.permissions import roles
+from marketplace.regions.models import Region, RegionLevel
+from marketplace.web import int_arg, paginate
+
+bp = Blueprint("households", __name__, url_prefix="/households")
+
+READERS = (Role.STAFF, Role.ADMIN, Role.AUDITOR, Role.SUPERUSER)
+EDITORS = (Role.STAFF, Role.SUPERUSER)
+
+
+def _village_choices() -> list[SelectChoice]:
+    villages = [r for r in current_user.regions if r.level == RegionLevel.VILLAGE]
+    return [SelectChoice(v.id, v.full_name) for v in villages]
+
+
+def _render_list(query: Any, search: HouseholdSearchForm) -> Any:
+    page = paginate(query.order_by(Household.register_number))
+    return render_template(
+        "households/list.html",
+        page=page,
+        identity=services.identity(current_user, list(page.items)),
+        search=search,
+        may_create=current_user.role in EDITORS,
+    )
+
+
+@bp.route("/")
+@roles(*READERS)
+def index() -> Any:
+    query = services.households_query(current_user)
+    village_id = int_arg("village")
+    if village_id:
+        query = query.where(Household.village_id == village_id)
+    response = _render_list(query, HouseholdSearchForm())
+    db.session.commit()  # the audit of the unmasked view
+    return response
+
+
+@bp.route("/search", methods=["POST"])
+@roles(*READERS)
+def search() -> Any:
+    form = HouseholdSearchForm()
+    query = services.households_query(current_user)
+    if form.validate_on_submit() and form.q.data:
+        term = form.q.data.strip()[:50]
+        query = query.where(
+            sa.or_(
+                Household.register_number.startswith(term, autoescape=True),
+                Household.head_id_number.startswith(term.upper(), autoescape=True),
+                Household.head_name.contains(term, autoescape=True),
+            )
+        )
+        # Masked users may not search by the data they cannot see.
+        if current_user.role not in services.PERSONAL_DATA_ROLES:
+            query = query.where(Household.register_number.startswith(term, autoescape=True))
+    response = _render_list(query, form)
+    db.session.commit()
+    return response
+
+
+def _values(form: HouseholdForm) -> dict[str, Any]:
+    return {
+        "register_number": form.register_number.data.strip(),
+        "head_name": form.head_name.data.strip(),
+        "head_id_number": form.head_id_number.data,
+        "phone": form.phone.data or "",
+        "member_count": form.member_count.data,
+        "primary_cause": form.primary_cause.data,
+        "other_causes": form.other_causes.data or [],
+        "status": form.status.data,
+        "labour_capacity": form.labour_capacity.data,
+        "income_per_capita": form.income_per_capita.data,
+    }
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@roles(*EDITORS)
+def create() -> Any:
+    form = HouseholdForm()
+    form.village.choices = _village_choices()
+    if form.validate_on_submit():
+        village = db.session.get(Region, form.village.data)
+        assert village is not None  # the choices are the user's own villages
+        household = services.create_household(current_user, village, **_values(form))
+        db.session.commit()
+        flash(_("Household %(number)s registered.", number=household.register_number), "success")
+        return redirect(url_for("households.detail", household_id=household.id))
+    return render_template("households/form.html", form=form), 400 if form.errors else 200
+
+
+@bp.route("/<int:household_id>")
+@roles(*READERS)
+def detail(household_id: int) -> Any:
+    household = services.get_household(current_user, household_id)
+    needs = db.session.scalars(
+        sa.select(Need).where(Need.household_id == household.id).order_by(Need.created_at.desc())
+    ).all()
+    response = render_template(
+        "households/detail.html",
+        household=household,
+        identity=services.identity(current_user, [household])[household.id],
+        full=services.may_see_personal(current_user, household),
+        may_edit=services.may_edit(current_user, household),
+        needs=needs,
+        aid=services.aid_received(household),
+        village_summary=services.village_aid_summary(household.village),
+    )
+    db.session.commit()
+    return response
+
+
+@bp.route("/<int:household_id>/edit", methods=["GET", "POST"])
+@roles(*EDITORS)
+def edit(household_id: int) -> Any:
+    household = services.get_household(current_user, household_id)
+    if not services.may_edit(current_user, household):
+        raise ServiceError(_l("Only the staff of this village may change its register."), 403)
+    services.identity(current_user, [household])  # the form shows unmasked data: audited
+    form = HouseholdForm(obj=household)
+    form.village.choices = _village_choices()
+    if not form.is_submitted():
+        form.village.data = household.village_id
+        form.primary_cause.data = household.primary_cause.value
+        form.status.data = household.status.value
+        form.labour_capacity.data = household.labour_capacity.value
+    if form.validate_on_submit():
+        village = db.session.get(Region, form.village.data)
+        assert village is not None
+        services.update_household(current_user, household, village, **_values(form))
+        db.session.commit()
+        flash(_("Saved."), "success")
+        return redirect(url_for("households.detail", household_id=household.id))
+    response = render_template("households/form.html", form=form, household=household)
+    db.session.commit()  # the form shows the unmasked data: its view is audited
+    return response, 400 if form.errors else 200

@@ -1,0 +1,452 @@
+"""The match lifecycle: pledge, approval (taking capacity), delivery, confirmation, disputes,
+objections and expiry. Every status change goes through ``transition``."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import LazyString
+from flask_babel import lazy_gettext as _l
+
+from marketplace.accounts.models import Role, User
+from marketplace.db import utcnow
+from marketplace.errors import ServiceError
+from marketplace.extensions import db
+from marketplace.households.services import prior_aid_counts
+from marketplace.matches.adapters import need_view, resource_view
+from marketplace.matches.models import Match, MatchStatus, Objection, ObjectionStatus
+from marketplace.needs.models import Need, NeedStatus
+from marketplace.notifications.services import admins_over, notify, staff_of
+from marketplace.oversight.services import record_event
+from marketplace.permissions import in_scope, region_clause
+from marketplace.regions.models import Region
+from marketplace.resources.models import Resource
+from matching.constraints import Violation, violations
+
+S = MatchStatus
+TRANSITIONS: dict[MatchStatus, set[MatchStatus]] = {
+    S.PROPOSED: {S.APPROVED, S.REJECTED, S.CANCELLED, S.EXPIRED},
+    S.APPROVED: {S.DELIVERED, S.CANCELLED, S.EXPIRED},
+    S.DELIVERED: {S.CONFIRMED, S.DISPUTED},
+    S.DISPUTED: {S.CONFIRMED, S.APPROVED, S.CANCELLED},
+    S.CONFIRMED: set(),
+    S.REJECTED: set(),
+    S.CANCELLED: set(),
+    S.EXPIRED: set(),
+}
+# Statuses in which the match holds capacity of its resource and quantity of its need.
+HOLDING = {S.APPROVED, S.DELIVERED, S.DISPUTED, S.CONFIRMED}
+LIVE = {S.PROPOSED, S.APPROVED, S.DELIVERED, S.DISPUTED}
+
+VIOLATION_MESSAGES: dict[Violation, LazyString] = {
+    Violation.NEED_NOT_OPEN: _l("The need is not open for pledges."),
+    Violation.RESOURCE_INACTIVE: _l("The resource is not active."),
+    Violation.ORGANIZATION_UNVERIFIED: _l("The donor organization is not verified yet."),
+    Violation.OUT_OF_VALIDITY: _l("The resource is not valid today."),
+    Violation.NO_CAPACITY: _l("The resource has nothing left to give."),
+    Violation.CATEGORY: _l("The resource does not cover this need's category."),
+    Violation.SERVICE_AREA: _l("The need's village lies outside the resource's service area."),
+    Violation.STATUS: _l("The household's status is not eligible for this resource."),
+    Violation.CAUSE: _l("The household's poverty causes are not eligible for this resource."),
+}
+
+
+def conflict(message: str | LazyString | None = None) -> ServiceError:
+    return ServiceError(
+        message or _l("This action conflicts with the current state of the record."), 409
+    )
+
+
+def transition(match: Match, to: MatchStatus, actor: User | None, **values: Any) -> None:
+    """Move a match, or refuse with 409 and change nothing.
+
+    The move is a compare-and-set on the status, so two people acting at once cannot both
+    succeed (the second finds the status already changed).
+    """
+    source = match.status
+    if to not in TRANSITIONS[source]:
+        raise conflict()
+    result = db.session.execute(
+        sa.update(Match)
+        .where(Match.id == match.id, Match.status == source)
+        .values(status=to, updated_at=utcnow(), **values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise conflict(_l("Someone else has just acted on this match. Reload the page."))
+    db.session.refresh(match)
+    record_event(
+        f"match_{to.value}", actor, match, before={"status": source.value},
+        after={"status": to.value, **{k: str(v) for k, v in values.items()}},
+    )  # fmt: skip
+
+
+# --- reading -----------------------------------------------------------------------------
+
+
+def _joined() -> sa.Select[Any]:
+    return (
+        sa.select(Match)
+        .join(Need, Match.need_id == Need.id)
+        .join(Region, Need.village_id == Region.id)
+        .join(Resource, Match.resource_id == Resource.id)
+    )
+
+
+def matches_for(user: User) -> sa.Select[Any]:
+    """Matches the user may see: their organization's (donors), their regions' (others)."""
+    if user.role == Role.DONOR:
+        return _joined().where(Resource.organization_id == user.organization_id)
+    return _joined().where(region_clause(user, Region.path))
+
+
+def get_match(user: User, match_id: int) -> Match:
+    match = db.session.scalar(matches_for(user).where(Match.id == match_id))
+    if match is None:
+        raise ServiceError(_l("The page or record was not found."), 404)
+    return match
+
+
+def approval_queue(user: User) -> sa.Select[Any]:
+    return matches_for(user).where(Match.status == S.PROPOSED).order_by(Match.created_at)
+
+
+def dispute_queue(user: User) -> sa.Select[Any]:
+    with_objection = sa.select(Objection.match_id).where(Objection.status == ObjectionStatus.OPEN)
+    return (
+        matches_for(user)
+        .where(sa.or_(Match.status == S.DISPUTED, Match.id.in_(with_objection)))
+        .order_by(Match.updated_at)
+    )
+
+
+def disclosure_query(now: datetime | None = None) -> sa.Select[Any]:
+    """Approved matches inside their disclosure window (公示期)."""
+    now = now or utcnow()
+    return (
+        _joined()
+        .where(Match.status.in_(HOLDING), Match.disclosure_until >= now)
+        .order_by(Match.decided_at.desc())
+    )
+
+
+# --- the lifecycle ------------------------------------------------------------------------
+
+
+def check_pairing(need: Need, resource: Resource) -> None:
+    prior = prior_aid_counts([need.household_id]) if need.household_id else {}
+    found = violations(
+        need_view(need, prior.get(need.household_id or 0, 0)),
+        resource_view(resource),
+        date.today(),
+    )
+    if found:
+        raise ServiceError(VIOLATION_MESSAGES[found[0]])
+
+
+def _check_quantity(quantity: Any, need: Need, resource: Resource) -> None:
+    if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity <= 0:
+        raise ServiceError(_l("The quantity must be a whole number above zero."))
+    if quantity > need.open_quantity:
+        raise ServiceError(_l("Only %(n)s remain open on this need.", n=need.open_quantity))
+    if resource.remaining is not None and quantity > resource.remaining:
+        raise ServiceError(_l("Only %(n)s remain on this resource.", n=resource.remaining))
+
+
+def pledge(actor: User, need: Need, resource: Resource, quantity: int) -> Match:
+    """A donor claims (认领) a need from one of their resources: a proposed match."""
+    if actor.role != Role.DONOR or actor.organization_id != resource.organization_id:
+        raise ServiceError(_l("Only members of the resource's organization may pledge it."), 403)
+    check_pairing(need, resource)
+    _check_quantity(quantity, need, resource)
+    duplicate = db.session.scalar(
+        sa.select(Match.id).where(
+            Match.need_id == need.id, Match.resource_id == resource.id, Match.status.in_(LIVE)
+        )
+    )
+    if duplicate is not None:
+        raise conflict(_l("This resource is already pledged to this need."))
+    from marketplace.matches.scoring import score_pair
+
+    score, breakdown = score_pair(need, resource)
+    match = Match(
+        need=need,
+        resource=resource,
+        quantity=quantity,
+        status=S.PROPOSED,
+        proposed_by_id=actor.id,
+        score=score,
+        score_breakdown=breakdown,
+    )
+    db.session.add(match)
+    db.session.flush()
+    record_event("match_proposed", actor, match, after={"quantity": quantity})
+    notify(admins_over(need.village), "pledge_made", f"/matches/{match.id}", title=need.title)
+    return match
+
+
+def _require_admin_over(actor: User, match: Match) -> None:
+    if actor.role not in (Role.ADMIN, Role.SUPERUSER) or not in_scope(actor, match.need.village):
+        raise ServiceError(_l("Only administrators of this region may decide."), 403)
+
+
+def _take_capacity(match: Match) -> None:
+    """One conditional UPDATE each for the resource and the need, checked by row count:
+    read-check-write would over-allocate, and SELECT FOR UPDATE is a no-op on SQLite."""
+    q = match.quantity
+    if match.resource.capacity is not None:
+        taken = db.session.execute(
+            sa.update(Resource)
+            .where(Resource.id == match.resource_id, Resource.remaining >= q)
+            .values(remaining=Resource.remaining - q)
+            .execution_options(synchronize_session=False)
+        )
+        if taken.rowcount != 1:  # type: ignore[attr-defined]
+            raise conflict(_l("Not enough left on the resource: the pledge cannot be approved."))
+    opened = db.session.execute(
+        sa.update(Need)
+        .where(
+            Need.id == match.need_id, Need.open_quantity >= q, Need.status == NeedStatus.VERIFIED
+        )
+        .values(open_quantity=Need.open_quantity - q)
+        .execution_options(synchronize_session=False)
+    )
+    if opened.rowcount != 1:  # type: ignore[attr-defined]
+        raise conflict(_l("The need no longer has that much open: the pledge cannot be approved."))
+    db.session.expire(match.resource, ["remaining"])
+    db.session.expire(match.need, ["open_quantity"])
+
+
+def _release_capacity(match: Match) -> None:
+    q = match.quantity
+    if match.resource.capacity is not None:
+        db.session.execute(
+            sa.update(Resource)
+            .where(Resource.id == match.resource_id)
+            .values(remaining=Resource.remaining + q)
+            .execution_options(synchronize_session=False)
+        )
+    db.session.execute(
+        sa.update(Need)
+        .where(Need.id == match.need_id)
+        .values(open_quantity=Need.open_quantity + q)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.expire(match.resource, ["remaining"])
+    db.session.expire(match.need, ["open_quantity"])
+
+
+def approve(actor: User, match: Match) -> None:
+    _require_admin_over(actor, match)
+    if match.proposed_by_id == actor.id:
+        raise ServiceError(_l("You may not approve a pledge you made yourself."), 403)
+    if (
+        actor.organization_id is not None
+        and actor.organization_id == match.resource.organization_id
+    ):
+        raise ServiceError(_l("You may not approve a pledge of your own organization."), 403)
+    if match.status != S.PROPOSED:
+        raise conflict()
+    # Capacity is checked by the conditional updates below, not by the read-only check.
+    found = [
+        v
+        for v in violations(need_view(match.need), resource_view(match.resource), date.today())
+        if v not in (Violation.NO_CAPACITY, Violation.NEED_NOT_OPEN)
+    ]
+    if found:
+        raise conflict(VIOLATION_MESSAGES[found[0]])
+    now = utcnow()
+    days = int(current_app.config.get("DISCLOSURE_DAYS", 7))
+    transition(
+        match, S.APPROVED, actor,
+        decided_by_id=actor.id, decided_at=now, disclosure_until=now + timedelta(days=days),
+    )  # fmt: skip
+    _take_capacity(match)
+    notify([match.proposed_by_id], "pledge_approved", f"/matches/{match.id}",
+           title=match.need.title)  # fmt: skip
+
+
+def reject(actor: User, match: Match, reason: str) -> None:
+    _require_admin_over(actor, match)
+    if not reason.strip():
+        raise ServiceError(_l("Give a reason when you reject."))
+    transition(match, S.REJECTED, actor, decided_by_id=actor.id, decided_at=utcnow(),
+               decision_reason=reason.strip()[:500])  # fmt: skip
+    notify([match.proposed_by_id], "pledge_rejected", f"/matches/{match.id}",
+           title=match.need.title)  # fmt: skip
+
+
+def withdraw_pledge(actor: User, match: Match) -> None:
+    """The donor takes back a pledge that has not been decided yet."""
+    if actor.organization_id != match.resource.organization_id:
+        raise ServiceError(_l("Only members of the resource's organization may pledge it."), 403)
+    if match.status != S.PROPOSED:
+        raise conflict()
+    transition(match, S.CANCELLED, actor)
+
+
+def cancel_open_pledges(actor: User, need: Need) -> None:
+    for match in db.session.scalars(
+        sa.select(Match).where(Match.need_id == need.id, Match.status == S.PROPOSED)
+    ):
+        transition(match, S.CANCELLED, actor, decision_reason="need withdrawn")
+
+
+def deliver(actor: User, match: Match, note: str) -> None:
+    if actor.organization_id != match.resource.organization_id:
+        raise ServiceError(_l("Only members of the resource's organization may pledge it."), 403)
+    if match.open_objections:
+        raise conflict(
+            _l("An objection against this match is open: it cannot be delivered until an "
+               "administrator resolves it.")
+        )  # fmt: skip
+    transition(match, S.DELIVERED, actor, delivered_at=utcnow(), delivered_by_id=actor.id,
+               delivery_note=note.strip()[:2000])  # fmt: skip
+    notify(staff_of(match.need.village), "match_delivered", f"/matches/{match.id}",
+           title=match.need.title)  # fmt: skip
+
+
+def _require_staff_over(actor: User, match: Match) -> None:
+    if actor.role not in (Role.STAFF, Role.SUPERUSER) or not in_scope(actor, match.need.village):
+        raise ServiceError(_l("Only the staff of the household's village may confirm."), 403)
+
+
+def confirm(
+    actor: User,
+    match: Match,
+    *,
+    received_quantity: int,
+    received_on: date,
+    satisfaction: int,
+    feedback: str,
+) -> None:
+    """Confirmed with the household: what arrived, when, and how satisfied they are."""
+    _require_staff_over(actor, match)
+    if not isinstance(received_quantity, int) or not 1 <= received_quantity <= match.quantity:
+        raise ServiceError(
+            _l("The quantity received is between 1 and the %(n)s pledged.", n=match.quantity)
+        )
+    if not 1 <= satisfaction <= 5:
+        raise ServiceError(_l("Satisfaction is from 1 to 5."))
+    if received_on > date.today():
+        raise ServiceError(_l("The date received cannot be in the future."))
+    if match.decided_at and received_on < match.decided_at.date():
+        raise ServiceError(_l("The date received cannot be before the approval."))
+    transition(match, S.CONFIRMED, actor, confirmed_at=utcnow(), confirmed_by_id=actor.id,
+               received_quantity=received_quantity, received_on=received_on,
+               satisfaction=satisfaction, feedback=feedback.strip()[:2000])  # fmt: skip
+    _fulfil_if_done(match.need)
+    notify([match.proposed_by_id], "match_confirmed", f"/matches/{match.id}",
+           title=match.need.title)  # fmt: skip
+
+
+def _fulfil_if_done(need: Need) -> None:
+    db.session.refresh(need)
+    live = db.session.scalar(
+        sa.select(sa.func.count(Match.id)).where(Match.need_id == need.id, Match.status.in_(LIVE))
+    )
+    if need.open_quantity == 0 and not live and need.status == NeedStatus.VERIFIED:
+        need.status = NeedStatus.FULFILLED
+
+
+def report_non_receipt(actor: User, match: Match, reason: str) -> None:
+    _require_staff_over(actor, match)
+    if not reason.strip():
+        raise ServiceError(_l("Say what the household reports."))
+    transition(match, S.DISPUTED, actor, dispute_reason=reason.strip()[:500])
+    notify(admins_over(match.need.village), "match_disputed", f"/matches/{match.id}",
+           title=match.need.title)  # fmt: skip
+
+
+DISPUTE_OUTCOMES = {"confirmed": S.CONFIRMED, "redeliver": S.APPROVED, "cancelled": S.CANCELLED}
+
+
+def resolve_dispute(actor: User, match: Match, outcome: str, reason: str) -> None:
+    """Delivery found made (confirmed), to be made again (approved), or called off (cancelled,
+    releasing the quantity)."""
+    _require_admin_over(actor, match)
+    if outcome not in DISPUTE_OUTCOMES:
+        raise ServiceError(_l("Choose an outcome."))
+    if not reason.strip():
+        raise ServiceError(_l("Record the reason for the decision."))
+    if match.status != S.DISPUTED:
+        raise conflict()
+    to = DISPUTE_OUTCOMES[outcome]
+    extra: dict[str, Any] = {"decision_reason": reason.strip()[:500]}
+    if to == S.CONFIRMED:
+        extra.update(confirmed_at=utcnow(), confirmed_by_id=actor.id)
+    transition(match, to, actor, **extra)
+    if to == S.CANCELLED:
+        _release_capacity(match)
+    if to == S.CONFIRMED:
+        _fulfil_if_done(match.need)
+    notify([match.proposed_by_id, *staff_of(match.need.village)], "match_resolved",
+           f"/matches/{match.id}", title=match.need.title)  # fmt: skip
+
+
+def file_objection(match: Match, reason: str, contact: str, actor: User | None) -> Objection:
+    """Anyone may object to a disclosed match during its disclosure window."""
+    now = utcnow()
+    if match.status not in HOLDING or not match.disclosure_until or match.disclosure_until < now:
+        raise conflict(_l("This match is not open to objections."))
+    if not 5 <= len(reason.strip()) <= 2000:
+        raise ServiceError(_l("Explain the objection in 5 to 2000 characters."))
+    objection = Objection(
+        match=match, reason=reason.strip(), contact=contact.strip()[:100],
+        filed_by_id=actor.id if actor else None,
+    )  # fmt: skip
+    db.session.add(objection)
+    db.session.flush()
+    record_event("objection_filed", actor, objection, after={"match": match.id})
+    notify([*admins_over(match.need.village), match.proposed_by_id], "objection_filed",
+           f"/matches/{match.id}", title=match.need.title)  # fmt: skip
+    return objection
+
+
+def resolve_objection(actor: User, objection: Objection, uphold: bool, reason: str) -> None:
+    """Upheld: the match is cancelled and its quantity released. Dismissed: it goes on."""
+    match = objection.match
+    _require_admin_over(actor, match)
+    if objection.status != ObjectionStatus.OPEN:
+        raise conflict()
+    if not reason.strip():
+        raise ServiceError(_l("Record the reason for the decision."))
+    objection.status = ObjectionStatus.UPHELD if uphold else ObjectionStatus.DISMISSED
+    objection.decision = reason.strip()[:500]
+    objection.decided_by_id = actor.id
+    objection.decided_at = utcnow()
+    record_event("objection_" + objection.status.value, actor, objection,
+                 after={"match": match.id, "decision": objection.decision})  # fmt: skip
+    if uphold and match.status in (S.APPROVED, S.DISPUTED):
+        transition(match, S.CANCELLED, actor, decision_reason=objection.decision)
+        _release_capacity(match)
+    notify([match.proposed_by_id, *staff_of(match.need.village)], "match_resolved",
+           f"/matches/{match.id}", title=match.need.title)  # fmt: skip
+
+
+def expire_matches(now: datetime | None = None) -> dict[str, int]:
+    """Pledges undecided for too long, and approved matches past the resource's delivery
+    deadline, expire; approved ones release their quantity. Idempotent (for cron)."""
+    now = now or utcnow()
+    ttl = timedelta(days=int(current_app.config.get("PLEDGE_TTL_DAYS", 14)))
+    stale = db.session.scalars(
+        sa.select(Match).where(Match.status == S.PROPOSED, Match.created_at < now - ttl)
+    ).all()
+    late = db.session.scalars(
+        sa.select(Match)
+        .join(Resource, Match.resource_id == Resource.id)
+        .where(Match.status == S.APPROVED, Resource.delivery_deadline < now.date())
+    ).all()
+    for match in stale:
+        transition(match, S.EXPIRED, None)
+        notify([match.proposed_by_id], "match_expired", f"/matches/{match.id}",
+               title=match.need.title)  # fmt: skip
+    for match in late:
+        transition(match, S.EXPIRED, None)
+        _release_capacity(match)
+        notify([match.proposed_by_id, *staff_of(match.need.village)], "match_expired",
+               f"/matches/{match.id}", title=match.need.title)  # fmt: skip
+    return {"pledges": len(stale), "approved": len(late)}

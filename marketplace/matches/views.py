@@ -1,0 +1,257 @@
+"""Match pages: lists and queues, the match page with its actions, public disclosure."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from marketplace.accounts.models import Role
+from marketplace.attachments.models import Attachment
+from marketplace.attachments.services import attach, attachments_of, path_of
+from marketplace.errors import ServiceError
+from marketplace.extensions import db, limiter
+from marketplace.forms import ReasonForm
+from marketplace.households import services as households
+from marketplace.matches import services
+from marketplace.matches.forms import (
+    ConfirmForm,
+    DeliverForm,
+    NonReceiptForm,
+    ObjectionForm,
+    ResolveForm,
+)
+from marketplace.matches.models import Match, MatchStatus, Objection
+from marketplace.needs import services as needs
+from marketplace.permissions import public, roles, signed_in
+from marketplace.privacy import mask_name
+from marketplace.web import first_error, paginate, uploaded_photo
+
+bp = Blueprint("matches", __name__)
+
+ADMINS = (Role.ADMIN, Role.SUPERUSER)
+
+
+@bp.route("/matches/")
+@signed_in
+def index() -> Any:
+    query = services.matches_for(current_user)
+    status = request.args.get("status", "")
+    if status in {s.value for s in MatchStatus}:
+        query = query.where(Match.status == status)
+    page = paginate(query.order_by(Match.updated_at.desc()))
+    return render_template(
+        "matches/list.html", page=page, status=status, statuses=list(MatchStatus),
+        title=_("Matches"),
+    )  # fmt: skip
+
+
+@bp.route("/matches/approvals")
+@roles(*ADMINS)
+def approvals() -> Any:
+    page = paginate(services.approval_queue(current_user))
+    return render_template(
+        "matches/queue.html", page=page, form=ReasonForm(),
+        identity=households.identity(current_user, [m.need.household for m in page.items
+                                                     if m.need.household]),
+    )  # fmt: skip
+
+
+@bp.route("/matches/disputes")
+@roles(*ADMINS)
+def disputes() -> Any:
+    page = paginate(services.dispute_queue(current_user))
+    return render_template(
+        "matches/list.html", page=page, status="", statuses=[], title=_("Disputes and objections")
+    )
+
+
+@bp.route("/matches/<int:match_id>")
+@signed_in
+def detail(match_id: int) -> Any:
+    match = services.get_match(current_user, match_id)
+    household = match.need.household
+    identity = households.identity(current_user, [household])[household.id] if household else None
+    staff_here = current_user.role in (Role.STAFF, Role.SUPERUSER) and needs.in_scope(
+        current_user, match.need.village
+    )
+    admin_here = current_user.role in ADMINS and needs.in_scope(current_user, match.need.village)
+    member = current_user.organization_id == match.resource.organization_id
+    response = render_template(
+        "matches/detail.html",
+        match=match,
+        identity=identity,
+        staff_here=staff_here,
+        admin_here=admin_here,
+        member=member,
+        reason_form=ReasonForm(),
+        deliver_form=DeliverForm(),
+        confirm_form=ConfirmForm(received_quantity=match.quantity),
+        non_receipt_form=NonReceiptForm(),
+        resolve_form=ResolveForm(),
+        photos=attachments_of("match", match.id),
+        S=MatchStatus,
+    )
+    db.session.commit()
+    return response
+
+
+def _reason_form() -> ReasonForm:
+    form = ReasonForm()
+    if not form.validate_on_submit():
+        abort(400)
+    return form
+
+
+@bp.route("/matches/<int:match_id>/<any(approve, reject):decision>", methods=["POST"])
+@roles(*ADMINS)
+def decide(match_id: int, decision: str) -> Any:
+    match = services.get_match(current_user, match_id)
+    form = _reason_form()
+    if decision == "approve":
+        services.approve(current_user, match)
+    else:
+        services.reject(current_user, match, form.reason.data or "")
+    db.session.commit()
+    flash(_("Decision recorded."), "success")
+    if request.form.get("next") == "queue":
+        return redirect(url_for("matches.approvals"))
+    return redirect(url_for("matches.detail", match_id=match.id))
+
+
+@bp.route("/matches/<int:match_id>/withdraw", methods=["POST"])
+@roles(Role.DONOR)
+def withdraw(match_id: int) -> Any:
+    match = services.get_match(current_user, match_id)
+    _reason_form()
+    services.withdraw_pledge(current_user, match)
+    db.session.commit()
+    flash(_("Pledge withdrawn."), "info")
+    return redirect(url_for("matches.detail", match_id=match.id))
+
+
+@bp.route("/matches/<int:match_id>/deliver", methods=["POST"])
+@roles(Role.DONOR)
+def deliver(match_id: int) -> Any:
+    match = services.get_match(current_user, match_id)
+    form = DeliverForm()
+    if not form.validate_on_submit():
+        raise ServiceError(first_error(form))
+    photo = uploaded_photo(form.photo)
+    services.deliver(current_user, match, form.note.data or "")
+    if photo:
+        attach("match", match.id, photo, current_user, "delivery")
+    db.session.commit()
+    flash(_("Marked delivered; village staff will confirm with the household."), "success")
+    return redirect(url_for("matches.detail", match_id=match.id))
+
+
+@bp.route("/matches/<int:match_id>/confirm", methods=["POST"])
+@roles(Role.STAFF, Role.SUPERUSER)
+def confirm(match_id: int) -> Any:
+    match = services.get_match(current_user, match_id)
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        raise ServiceError(first_error(form))
+    photo = uploaded_photo(form.photo)
+    services.confirm(
+        current_user, match,
+        received_quantity=form.received_quantity.data, received_on=form.received_on.data,
+        satisfaction=form.satisfaction.data, feedback=form.feedback.data or "",
+    )  # fmt: skip
+    if photo:
+        attach("match", match.id, photo, current_user, "receipt")
+    db.session.commit()
+    flash(_("Receipt confirmed with the household."), "success")
+    return redirect(url_for("matches.detail", match_id=match.id))
+
+
+@bp.route("/matches/<int:match_id>/non-receipt", methods=["POST"])
+@roles(Role.STAFF, Role.SUPERUSER)
+def non_receipt(match_id: int) -> Any:
+    match = services.get_match(current_user, match_id)
+    form = NonReceiptForm()
+    if not form.validate_on_submit():
+        raise ServiceError(first_error(form))
+    services.report_non_receipt(current_user, match, form.reason.data)
+    db.session.commit()
+    flash(_("Non-receipt reported to the administrators."), "warning")
+    return redirect(url_for("matches.detail", match_id=match.id))
+
+
+@bp.route("/matches/<int:match_id>/resolve", methods=["POST"])
+@roles(*ADMINS)
+def resolve(match_id: int) -> Any:
+    match = services.get_match(current_user, match_id)
+    form = ResolveForm()
+    if not form.validate_on_submit():
+        raise ServiceError(first_error(form))
+    services.resolve_dispute(current_user, match, form.outcome.data, form.reason.data)
+    db.session.commit()
+    flash(_("Decision recorded."), "success")
+    return redirect(url_for("matches.detail", match_id=match.id))
+
+
+@bp.route("/objections/<int:objection_id>/<any(uphold, dismiss):decision>", methods=["POST"])
+@roles(*ADMINS)
+def decide_objection(objection_id: int, decision: str) -> Any:
+    objection = db.session.get(Objection, objection_id)
+    if objection is None:
+        abort(404)
+    services.get_match(current_user, objection.match_id)  # 404 outside the scope
+    form = _reason_form()
+    services.resolve_objection(
+        current_user, objection, decision == "uphold", form.reason.data or ""
+    )
+    db.session.commit()
+    flash(_("Decision recorded."), "success")
+    return redirect(url_for("matches.detail", match_id=objection.match_id))
+
+
+@bp.route("/attachments/<int:attachment_id>")
+@signed_in
+def attachment(attachment_id: int) -> Any:
+    item = db.session.get(Attachment, attachment_id)
+    if item is None:
+        abort(404)
+    # Visible to whoever may open what it documents.
+    if item.owner_type == "match":
+        services.get_match(current_user, item.owner_id)
+    else:
+        needs.get_need(current_user, item.owner_id)
+    return send_file(path_of(item), mimetype=item.content_type, max_age=0)
+
+
+# --- public disclosure (公示) -------------------------------------------------------------
+
+
+@bp.route("/disclosure")
+@public
+def disclosure() -> Any:
+    page = paginate(services.disclosure_query())
+    names = {
+        m.id: mask_name(m.need.household.head_name) if m.need.household else "" for m in page.items
+    }
+    return render_template("matches/disclosure.html", page=page, names=names)
+
+
+@bp.route("/disclosure/<int:match_id>/objection", methods=["GET", "POST"])
+@limiter.limit("10 per hour", methods=["POST"])
+@public
+def object_to(match_id: int) -> Any:
+    match = db.session.scalar(services.disclosure_query().where(Match.id == match_id))
+    if match is None:
+        abort(404)
+    form = ObjectionForm()
+    name = mask_name(match.need.household.head_name) if match.need.household else ""
+    if form.validate_on_submit():
+        user = current_user if current_user.is_authenticated else None
+        services.file_objection(match, form.reason.data, form.contact.data or "", user)
+        db.session.commit()
+        flash(_("Objection filed. An administrator will look into it."), "success")
+        return redirect(url_for("matches.disclosure"))
+    return render_template("matches/objection.html", form=form, match=match, name=name), (
+        400 if form.errors else 200
+    )

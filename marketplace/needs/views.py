@@ -1,0 +1,257 @@
+"""Need pages: post and edit (staff), review (administrators), browse and open (donors)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from wtforms import SelectChoice
+
+from marketplace.accounts.models import Role
+from marketplace.attachments.services import attach, attachments_of
+from marketplace.errors import ServiceError
+from marketplace.extensions import db
+from marketplace.forms import ReasonForm
+from marketplace.households import services as households
+from marketplace.households.models import Household
+from marketplace.matches import services as matches
+from marketplace.matches.forms import PledgeForm
+from marketplace.matches.models import Match
+from marketplace.needs import services
+from marketplace.needs.forms import URGENCY_CHOICES, BrowseForm, NeedForm
+from marketplace.needs.models import Need, NeedStatus
+from marketplace.permissions import public, roles
+from marketplace.regions.models import Region, RegionLevel
+from marketplace.resources import services as resources
+from marketplace.vocab import CATEGORY_TREE
+from marketplace.web import first_error, int_arg, paginate, uploaded_photo
+
+bp = Blueprint("needs", __name__, url_prefix="/needs")
+
+IN_SCOPE = (Role.STAFF, Role.ADMIN, Role.AUDITOR, Role.SUPERUSER)
+ADMINS = (Role.ADMIN, Role.SUPERUSER)
+EDITORS = (Role.STAFF, Role.SUPERUSER)
+
+
+@bp.route("/")
+@roles(*IN_SCOPE)
+def index() -> Any:
+    query = services.needs_query(current_user)
+    status = request.args.get("status", "")
+    if status in {s.value for s in NeedStatus}:
+        query = query.where(Need.status == status)
+    page = paginate(query.order_by(Need.created_at.desc()))
+    return render_template("needs/list.html", page=page, status=status, statuses=list(NeedStatus))
+
+
+@bp.route("/review")
+@roles(*ADMINS)
+def review() -> Any:
+    page = paginate(services.review_queue(current_user))
+    return render_template("needs/review.html", page=page, form=ReasonForm())
+
+
+@bp.route("/browse")
+@roles(Role.DONOR)
+def browse() -> Any:
+    form = BrowseForm(request.args)
+    form.category.choices = [SelectChoice("", _("All categories"))] + [
+        SelectChoice(top.code, top.label) for top, _subs in CATEGORY_TREE
+    ]
+    paths = services.donor_service_paths(current_user)
+    areas = db.session.scalars(sa.select(Region).where(Region.path.in_(paths))).all()
+    counties = db.session.scalars(
+        sa.select(Region)
+        .where(
+            Region.level.in_([RegionLevel.COUNTY, RegionLevel.CITY]),
+            sa.or_(sa.false(), *(Region.path.startswith(p) for p in paths)),
+        )
+        .order_by(Region.path)
+        .limit(200)
+    ).all()
+    form.region.choices = [SelectChoice("", _("All regions"))] + [
+        SelectChoice(r.path, r.full_name) for r in {*areas, *counties}
+    ]
+    form.urgency.choices = [SelectChoice("", _("Any urgency"))] + [
+        SelectChoice(str(v), label) for v, label in URGENCY_CHOICES
+    ]
+    valid = form.validate()
+    query = services.browse_for_donor(
+        current_user,
+        form.category.data if valid else None,
+        form.region.data if valid else None,
+        int(form.urgency.data) if valid and form.urgency.data else None,
+    )
+    page = paginate(query)
+    household_list = [n.household for n in page.items if n.household]
+    return render_template(
+        "needs/browse.html",
+        page=page,
+        form=form,
+        identity=households.identity(current_user, household_list),
+        has_areas=bool(paths),
+    )
+
+
+def _form_choices(form: NeedForm) -> None:
+    villages = [r for r in current_user.regions if r.level == RegionLevel.VILLAGE]
+    form.village.choices = [SelectChoice(v.id, v.full_name) for v in villages]
+    rows = db.session.scalars(
+        sa.select(Household)
+        .where(Household.village_id.in_([v.id for v in villages]))
+        .order_by(Household.register_number)
+    ).all()
+    form.household.choices = [SelectChoice(0, _("(the whole village)"))] + [
+        SelectChoice(h.id, f"{h.register_number} {h.head_name}") for h in rows
+    ]
+
+
+def _values(form: NeedForm) -> dict[str, Any]:
+    return {
+        "subcategory": form.subcategory.data,
+        "title": form.title.data.strip(),
+        "description": (form.description.data or "").strip(),
+        "quantity": form.quantity.data,
+        "unit": form.unit.data.strip(),
+        "estimated_value": form.estimated_value.data or 0,
+        "urgency": form.urgency.data,
+        "needed_by": form.needed_by.data,
+    }
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@roles(*EDITORS)
+def create() -> Any:
+    form = NeedForm()
+    _form_choices(form)
+    if not form.is_submitted():
+        form.household.data = int_arg("household") or 0
+        form.urgency.data = 2
+    if form.validate_on_submit():
+        village = db.session.get(Region, form.village.data)
+        household = db.session.get(Household, form.household.data) if form.household.data else None
+        assert village is not None
+        photo = uploaded_photo(form.photo)
+        need = services.create_need(current_user, village, household, **_values(form))
+        if photo:
+            attach("need", need.id, photo, current_user, "photo")
+        db.session.commit()
+        flash(_("Need posted; it waits for verification."), "success")
+        return redirect(url_for("needs.detail", need_id=need.id))
+    return render_template("needs/form.html", form=form), 400 if form.errors else 200
+
+
+@bp.route("/<int:need_id>")
+@public
+def detail(need_id: int) -> Any:
+    user = current_user if current_user.is_authenticated else None
+    need = services.get_need(user, need_id)
+    identity = (
+        households.identity(user, [need.household])[need.household.id]
+        if user and need.household
+        else None
+    )
+    pledge_form = None
+    if user is not None and user.role == Role.DONOR and need.status == NeedStatus.VERIFIED:
+        own = db.session.scalars(resources.own_resources(user).order_by(sa.text("id"))).all()
+        usable = [r for r in own if resources.is_public(r)]
+        if usable:
+            pledge_form = PledgeForm()
+            pledge_form.resource.choices = [SelectChoice(r.id, r.title) for r in usable]
+    in_scope_matches: list[Match] = []
+    if user is not None and user.role != Role.DONOR:
+        in_scope_matches = list(
+            db.session.scalars(
+                matches.matches_for(user).where(Match.need_id == need.id).order_by(Match.id)
+            )
+        )
+    response = render_template(
+        "needs/detail.html",
+        need=need,
+        identity=identity,
+        pledge_form=pledge_form,
+        matches=in_scope_matches,
+        may_edit=user is not None
+        and services.may_edit(user, need.village)
+        and need.status in services.EDITABLE,
+        may_withdraw=user is not None
+        and services.may_edit(user, need.village)
+        and need.status not in (NeedStatus.WITHDRAWN, NeedStatus.FULFILLED),
+        may_review=user is not None
+        and user.role in ADMINS
+        and need.status == NeedStatus.SUBMITTED
+        and services.in_scope(user, need.village),
+        photos=attachments_of("need", need.id),
+        reason_form=ReasonForm(),
+    )
+    db.session.commit()
+    return response
+
+
+@bp.route("/<int:need_id>/edit", methods=["GET", "POST"])
+@roles(*EDITORS)
+def edit(need_id: int) -> Any:
+    need = services.get_need(current_user, need_id)
+    form = NeedForm(obj=need)
+    _form_choices(form)
+    if not form.is_submitted():
+        form.village.data = need.village_id
+        form.household.data = need.household_id or 0
+    if form.validate_on_submit():
+        services.update_need(current_user, need, **_values(form))
+        photo = uploaded_photo(form.photo)
+        if photo:
+            attach("need", need.id, photo, current_user, "photo")
+        db.session.commit()
+        flash(_("Saved."), "success")
+        return redirect(url_for("needs.detail", need_id=need.id))
+    return render_template("needs/form.html", form=form, need=need), 400 if form.errors else 200
+
+
+@bp.route("/<int:need_id>/withdraw", methods=["POST"])
+@roles(*EDITORS)
+def withdraw(need_id: int) -> Any:
+    need = services.get_need(current_user, need_id)
+    services.withdraw_need(current_user, need)
+    db.session.commit()
+    flash(_("Need withdrawn."), "info")
+    return redirect(url_for("needs.detail", need_id=need.id))
+
+
+@bp.route("/<int:need_id>/<any(verify, return):decision>", methods=["POST"])
+@roles(*ADMINS)
+def decide(need_id: int, decision: str) -> Any:
+    need = services.get_need(current_user, need_id)
+    form = ReasonForm()
+    if not form.validate_on_submit():
+        abort(400)
+    if decision == "verify":
+        services.verify_need(current_user, need)
+    else:
+        services.return_need(current_user, need, form.reason.data or "")
+    db.session.commit()
+    flash(_("Decision recorded."), "success")
+    if request.form.get("next") == "review":
+        return redirect(url_for("needs.review"))
+    return redirect(url_for("needs.detail", need_id=need.id))
+
+
+@bp.route("/<int:need_id>/pledge", methods=["POST"])
+@roles(Role.DONOR)
+def pledge(need_id: int) -> Any:
+    need = services.get_need(current_user, need_id)
+    form = PledgeForm()
+    form.resource.choices = [
+        SelectChoice(r.id, r.title)
+        for r in db.session.scalars(resources.own_resources(current_user))
+    ]
+    if not form.validate_on_submit():
+        raise ServiceError(first_error(form))
+    resource = resources.get_resource(current_user, form.resource.data)
+    match = matches.pledge(current_user, need, resource, form.quantity.data)
+    db.session.commit()
+    flash(_("Pledge made; it waits for an administrator's approval."), "success")
+    return redirect(url_for("matches.detail", match_id=match.id))

@@ -1,0 +1,146 @@
+"""Telling the right people what happened: in-app notifications, e-mail when SMTP is set."""
+
+from __future__ import annotations
+
+import smtplib
+from collections.abc import Iterable
+from email.message import EmailMessage
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
+
+from marketplace.accounts.models import Role, User, user_region
+from marketplace.db import utcnow
+from marketplace.extensions import db
+from marketplace.notifications.models import Notification
+from marketplace.regions.models import Region
+
+MESSAGES = {
+    "need_submitted": _l("New need to verify: %(title)s"),
+    "need_verified": _l("Your need was verified: %(title)s"),
+    "need_returned": _l("Your need was returned, see the reason: %(title)s"),
+    "pledge_made": _l("New pledge to approve: %(title)s"),
+    "pledge_approved": _l("Your pledge was approved: %(title)s"),
+    "pledge_rejected": _l("Your pledge was rejected: %(title)s"),
+    "match_delivered": _l("Delivered: confirm receipt with the household: %(title)s"),
+    "match_confirmed": _l("The household confirmed receipt: %(title)s"),
+    "match_disputed": _l("Non-receipt reported, please resolve: %(title)s"),
+    "match_resolved": _l("A dispute or objection was resolved: %(title)s"),
+    "match_expired": _l("A pledge or match expired: %(title)s"),
+    "objection_filed": _l("Objection filed against a disclosed match: %(title)s"),
+}
+
+
+def notify(recipients: Iterable[User | int | None], kind: str, link: str, **params: Any) -> None:
+    """Queue one notification per distinct recipient; e-mail goes out after commit."""
+    assert kind in MESSAGES, kind
+    ids = {r.id if isinstance(r, User) else r for r in recipients}
+    for user_id in sorted(i for i in ids if i is not None):
+        db.session.add(Notification(user_id=user_id, kind=kind, params=params, link=link))
+
+
+def text_of(notification: Notification) -> str:
+    return str(MESSAGES[notification.kind]) % notification.params
+
+
+def admins_over(region: Region) -> list[User]:
+    """Active administrators whose region contains this one."""
+    return list(
+        db.session.scalars(
+            sa.select(User)
+            .join(user_region, user_region.c.user_id == User.id)
+            .join(Region, Region.id == user_region.c.region_id)
+            .where(
+                User.role == Role.ADMIN,
+                User.active.is_(True),
+                sa.literal(region.path).startswith(Region.path),
+            )
+            .distinct()
+        )
+    )
+
+
+def staff_of(village: Region) -> list[User]:
+    return list(
+        db.session.scalars(
+            sa.select(User)
+            .join(user_region, user_region.c.user_id == User.id)
+            .where(
+                User.role == Role.STAFF,
+                User.active.is_(True),
+                user_region.c.region_id == village.id,
+            )
+        )
+    )
+
+
+def for_user(user: User, limit: int = 100) -> list[Notification]:
+    return list(
+        db.session.scalars(
+            sa.select(Notification)
+            .where(Notification.user_id == user.id)
+            .order_by(Notification.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def unread_count(user: User) -> int:
+    return int(
+        db.session.scalar(
+            sa.select(sa.func.count(Notification.id)).where(
+                Notification.user_id == user.id, Notification.read_at.is_(None)
+            )
+        )
+        or 0
+    )
+
+
+def mark_all_read(user: User) -> None:
+    db.session.execute(
+        sa.update(Notification)
+        .where(Notification.user_id == user.id, Notification.read_at.is_(None))
+        .values(read_at=utcnow())
+    )
+
+
+def send_pending_emails() -> int:
+    """Send queued notifications to users with an e-mail address; idempotent, for cron."""
+    server = current_app.config.get("MAIL_SERVER")
+    if not server:
+        return 0
+    pending = db.session.execute(
+        sa.select(Notification, User)
+        .join(User, User.id == Notification.user_id)
+        .where(Notification.emailed_at.is_(None), User.email != "")
+        .limit(500)
+    ).all()
+    if not pending:
+        return 0
+    sent = 0
+    with smtplib.SMTP(server, int(current_app.config.get("MAIL_PORT", 25)), timeout=10) as smtp:
+        if current_app.config.get("MAIL_USE_TLS"):
+            smtp.starttls()
+        if current_app.config.get("MAIL_USERNAME"):
+            smtp.login(current_app.config["MAIL_USERNAME"], current_app.config["MAIL_PASSWORD"])
+        for notification, user in pending:
+            message = EmailMessage()
+            with force_locale("zh_Hans_CN"):
+                message["Subject"] = text_of(notification)
+            message["From"] = current_app.config.get("MAIL_FROM", "noreply@localhost")
+            message["To"] = user.email
+            message.set_content(f"{text_of(notification)}\n{notification.link}")
+            smtp.send_message(message)
+            notification.emailed_at = utcnow()
+            sent += 1
+    # Pending rows without e-mail are marked too, so they are not scanned again.
+    db.session.execute(
+        sa.update(Notification)
+        .where(Notification.emailed_at.is_(None))
+        .where(Notification.user_id.in_(sa.select(User.id).where(User.email == "")))
+        .values(emailed_at=utcnow())
+    )
+    return sent

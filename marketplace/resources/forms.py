@@ -1,0 +1,70 @@
+"""Resource forms."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    DecimalField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.validators import InputRequired, Length, NumberRange, Optional
+
+from marketplace.forms import required
+from marketplace.resources.models import ResourceKind
+from marketplace.vocab import HouseholdStatus, PovertyCause
+
+REQUIRED = _l("This field is required.")
+
+
+class ResourceForm(FlaskForm):
+    kind = SelectField(_l("Kind"), choices=ResourceKind.choices())
+    title = StringField(_l("Title"), validators=required(100))
+    description = TextAreaField(_l("Description"), validators=[Length(max=4000)])
+    categories = SelectMultipleField(_l("Categories served"))
+    unlimited = BooleanField(_l("Unlimited (a discount plan open to every eligible household)"))
+    capacity = IntegerField(
+        _l("Capacity"),
+        validators=[Optional(), NumberRange(1, 100_000_000,
+                    message=_l("Capacity must be a whole number above zero, or unlimited."))],
+    )  # fmt: skip
+    unit = StringField(_l("Unit"), validators=required(20))
+    unit_value = DecimalField(
+        _l("Value per unit (yuan)"), places=2,
+        validators=[InputRequired(message=_l("This field is required.")),
+                    NumberRange(0, 1e10, message=_l("The value cannot be negative."))],
+    )  # fmt: skip
+    service_area = SelectMultipleField(_l("Service area"), coerce=int)
+    eligible_statuses = SelectMultipleField(
+        _l("Eligible household statuses"), choices=HouseholdStatus.choices(),
+        description=_l("None chosen: every status."),
+    )  # fmt: skip
+    eligible_causes = SelectMultipleField(
+        _l("Eligible poverty causes"), choices=PovertyCause.choices(),
+        description=_l("None chosen: every cause."),
+    )  # fmt: skip
+    valid_from = DateField(
+        _l("Valid from"), validators=[InputRequired(_l("This field is required."))]
+    )
+    valid_until = DateField(
+        _l("Valid until"), validators=[InputRequired(_l("This field is required."))]
+    )
+    delivery_deadline = DateField(_l("Delivery deadline"), validators=[Optional()])
+    submit = SubmitField(_l("Save"))
+
+    def validate(self, extra_validators=None):  # type: ignore[no-untyped-def]
+        ok = super().validate(extra_validators)
+        if not self.unlimited.data and self.capacity.data is None:
+            self.capacity.errors = [
+                *self.capacity.errors,
+                _l("Capacity must be a whole number above zero, or unlimited."),
+            ]
+            ok = False
+        return ok

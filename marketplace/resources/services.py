@@ -1,0 +1,195 @@
+"""Resources: posted by members of a donor organization, public once it is verified."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+
+from marketplace.accounts.models import Organization, Role, User, VerificationStatus
+from marketplace.errors import ServiceError
+from marketplace.extensions import db
+from marketplace.oversight.services import record_event
+from marketplace.permissions import in_scope
+from marketplace.regions.models import Region
+from marketplace.resources.models import Resource, ResourceKind, ResourceStatus
+from marketplace.vocab import CATEGORIES, HouseholdStatus, PovertyCause
+
+FIELDS = ("kind", "title", "description", "categories", "unit", "unit_value",
+          "eligible_statuses", "eligible_causes", "valid_from", "valid_until",
+          "delivery_deadline")  # fmt: skip
+STATUS_MOVES: dict[ResourceStatus, set[ResourceStatus]] = {
+    ResourceStatus.ACTIVE: {ResourceStatus.PAUSED, ResourceStatus.CLOSED},
+    ResourceStatus.PAUSED: {ResourceStatus.ACTIVE, ResourceStatus.CLOSED},
+    ResourceStatus.CLOSED: set(),
+    ResourceStatus.EXPIRED: set(),
+}
+
+
+def public_resources_query() -> sa.Select[Any]:
+    """Active resources of verified organizations, valid today."""
+    today = date.today()
+    return (
+        sa.select(Resource)
+        .join(Organization, Resource.organization_id == Organization.id)
+        .where(
+            Resource.status == ResourceStatus.ACTIVE,
+            Organization.status == VerificationStatus.VERIFIED,
+            Resource.valid_from <= today,
+            Resource.valid_until >= today,
+        )
+    )
+
+
+def is_member(user: User | None, resource: Resource) -> bool:
+    return bool(user and user.organization_id == resource.organization_id)
+
+
+def is_public(resource: Resource) -> bool:
+    today = date.today()
+    return (
+        resource.status == ResourceStatus.ACTIVE
+        and resource.organization.status == VerificationStatus.VERIFIED
+        and resource.valid_from <= today <= resource.valid_until
+    )
+
+
+def get_resource(user: User | None, resource_id: int) -> Resource:
+    """Members see their own; administrators and auditors those reaching their region; others
+    only public ones."""
+    resource = db.session.get(Resource, resource_id)
+    if resource is None:
+        raise ServiceError(_l("The page or record was not found."), 404)
+    if is_public(resource) or is_member(user, resource):
+        return resource
+    if user is not None and _reaches_scope(user, resource):
+        return resource
+    raise ServiceError(_l("The page or record was not found."), 404)
+
+
+def _reaches_scope(user: User, resource: Resource) -> bool:
+    """Administrators and auditors see the resources whose service area meets their region."""
+    if user.role == Role.SUPERUSER:
+        return True
+    if user.role not in (Role.ADMIN, Role.AUDITOR):
+        return False
+    return any(
+        in_scope(user, area) or area.contains(mine)
+        for area in resource.service_area
+        for mine in user.regions
+    )
+
+
+def own_resources(user: User) -> sa.Select[Any]:
+    return sa.select(Resource).where(Resource.organization_id == user.organization_id)
+
+
+def _require_donor(actor: User) -> Organization:
+    if actor.role != Role.DONOR or actor.organization is None:
+        raise ServiceError(_l("Only members of a donor organization post resources."), 403)
+    return actor.organization
+
+
+def _validate(values: dict[str, Any], service_area: list[Region]) -> None:
+    values["kind"] = ResourceKind(values["kind"])
+    if not values["categories"] or any(c not in CATEGORIES for c in values["categories"]):
+        raise ServiceError(_l("Choose at least one category from the list."))
+    if not service_area:
+        raise ServiceError(_l("Choose at least one region the resource reaches."))
+    if Decimal(values["unit_value"] or 0) < 0:
+        raise ServiceError(_l("The value cannot be negative."))
+    if values["valid_until"] < values["valid_from"]:
+        raise ServiceError(_l("The end of validity comes before its start."))
+    deadline = values.get("delivery_deadline")
+    if deadline is not None and deadline < values["valid_from"]:
+        raise ServiceError(_l("The delivery deadline comes before the start of validity."))
+    values["eligible_statuses"] = [HouseholdStatus(s).value for s in values["eligible_statuses"]]
+    values["eligible_causes"] = [PovertyCause(c).value for c in values["eligible_causes"]]
+    # Keep the list small and canonical: a top category makes its sub-categories redundant.
+    tops = {c for c in values["categories"] if "." not in c}
+    values["categories"] = sorted(
+        c for c in set(values["categories"]) if "." not in c or c.split(".")[0] not in tops
+    )
+
+
+def _check_capacity(capacity: int | None) -> None:
+    if capacity is not None and (not isinstance(capacity, int) or capacity <= 0):
+        raise ServiceError(_l("Capacity must be a whole number above zero, or unlimited."))
+
+
+def create_resource(
+    actor: User, *, capacity: int | None, service_area: list[Region], **values: Any
+) -> Resource:
+    org = _require_donor(actor)
+    _check_capacity(capacity)
+    _validate(values, service_area)
+    resource = Resource(
+        organization=org,
+        created_by_id=actor.id,
+        capacity=capacity,
+        remaining=capacity,
+        service_area=service_area,
+        status=ResourceStatus.ACTIVE,
+        **values,
+    )
+    db.session.add(resource)
+    db.session.flush()
+    record_event(
+        "resource_created", actor, resource,
+        after={"kind": resource.kind.value, "capacity": capacity},
+    )  # fmt: skip
+    return resource
+
+
+def update_resource(
+    actor: User,
+    resource: Resource,
+    *,
+    capacity: int | None,
+    service_area: list[Region],
+    **values: Any,
+) -> None:
+    if not is_member(actor, resource):
+        raise ServiceError(_l("The page or record was not found."), 404)
+    if resource.status in (ResourceStatus.CLOSED, ResourceStatus.EXPIRED):
+        raise ServiceError(_l("A closed resource can no longer be edited."), 409)
+    _check_capacity(capacity)
+    _validate(values, service_area)
+    taken = (resource.capacity or 0) - (resource.remaining or 0)
+    if capacity is not None and capacity < taken:
+        raise ServiceError(
+            _l("Capacity cannot be lower than the %(taken)s already approved.", taken=taken)
+        )
+    before = {"capacity": resource.capacity, "remaining": resource.remaining}
+    # One statement, so a concurrent approval cannot slip between reading and writing.
+    db.session.execute(
+        sa.update(Resource)
+        .where(Resource.id == resource.id)
+        .values(
+            capacity=capacity,
+            remaining=None
+            if capacity is None
+            else capacity
+            - (sa.func.coalesce(Resource.capacity, 0) - sa.func.coalesce(Resource.remaining, 0)),
+        )
+    )
+    db.session.refresh(resource, ["capacity", "remaining"])
+    for name in FIELDS:
+        setattr(resource, name, values[name])
+    resource.service_area = service_area
+    after = {"capacity": resource.capacity, "remaining": resource.remaining}
+    record_event("resource_updated", actor, resource, before=before, after=after)
+
+
+def set_status(actor: User, resource: Resource, status: ResourceStatus) -> None:
+    if not is_member(actor, resource):
+        raise ServiceError(_l("The page or record was not found."), 404)
+    if status not in STATUS_MOVES[resource.status]:
+        raise ServiceError(_l("This action conflicts with the current state of the record."), 409)
+    before = resource.status.value
+    resource.status = status
+    record_event("resource_status", actor, resource, before={"status": before},
+                 after={"status": status.value})  # fmt: skip

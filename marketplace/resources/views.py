@@ -1,0 +1,148 @@
+"""Resource pages: public list and detail, posting and editing by donors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from wtforms import SelectChoice
+
+from marketplace.accounts.models import Role
+from marketplace.extensions import db
+from marketplace.matches import services as matches
+from marketplace.matches.models import Match
+from marketplace.permissions import public, roles
+from marketplace.regions import services as region_services
+from marketplace.regions.models import Region, RegionLevel
+from marketplace.resources import services
+from marketplace.resources.forms import ResourceForm
+from marketplace.resources.models import Resource, ResourceStatus
+from marketplace.vocab import CATEGORY_TREE
+from marketplace.web import paginate
+
+bp = Blueprint("resources", __name__, url_prefix="/resources")
+
+
+@bp.route("/")
+@public
+def index() -> Any:
+    mine = current_user.is_authenticated and current_user.role == Role.DONOR
+    query = (
+        services.own_resources(current_user)
+        if mine and request.args.get("mine")
+        else services.public_resources_query()
+    )
+    page = paginate(query.order_by(Resource.created_at.desc()))
+    return render_template("resources/list.html", page=page, mine=mine)
+
+
+def _form_choices(form: ResourceForm) -> None:
+    form.categories.choices = [
+        SelectChoice(c.code, c.label, optgroup=str(top.label))
+        for top, subs in CATEGORY_TREE
+        for c in (top, *subs)
+    ]
+    deployed = region_services.deployment_regions()
+    townships = db.session.scalars(
+        sa.select(Region)
+        .where(
+            Region.level == RegionLevel.TOWNSHIP,
+            sa.or_(sa.false(), *(Region.path.startswith(r.path) for r in deployed)),
+        )
+        .order_by(Region.path)
+    ).all()
+    form.service_area.choices = [SelectChoice(r.id, r.full_name) for r in [*deployed, *townships]]
+
+
+def _values(form: ResourceForm) -> dict[str, Any]:
+    area = db.session.scalars(sa.select(Region).where(Region.id.in_(form.service_area.data))).all()
+    return {
+        "kind": form.kind.data,
+        "title": form.title.data.strip(),
+        "description": (form.description.data or "").strip(),
+        "categories": form.categories.data or [],
+        "capacity": None if form.unlimited.data else form.capacity.data,
+        "unit": form.unit.data.strip(),
+        "unit_value": form.unit_value.data,
+        "service_area": list(area),
+        "eligible_statuses": form.eligible_statuses.data or [],
+        "eligible_causes": form.eligible_causes.data or [],
+        "valid_from": form.valid_from.data,
+        "valid_until": form.valid_until.data,
+        "delivery_deadline": form.delivery_deadline.data,
+    }
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@roles(Role.DONOR)
+def create() -> Any:
+    form = ResourceForm()
+    _form_choices(form)
+    if form.validate_on_submit():
+        resource = services.create_resource(current_user, **_values(form))
+        db.session.commit()
+        flash(_("Resource posted."), "success")
+        return redirect(url_for("resources.detail", resource_id=resource.id))
+    return render_template("resources/form.html", form=form), 400 if form.errors else 200
+
+
+@bp.route("/<int:resource_id>")
+@public
+def detail(resource_id: int) -> Any:
+    user = current_user if current_user.is_authenticated else None
+    resource = services.get_resource(user, resource_id)
+    member = services.is_member(user, resource)
+    own_matches: list[Match] = []
+    if member:
+        own_matches = list(
+            db.session.scalars(
+                matches.matches_for(current_user)
+                .where(Match.resource_id == resource.id)
+                .order_by(Match.id.desc())
+            )
+        )
+    return render_template(
+        "resources/detail.html",
+        resource=resource,
+        member=member,
+        public=services.is_public(resource),
+        matches=own_matches,
+    )
+
+
+@bp.route("/<int:resource_id>/edit", methods=["GET", "POST"])
+@roles(Role.DONOR)
+def edit(resource_id: int) -> Any:
+    resource = services.get_resource(current_user, resource_id)
+    form = ResourceForm(obj=resource)
+    _form_choices(form)
+    if not form.is_submitted():
+        form.kind.data = resource.kind.value
+        form.unlimited.data = resource.capacity is None
+        form.service_area.data = [r.id for r in resource.service_area]
+    if form.validate_on_submit():
+        services.update_resource(current_user, resource, **_values(form))
+        db.session.commit()
+        flash(_("Saved."), "success")
+        return redirect(url_for("resources.detail", resource_id=resource.id))
+    return render_template("resources/form.html", form=form, resource=resource), (
+        400 if form.errors else 200
+    )
+
+
+@bp.route("/<int:resource_id>/<any(pause, activate, close):action>", methods=["POST"])
+@roles(Role.DONOR)
+def change_status(resource_id: int, action: str) -> Any:
+    resource = services.get_resource(current_user, resource_id)
+    target = {
+        "pause": ResourceStatus.PAUSED,
+        "activate": ResourceStatus.ACTIVE,
+        "close": ResourceStatus.CLOSED,
+    }[action]
+    services.set_status(current_user, resource, target)
+    db.session.commit()
+    flash(_("Saved."), "success")
+    return redirect(url_for("resources.detail", resource_id=resource.id))

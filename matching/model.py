@@ -1,0 +1,41 @@
+"""The engine's view of needs and resources: plain frozen data, no ORM."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+
+@dataclass(frozen=True)
+class NeedView:
+    id: int
+    category: str  # top category code, e.g. "necessities"
+    subcategory: str  # e.g. "necessities.washer"
+    village_path: str  # materialised region path "/62.../6204.../.../"
+    open_quantity: int
+    verified: bool
+    # None for a village-wide need (a road, a water tank).
+    household_status: str | None = None
+    household_causes: tuple[str, ...] = ()
+    urgency: int = 2
+    days_waiting: int = 0
+    prior_aid: int = 0  # matches the household already received
+    text: str = ""
+    lat: float | None = None
+    lng: float | None = None
+
+
+@dataclass(frozen=True)
+class ResourceView:
+    id: int
+    categories: tuple[str, ...]  # category codes, top or sub
+    service_paths: tuple[str, ...]  # region paths; every village under one is served
+    remaining: int | None  # None: unlimited
+    active: bool
+    organization_verified: bool
+    valid_from: date
+    valid_until: date
+    eligible_statuses: tuple[str, ...] = ()  # empty: any status
+    eligible_causes: tuple[str, ...] = ()  # empty: any cause
+    text: str = ""
+    compatible: tuple[str, ...] = field(default=())  # extra sub-categories declared compatible
