@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, render_template, request, session
+from flask import Flask, has_request_context, render_template, request, session
 from flask_babel import gettext as _
 from flask_talisman import Talisman
 from werkzeug.exceptions import HTTPException
@@ -16,12 +16,14 @@ from marketplace.extensions import babel, bootstrap, csrf, db, limiter, login_ma
 def select_locale() -> str:
     from flask import current_app
 
+    if not has_request_context():  # CLI, background work: Chinese
+        return str(current_app.config["BABEL_DEFAULT_LOCALE"])
     languages = current_app.config["LANGUAGES"]
     chosen = session.get("lang")
     if chosen in languages:
         return str(chosen)
     # Chinese first: only a browser that prefers English and has no Chinese gets English.
-    best = request.accept_languages.best_match(["zh", "en"]) if request else None
+    best = request.accept_languages.best_match(["zh", "en"])
     return "en" if best == "en" else current_app.config["BABEL_DEFAULT_LOCALE"]
 
 

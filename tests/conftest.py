@@ -222,3 +222,137 @@ def pg_url() -> str:
             pytest.fail(reason + " (REQUIRE_POSTGRES is set)")
         pytest.skip(reason)
     return url
+
+
+# --- workflow factories -----------------------------------------------------------------
+
+_serial = iter(range(1, 1_000_000))
+
+
+@pytest.fixture
+def make_household(db: Any) -> Callable[..., Any]:
+    from datetime import date
+
+    from marketplace.demo import id_number
+    from marketplace.households.models import Household
+    from marketplace.vocab import HouseholdStatus, PovertyCause
+
+    def make(village: Region, **values: Any) -> Household:
+        n = next(_serial)
+        household = Household(
+            register_number=values.pop("register_number", f"{village.code}{n:04d}"),
+            village=village,
+            head_name=values.pop("head_name", "张三丰"),
+            head_id_number=values.pop(
+                "head_id_number", id_number(village.code, date(1970, 1, 1 + n % 28), n % 1000)
+            ),
+            phone=values.pop("phone", "13912345678"),
+            member_count=values.pop("member_count", 3),
+            primary_cause=values.pop("primary_cause", PovertyCause.ILLNESS),
+            status=values.pop("status", HouseholdStatus.POOR),
+            **values,
+        )
+        db.session.add(household)
+        db.session.commit()
+        return household
+
+    return make
+
+
+@pytest.fixture
+def make_need(db: Any) -> Callable[..., Any]:
+    from marketplace.needs.models import Need, NeedStatus
+
+    def make(village: Region, household: Any = None, **values: Any) -> Need:
+        subcategory = values.pop("subcategory", "necessities.washer")
+        quantity = values.pop("quantity", 1)
+        need = Need(
+            village=village,
+            household=household,
+            category=subcategory.split(".")[0],
+            subcategory=subcategory,
+            title=values.pop("title", "需要一台洗衣机"),
+            quantity=quantity,
+            open_quantity=values.pop("open_quantity", quantity),
+            unit=values.pop("unit", "台"),
+            status=values.pop("status", NeedStatus.VERIFIED),
+            **values,
+        )
+        db.session.add(need)
+        db.session.commit()
+        return need
+
+    return make
+
+
+@pytest.fixture
+def make_resource(db: Any) -> Callable[..., Any]:
+    from datetime import date, timedelta
+    from decimal import Decimal
+
+    from marketplace.resources.models import Resource, ResourceKind
+
+    def make(org: Organization, area: list[Region], **values: Any) -> Resource:
+        capacity = values.pop("capacity", 10)
+        today = date.today()
+        resource = Resource(
+            organization=org,
+            kind=values.pop("kind", ResourceKind.GOODS),
+            title=values.pop("title", "捐赠洗衣机"),
+            categories=values.pop("categories", ["necessities.washer"]),
+            capacity=capacity,
+            remaining=values.pop("remaining", capacity),
+            unit=values.pop("unit", "台"),
+            unit_value=values.pop("unit_value", Decimal("1200")),
+            valid_from=values.pop("valid_from", today - timedelta(days=1)),
+            valid_until=values.pop("valid_until", today + timedelta(days=90)),
+            delivery_deadline=values.pop("delivery_deadline", today + timedelta(days=60)),
+            service_area=area,
+            **values,
+        )
+        db.session.add(resource)
+        db.session.commit()
+        return resource
+
+    return make
+
+
+class World:
+    """A small Jingyuan scene: staff, administrators, a household with a verified need, and a
+    verified donor with a resource reaching the county."""
+
+    def __init__(self, **parts: Any) -> None:
+        self.__dict__.update(parts)
+
+
+@pytest.fixture
+def world(
+    db: Any,
+    region: Any,
+    villages: Any,
+    make_user: Any,
+    make_org: Any,
+    make_household: Any,
+    make_need: Any,
+    make_resource: Any,
+) -> World:
+    jingyuan_villages = villages(JINGYUAN)
+    village, other_village = jingyuan_villages[0], jingyuan_villages[1]
+    huining_village = villages(HUINING)[0]
+    org = make_org(region_code=BAIYIN)
+    household = make_household(village)
+    return World(
+        village=village,
+        other_village=other_village,
+        huining_village=huining_village,
+        staff=make_user(Role.STAFF, [village], username="staff"),
+        other_staff=make_user(Role.STAFF, [huining_village], username="otherstaff"),
+        admin=make_user(Role.ADMIN, [region(JINGYUAN)], username="admin"),
+        huining_admin=make_user(Role.ADMIN, [region(HUINING)], username="huiningadmin"),
+        auditor=make_user(Role.AUDITOR, [region(BAIYIN)], username="auditor"),
+        org=org,
+        donor=make_user(Role.DONOR, org=org, username="donor"),
+        household=household,
+        need=make_need(village, household),
+        resource=make_resource(org, [region(JINGYUAN)]),
+    )

@@ -78,6 +78,12 @@ def transition(match: Match, to: MatchStatus, actor: User | None, **values: Any)
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise conflict(_l("Someone else has just acted on this match. Reload the page."))
     db.session.refresh(match)
+    # Capacity follows the status in this one place: taken on entering HOLDING, released on
+    # leaving it, so no caller can forget either.
+    if source not in HOLDING and to in HOLDING:
+        _take_capacity(match)
+    elif source in HOLDING and to not in HOLDING:
+        _release_capacity(match)
     record_event(
         f"match_{to.value}", actor, match, before={"status": source.value},
         after={"status": to.value, **{k: str(v) for k, v in values.items()}},
@@ -264,7 +270,6 @@ def approve(actor: User, match: Match) -> None:
         match, S.APPROVED, actor,
         decided_by_id=actor.id, decided_at=now, disclosure_until=now + timedelta(days=days),
     )  # fmt: skip
-    _take_capacity(match)
     notify([match.proposed_by_id], "pledge_approved", f"/matches/{match.id}",
            title=match.need.title)  # fmt: skip
 
@@ -379,8 +384,6 @@ def resolve_dispute(actor: User, match: Match, outcome: str, reason: str) -> Non
     if to == S.CONFIRMED:
         extra.update(confirmed_at=utcnow(), confirmed_by_id=actor.id)
     transition(match, to, actor, **extra)
-    if to == S.CANCELLED:
-        _release_capacity(match)
     if to == S.CONFIRMED:
         _fulfil_if_done(match.need)
     notify([match.proposed_by_id, *staff_of(match.need.village)], "match_resolved",
@@ -422,7 +425,6 @@ def resolve_objection(actor: User, objection: Objection, uphold: bool, reason: s
                  after={"match": match.id, "decision": objection.decision})  # fmt: skip
     if uphold and match.status in (S.APPROVED, S.DISPUTED):
         transition(match, S.CANCELLED, actor, decision_reason=objection.decision)
-        _release_capacity(match)
     notify([match.proposed_by_id, *staff_of(match.need.village)], "match_resolved",
            f"/matches/{match.id}", title=match.need.title)  # fmt: skip
 
@@ -446,7 +448,6 @@ def expire_matches(now: datetime | None = None) -> dict[str, int]:
                title=match.need.title)  # fmt: skip
     for match in late:
         transition(match, S.EXPIRED, None)
-        _release_capacity(match)
         notify([match.proposed_by_id, *staff_of(match.need.village)], "match_expired",
                f"/matches/{match.id}", title=match.need.title)  # fmt: skip
     return {"pledges": len(stale), "approved": len(late)}
