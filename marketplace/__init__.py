@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from apiflask import APIFlask
 from flask import Flask, has_request_context, render_template, request, session
 from flask_babel import gettext as _
 from flask_talisman import Talisman
@@ -28,11 +29,16 @@ def select_locale() -> str:
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
-    app = Flask(
+    # APIFlask is Flask plus the OpenAPI document of the /api/v1 blueprint.
+    app = APIFlask(
         __name__,
+        title="社会扶贫对接平台 API",
+        version="1.0",
+        spec_path="/api/v1/openapi.json",
+        docs_path=None,  # served by the api blueprint from local files, not a CDN
+        json_errors=False,
         template_folder=str(PROJECT_ROOT / "templates"),
         static_folder=str(PROJECT_ROOT / "static"),
-        instance_path=None,
     )
     app.config.update(load_config())
     if config:
@@ -71,6 +77,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     _register_template_helpers(app)
 
     from marketplace.cli import register_commands
+    from marketplace.permissions import declare_extension_routes
+
+    declare_extension_routes(app)
 
     register_commands(app)
     return app
@@ -114,11 +123,39 @@ def _register_login(app: Flask) -> None:
             return None
         return user
 
+    @app.before_request
+    def authenticate_api_token() -> None:
+        """``Authorization: Bearer`` on the API: the token alone decides who is calling (the
+        session cookie is ignored), and such requests need no CSRF token."""
+        from flask import abort, g
+
+        from marketplace.accounts.services import user_for_token
+
+        header = request.headers.get("Authorization", "")
+        if not request.path.startswith("/api/") or not header.startswith("Bearer "):
+            return
+        user = user_for_token(header.removeprefix("Bearer ").strip())
+        if user is None:
+            abort(401)
+        db.session.commit()  # last_used_at
+        g._login_user = user  # Flask-Login's per-request user
+        g.token_auth = True
+
+    @app.before_request
+    def check_csrf() -> None:
+        from flask import g
+
+        if not app.config["WTF_CSRF_ENABLED"] or g.get("token_auth"):
+            return
+        if request.method not in ("GET", "HEAD", "OPTIONS", "TRACE"):
+            csrf.protect()
+
     app.before_request(enforce_access)
 
 
 def _register_blueprints(app: Flask) -> None:
     from marketplace.accounts.views import bp as accounts_bp
+    from marketplace.api.views import bp as api_bp
     from marketplace.home.views import bp as home_bp
     from marketplace.households.views import bp as households_bp
     from marketplace.matches.views import bp as matches_bp
@@ -134,6 +171,7 @@ def _register_blueprints(app: Flask) -> None:
         resources_bp,
         matches_bp,
         notifications_bp,
+        api_bp,
     ):
         app.register_blueprint(blueprint)
 

@@ -65,6 +65,10 @@ def load_config() -> dict[str, Any]:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_SECURE": https,
         "WTF_CSRF_TIME_LIMIT": None,
+        # CSRF is checked in one before_request hook, which lets token-authenticated API calls
+        # (no cookies involved) through.
+        "WTF_CSRF_CHECK_DEFAULT": False,
+        "VALIDATION_ERROR_STATUS_CODE": 400,
         "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_CONTENT_LENGTH", str(8 * 1024 * 1024))),
         "PAGE_SIZE": 30,
         # Workflow rules.

@@ -53,6 +53,12 @@ def roles(*allowed: Role) -> Callable[[F], F]:
     return _declare(AccessRule(login=True, roles=frozenset(allowed)))
 
 
+def declare_extension_routes(app: Any) -> None:
+    """Routes added by extensions: the OpenAPI document is public."""
+    if "openapi.spec" in app.view_functions:
+        public(app.view_functions["openapi.spec"])
+
+
 def access_rule_of(endpoint: str) -> AccessRule | None:
     view = current_app.view_functions.get(endpoint)
     return getattr(view, "access_rule", None)
@@ -70,6 +76,8 @@ def enforce_access() -> Any:
     if not rule.login:
         return None
     if not current_user.is_authenticated:
+        if request.path.startswith("/api/"):
+            abort(401)
         return current_app.login_manager.unauthorized()  # type: ignore[attr-defined]
     if rule.roles is not None and current_user.role not in rule.roles:
         abort(403)

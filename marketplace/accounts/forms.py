@@ -91,3 +91,12 @@ class UserCreateForm(FlaskForm):
         description=_l("Tell it to the person; they should change it at first sign-in."),
     )
     submit = SubmitField(_l("Create account"))
+
+
+class TokenForm(FlaskForm):
+    name = StringField(
+        _l("Token name"),
+        validators=required(100),
+        description=_l("What the token is for, e.g. the county's reporting system."),
+    )
+    submit = SubmitField(_l("Create token"))

@@ -17,6 +17,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from marketplace.accounts.models import (
+    ApiToken,
     Organization,
     OrganizationKind,
     Role,
@@ -319,3 +320,47 @@ def unlock(actor: User, user: User) -> None:
     user.locked_until = None
     user.failed_logins = 0
     record_event("user_unlocked", actor, user)
+
+
+# --- personal API tokens ------------------------------------------------------------------
+
+TOKEN_PREFIX = "fp_"
+
+
+def _token_digest(token: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(user: User, name: str) -> tuple[ApiToken, str]:
+    """A new token; the plain value is returned once and never stored."""
+    name = name.strip()
+    if not 1 <= len(name) <= 100:
+        raise ServiceError(_l("Give the token a name of up to 100 characters."))
+    plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(user=user, name=name, token_hash=_token_digest(plain), prefix=plain[:10])
+    db.session.add(token)
+    db.session.flush()
+    record_event("api_token_created", user, token, after={"name": name})
+    return token, plain
+
+
+def revoke_token(user: User, token: ApiToken) -> None:
+    if token.user_id != user.id:
+        raise ServiceError(_l("The page or record was not found."), 404)
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        record_event("api_token_revoked", user, token)
+
+
+def user_for_token(plain: str) -> User | None:
+    if not plain.startswith(TOKEN_PREFIX) or len(plain) > 100:
+        return None
+    token = db.session.scalar(
+        sa.select(ApiToken).where(ApiToken.token_hash == _token_digest(plain))
+    )
+    if token is None or token.revoked_at is not None or not token.user.active:
+        return None
+    token.last_used_at = utcnow()
+    return token.user

@@ -16,9 +16,10 @@ from marketplace.accounts.forms import (
     LoginForm,
     PasswordChangeForm,
     RegisterForm,
+    TokenForm,
     UserCreateForm,
 )
-from marketplace.accounts.models import Organization, OrganizationKind, Role, User
+from marketplace.accounts.models import ApiToken, Organization, OrganizationKind, Role, User
 from marketplace.errors import ServiceError
 from marketplace.extensions import db, limiter
 from marketplace.forms import ReasonForm
@@ -128,6 +129,34 @@ def change_password() -> Any:
         flash(_("Password changed. Every session has ended: sign in again."), "success")
         return redirect(url_for("accounts.login"))
     return render_template("accounts/password.html", form=form), 400 if form.errors else 200
+
+
+@bp.route("/account/tokens", methods=["GET", "POST"])
+@signed_in
+def tokens() -> Any:
+    """Personal API tokens: created here, shown once, revocable."""
+    form = TokenForm()
+    created = None
+    if form.validate_on_submit():
+        _token, created = services.create_token(current_user, form.name.data)
+        db.session.commit()
+        form = TokenForm(formdata=None)
+    rows = db.session.scalars(
+        sa.select(ApiToken).where(ApiToken.user_id == current_user.id).order_by(ApiToken.id)
+    ).all()
+    return render_template("accounts/tokens.html", form=form, rows=rows, created=created)
+
+
+@bp.route("/account/tokens/<int:token_id>/revoke", methods=["POST"])
+@signed_in
+def revoke_token(token_id: int) -> Any:
+    token = db.session.get(ApiToken, token_id)
+    if token is None or token.user_id != current_user.id:
+        abort(404)
+    services.revoke_token(current_user, token)
+    db.session.commit()
+    flash(_("Token revoked."), "info")
+    return redirect(url_for("accounts.tokens"))
 
 
 # --- administrators ----------------------------------------------------------------------
