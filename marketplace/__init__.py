@@ -19,13 +19,11 @@ def select_locale() -> str:
 
     if not has_request_context():  # CLI, background work: Chinese
         return str(current_app.config["BABEL_DEFAULT_LOCALE"])
-    languages = current_app.config["LANGUAGES"]
+    # Chinese first, whatever the browser says: English only by the switch in the header.
     chosen = session.get("lang")
-    if chosen in languages:
+    if chosen in current_app.config["LANGUAGES"]:
         return str(chosen)
-    # Chinese first: only a browser that prefers English and has no Chinese gets English.
-    best = request.accept_languages.best_match(["zh", "en"])
-    return "en" if best == "en" else current_app.config["BABEL_DEFAULT_LOCALE"]
+    return str(current_app.config["BABEL_DEFAULT_LOCALE"])
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:

@@ -43,8 +43,11 @@ def test_default_language_is_chinese(client: Any) -> None:
     assert "社会扶贫对接平台" in page
 
 
-def test_browser_preferring_english_gets_english(client: Any) -> None:
+def test_chinese_even_for_an_english_browser_until_switched(client: Any) -> None:
     page = client.get("/", headers={"Accept-Language": "en-US,en;q=0.9"}).data.decode()
+    assert "社会扶贫对接平台" in page
+    client.get("/lang/en")
+    page = client.get("/", headers={"Accept-Language": "zh-CN"}).data.decode()
     assert "Social Poverty-Alleviation Docking Platform" in page
 
 
