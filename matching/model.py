@@ -39,3 +39,5 @@ class ResourceView:
     eligible_causes: tuple[str, ...] = ()  # empty: any cause
     text: str = ""
     compatible: tuple[str, ...] = field(default=())  # extra sub-categories declared compatible
+    # Centre (lat, lng) of each service region, aligned with service_paths; None if unknown.
+    service_coords: tuple[tuple[float, float] | None, ...] = ()
