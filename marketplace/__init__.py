@@ -239,6 +239,9 @@ def _register_template_helpers(app: Flask) -> None:
             "csrf_form": FlaskForm(),
         }
 
+    from marketplace.matches.scoring import explain
+
+    app.jinja_env.filters["explain"] = explain
     app.jinja_env.filters["mask_name"] = privacy.mask_name
     app.jinja_env.filters["mask_id"] = privacy.mask_id_number
     app.jinja_env.filters["mask_phone"] = privacy.mask_phone

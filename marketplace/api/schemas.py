@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from apiflask import Schema
-from apiflask.fields import Date, Decimal, Integer, List, Nested, String
+from apiflask.fields import Date, Decimal, Dict, Float, Integer, List, Nested, String
 from apiflask.validators import Length, OneOf, Range
 
 from marketplace.vocab import CATEGORIES
@@ -109,3 +109,15 @@ class ConfirmIn(Schema):
     received_on = Date(required=True)
     satisfaction = Integer(required=True, strict=True, validate=Range(1, 5))
     feedback = String(load_default="", validate=Length(max=2000))
+
+
+class SuggestionQuery(Schema):
+    limit = Integer(load_default=10, validate=Range(1, 50))
+
+
+class SuggestionOut(Schema):
+    id = Integer(metadata={"description": "The suggested resource (or need)"})
+    title = String()
+    score = Float()
+    components = Dict(keys=String(), values=Float())
+    explanations = List(String())

@@ -201,6 +201,45 @@ def get_household(household_id: int) -> Any:
     return household_out(household, shown)
 
 
+def _suggestion(item_id: int, title: str, scored: Any) -> dict[str, Any]:
+    from marketplace.matches.scoring import explain
+
+    words = [
+        explain({"component": e.component, "code": e.code, "params": e.params})
+        for e in scored.explanations
+    ]
+    return {
+        "id": item_id, "title": title, "score": round(scored.score, 4),
+        "components": scored.components, "explanations": [w for w in words if w],
+    }  # fmt: skip
+
+
+@bp.get("/needs/<int:need_id>/suggestions")
+@signed_in
+@bp.input(schemas.SuggestionQuery, location="query", arg_name="query")
+@bp.output(schemas.SuggestionOut(many=True))
+def need_suggestions(need_id: int, query: dict[str, int]) -> Any:
+    """The best resources for a need, with the score's components and their explanations."""
+    from marketplace.matches.scoring import suggest_resources
+
+    need = needs.get_need(current_user, need_id)
+    return [_suggestion(r.id, r.title, s) for r, s in suggest_resources(need, query["limit"])]
+
+
+@bp.get("/resources/<int:resource_id>/suggestions")
+@signed_in
+@bp.input(schemas.SuggestionQuery, location="query", arg_name="query")
+@bp.output(schemas.SuggestionOut(many=True))
+def resource_suggestions(resource_id: int, query: dict[str, int]) -> Any:
+    """The best open needs for a resource (its members, administrators and auditors)."""
+    from marketplace.matches.scoring import suggest_needs
+
+    resource = resources.get_resource(current_user, resource_id)
+    if not (resources.is_member(current_user, resource) or current_user.role in IN_SCOPE):
+        abort(404)
+    return [_suggestion(n.id, n.title, s) for n, s in suggest_needs(resource, query["limit"])]
+
+
 # --- actions -------------------------------------------------------------------------------
 
 

@@ -451,3 +451,44 @@ def expire_matches(now: datetime | None = None) -> dict[str, int]:
         notify([match.proposed_by_id, *staff_of(match.need.village)], "match_expired",
                f"/matches/{match.id}", title=match.need.title)  # fmt: skip
     return {"pledges": len(stale), "approved": len(late)}
+
+
+def allocate(
+    actor: User, resource: Resource, region: Region, village_cap: int | None
+) -> list[Match]:
+    """An administrator turns the optimal allocation of a scarce resource in their region into
+    proposed matches. They go to the approval queue like any pledge: nothing is approved here,
+    and the proposer may not approve them."""
+    from marketplace.matches.scoring import breakdown, propose_allocation, weights
+
+    if actor.role not in (Role.ADMIN, Role.SUPERUSER) or not in_scope(actor, region):
+        raise ServiceError(_l("Only administrators of this region may decide."), 403)
+    if resource.capacity is None:
+        raise ServiceError(_l("Only a resource with a limited capacity needs allocating."))
+    if village_cap is not None and village_cap < 1:
+        raise ServiceError(_l("The cap per village must be a whole number above zero."))
+    best, _greedy, needs_by_id, scored = propose_allocation(resource, region.path, village_cap)
+    used = weights()
+    created = []
+    for assignment in best.assignments:
+        need = needs_by_id[assignment.need_id]
+        taken = db.session.scalar(
+            sa.select(Match.id).where(
+                Match.need_id == need.id, Match.resource_id == resource.id, Match.status.in_(LIVE)
+            )
+        )
+        if taken is not None:
+            continue
+        match = Match(
+            need=need, resource=resource, quantity=assignment.quantity, status=S.PROPOSED,
+            proposed_by_id=actor.id, score=round(scored[need.id].score, 6),
+            score_breakdown=breakdown(scored[need.id], used),
+        )  # fmt: skip
+        db.session.add(match)
+        created.append(match)
+    db.session.flush()
+    record_event("allocation_proposed", actor, resource,
+                 after={"matches": [m.id for m in created], "village_cap": village_cap,
+                        "total_score": best.total_score})  # fmt: skip
+    notify(admins_over(region), "pledge_made", "/matches/approvals", title=resource.title)
+    return created

@@ -17,6 +17,7 @@ from marketplace.extensions import db
 from marketplace.forms import ReasonForm
 from marketplace.households import services as households
 from marketplace.households.models import Household
+from marketplace.matches import scoring
 from marketplace.matches import services as matches
 from marketplace.matches.forms import PledgeForm
 from marketplace.matches.models import Match
@@ -168,9 +169,15 @@ def detail(need_id: int) -> Any:
                 matches.matches_for(user).where(Match.need_id == need.id).order_by(Match.id)
             )
         )
+    suggestions = (
+        scoring.suggest_resources(need, limit=5)
+        if user is not None and need.status == NeedStatus.VERIFIED and need.open_quantity > 0
+        else []
+    )
     response = render_template(
         "needs/detail.html",
         need=need,
+        suggestions=suggestions,
         identity=identity,
         pledge_form=pledge_form,
         matches=in_scope_matches,

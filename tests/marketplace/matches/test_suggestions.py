@@ -1,0 +1,82 @@
+"""The engine inside the product: scores stored with pledges, suggestions, allocation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from marketplace.matches import services
+from marketplace.matches.models import Match, MatchStatus
+from tests.conftest import HUINING, World
+
+
+def test_pledge_stores_score_weights_and_explanations(db: Any, world: World) -> None:
+    match = services.pledge(world.donor, world.need, world.resource, 1)
+    db.session.commit()
+    assert 0 < match.score <= 1
+    breakdown = match.score_breakdown
+    assert set(breakdown["weights"]) == set(breakdown["components"])
+    codes = {e["component"]: e["code"] for e in breakdown["explanations"]}
+    assert codes["category"] == "exact" and codes["prior_aid"] == "never_aided"
+
+
+def test_queue_shows_the_explanation_in_chinese(
+    client: Any, db: Any, login: Any, world: World
+) -> None:
+    services.pledge(world.donor, world.need, world.resource, 1)
+    db.session.commit()
+    login(world.admin)
+    page = client.get("/matches/approvals").data.decode()
+    assert "类别完全匹配：洗衣机" in page and "该户尚未获得帮扶" in page
+
+
+def test_suggestions_api(client: Any, db: Any, login: Any, world: World, make_org: Any,
+                         make_resource: Any, region: Any) -> None:  # fmt: skip
+    elsewhere = make_resource(make_org(), [region(HUINING)], title="会宁洗衣机")
+    login(world.staff)
+    found = client.get(f"/api/v1/needs/{world.need.id}/suggestions?limit=5").get_json()
+    assert [s["id"] for s in found] == [world.resource.id]
+    assert elsewhere.id not in [s["id"] for s in found]
+    assert any("洗衣机" in e for e in found[0]["explanations"])
+    assert client.get(f"/api/v1/needs/{world.need.id}/suggestions?limit=0").status_code == 400
+    client.post("/logout")
+    login(world.donor)
+    needs = client.get(f"/api/v1/resources/{world.resource.id}/suggestions").get_json()
+    assert [s["id"] for s in needs] == [world.need.id]
+    assert "张三丰" not in str(needs)
+
+
+def test_allocation_proposes_within_capacity_and_village_cap(
+    client: Any, db: Any, login: Any, world: World, make_household: Any, make_need: Any,
+    villages: Any,
+) -> None:  # fmt: skip
+    world.resource.capacity = world.resource.remaining = 3
+    db.session.commit()
+    for village in villages("620421000000")[:3]:
+        for _ in range(3):
+            make_need(village, make_household(village))
+    login(world.admin)
+    preview = client.get(f"/resources/{world.resource.id}/allocate?cap=1")
+    assert preview.status_code == 200
+    assert "总得分（最优）" in preview.data.decode()
+    response = client.post(f"/resources/{world.resource.id}/allocate",
+                           data={"region": str(world.admin.regions[0].id), "cap": "1"})  # fmt: skip
+    assert response.status_code == 302
+    proposed = db.session.scalars(sa.select(Match)).all()
+    assert len(proposed) == 3
+    assert all(m.status == MatchStatus.PROPOSED for m in proposed)
+    assert len({m.need.village_id for m in proposed}) == 3  # one per village
+    # Nothing is approved, and the proposer may not approve their own proposals.
+    from marketplace.errors import ServiceError
+
+    try:
+        services.approve(world.admin, proposed[0])
+        raise AssertionError("the proposer approved their own proposal")
+    except ServiceError as refused:
+        assert refused.status == 403
+
+
+def test_donor_cannot_allocate(client: Any, db: Any, login: Any, world: World) -> None:
+    login(world.donor)
+    assert client.get(f"/resources/{world.resource.id}/allocate").status_code == 403
