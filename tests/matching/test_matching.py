@@ -230,3 +230,44 @@ def test_sixty_washing_machines_among_hundreds_of_households() -> None:
     villages = [problem.village_of[a.need_id] for a in result.assignments]
     assert max(villages.count(v) for v in set(villages)) <= 3
     assert result.total_score >= greedy(problem).total_score - 1e-9
+
+
+# --- the array indexes give the library's ranking ------------------------------------------
+
+
+@settings(max_examples=40, deadline=None)
+@given(worlds(), st.integers(1, 8))
+def test_indexes_rank_exactly_like_the_library(
+    world: tuple[list[NeedView], list[ResourceView]], limit: int
+) -> None:
+    from matching.index import NeedIndex, ResourceIndex
+
+    needs, resources = world
+    need_index, resource_index = NeedIndex(), ResourceIndex()
+    need_index.add_many(needs[: len(needs) // 2])
+    for n in needs[len(needs) // 2 :]:
+        need_index.add(n)  # incremental, one at a time
+    for r in resources:
+        resource_index.add(r)
+    for r in resources:
+        expected = needs_for_resource(r, needs, Weights(), TODAY, limit)
+        got = need_index.top(r, Weights(), TODAY, limit)
+        assert [s.need_id for s in got] == [s.need_id for s in expected]
+    for n in needs:
+        expected = resources_for_need(n, resources, Weights(), TODAY, limit)
+        got = resource_index.top(n, Weights(), TODAY, limit)
+        assert [s.resource_id for s in got] == [s.resource_id for s in expected]
+
+
+def test_index_removal_and_replacement() -> None:
+    from matching.index import NeedIndex
+
+    index = NeedIndex()
+    a, b = need(1, village_path("靖远县")), need(2, village_path("靖远县"), prior_aid=2)
+    index.add_many([a, b])
+    assert [s.need_id for s in index.top(JINGYUAN_WASHERS, Weights(), TODAY, 5)] == [1, 2]
+    index.remove(1)
+    assert [s.need_id for s in index.top(JINGYUAN_WASHERS, Weights(), TODAY, 5)] == [2]
+    index.add(need(2, village_path("靖远县"), verified=False))  # no longer open: retired
+    assert index.top(JINGYUAN_WASHERS, Weights(), TODAY, 5) == []
+    assert len(index) == 0
