@@ -256,45 +256,96 @@ class NeedIndex:
 
 
 class ResourceIndex:
-    """Best resources for a need; resources are few (thousands to 100k), checked in a loop over
-    the candidates that pass a vectorised pre-filter on category and area."""
+    """Best resources for a need. Candidates come from set look-ups on area and category; the
+    components that vary between resources (category, location, quantity, text) are computed
+    over arrays, and the explained score only for the top few."""
 
     def __init__(self) -> None:
-        self._views: dict[int, ResourceView] = {}
+        self._views: list[ResourceView | None] = []
+        self._row_of: dict[int, int] = {}
         self._by_area: dict[tuple[int, int], set[int]] = {}
+        self._by_category: dict[str, set[int]] = {}
+        self._texts: list[sp.csr_matrix] = []
+        self._matrix: sp.csr_matrix | None = None
 
     def __len__(self) -> int:
-        return len(self._views)
+        return len(self._row_of)
 
     def add(self, resource: ResourceView) -> None:
+        self._register(resource)
+        self._texts.append(text.encode([resource.text]))
+        self._matrix = None
+
+    def _register(self, resource: ResourceView) -> None:
         self.remove(resource.id)
-        self._views[resource.id] = resource
+        row = len(self._views)
+        self._views.append(resource)
+        self._row_of[resource.id] = row
         for path in resource.service_paths:
             codes = [int(c) for c in path.split("/") if c]
             if codes:
-                self._by_area.setdefault((len(codes) - 1, codes[-1]), set()).add(resource.id)
+                self._by_area.setdefault((len(codes) - 1, codes[-1]), set()).add(row)
+        for code in (*resource.categories, *resource.compatible):
+            self._by_category.setdefault(code, set()).add(row)
+
+    def add_many(self, resources: Sequence[ResourceView]) -> None:
+        """Bulk load, with the texts encoded together."""
+        for resource in resources:
+            self._register(resource)
+        if resources:
+            encoded = text.encode([r.text for r in resources])
+            self._texts.extend(encoded[i] for i in range(encoded.shape[0]))
+        self._matrix = None
 
     def remove(self, resource_id: int) -> None:
-        old = self._views.pop(resource_id, None)
-        if old is None:
+        row = self._row_of.pop(resource_id, None)
+        if row is None:
             return
+        old = self._views[row]
+        self._views[row] = None
+        assert old is not None
         for path in old.service_paths:
             codes = [int(c) for c in path.split("/") if c]
             if codes:
-                self._by_area.get((len(codes) - 1, codes[-1]), set()).discard(resource_id)
+                self._by_area.get((len(codes) - 1, codes[-1]), set()).discard(row)
+        for code in (*old.categories, *old.compatible):
+            self._by_category.get(code, set()).discard(row)
+
+    def _text_matrix(self) -> sp.csr_matrix:
+        if self._matrix is None:
+            self._matrix = sp.vstack(self._texts, format="csr")
+        return self._matrix
 
     def top(self, need: NeedView, weights: Weights, today: date, limit: int) -> list[Scored]:
         codes = _path_codes(need.village_path)
-        ids: set[int] = set()
+        in_area: set[int] = set()
         for level, code in enumerate(codes):
-            ids |= self._by_area.get((level, code), set())
-        candidates = [self._views[i] for i in sorted(ids)]
-        candidates = [r for r in candidates if allowed(need, r, today)]
-        if not candidates:
-            return []
-        sims = text.similarities(
-            text.encode([need.text]), text.encode([r.text for r in candidates])
+            in_area |= self._by_area.get((level, code), set())
+        fitting = self._by_category.get(need.subcategory, set()) | self._by_category.get(
+            need.category, set()
         )
-        scored = [score(need, r, weights, float(s)) for r, s in zip(candidates, sims, strict=True)]
+        rows = sorted(in_area & fitting)
+        views = [v for v in (self._views[r] for r in rows) if v is not None]
+        views = [v for v in views if allowed(need, v, today)]
+        if not views:
+            return []
+        w = weights.as_dict()
+        # Components that differ between resources; the need's own (urgency, waiting, prior
+        # aid) are the same for all and do not change the order.
+        from matching.scoring import category_component, location_component, quantity_component
+
+        varying = np.array([
+            w["category"] * category_component(need, v)[0]
+            + w["location"] * location_component(need, v)[0]
+            + w["quantity"] * quantity_component(need, v)[0]
+            for v in views
+        ])  # fmt: skip
+        sims = text.similarities(
+            text.encode([need.text]), self._text_matrix()[[self._row_of[v.id] for v in views]]
+        )
+        order = np.lexsort(
+            (np.array([v.id for v in views]), -np.round(varying + w["text"] * sims, 12))
+        )[:limit]
+        scored = [score(need, views[i], weights, float(sims[i])) for i in order]
         scored.sort(key=lambda s: (-s.score, s.resource_id))
-        return scored[:limit]
+        return scored

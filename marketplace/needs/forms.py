@@ -44,6 +44,9 @@ class NeedForm(FlaskForm):
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
         self.subcategory.choices = subcategory_choices()
+        from flask import url_for
+
+        self.subcategory.render_kw = {"data-suggest-url": url_for("needs.suggest_category")}
         self.urgency.choices = choices(URGENCY_CHOICES)
 
 

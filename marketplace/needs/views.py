@@ -145,6 +145,24 @@ def create() -> Any:
     return render_template("needs/form.html", form=form), 400 if form.errors else 200
 
 
+@bp.route("/suggest-category", methods=["POST"])
+@roles(*EDITORS)
+def suggest_category() -> Any:
+    """Category proposals for the words typed so far (JSON; posted, not in the URL)."""
+    from marketplace.needs.categories import classifier
+    from marketplace.vocab import CATEGORIES
+
+    payload = request.get_json(silent=True) or {}
+    words = str(payload.get("text", ""))[:2000]
+    return {
+        "suggestions": [
+            {"code": code, "label": str(CATEGORIES[code].label), "confidence": confidence}
+            for code, confidence in classifier().suggest(words)
+            if code in CATEGORIES
+        ]
+    }
+
+
 @bp.route("/<int:need_id>")
 @public
 def detail(need_id: int) -> Any:

@@ -271,3 +271,19 @@ def test_index_removal_and_replacement() -> None:
     index.add(need(2, village_path("靖远县"), verified=False))  # no longer open: retired
     assert index.top(JINGYUAN_WASHERS, Weights(), TODAY, 5) == []
     assert len(index) == 0
+
+
+def test_category_suggestion_keywords_then_learning() -> None:
+    from matching.classify import CategoryClassifier
+
+    model = CategoryClassifier({"necessities.washer": ("洗衣机",), "industry.livestock": ("羊",)})
+    model.fit(["需要洗衣机"], ["necessities.washer"])  # too few to learn from
+    assert not model.learned
+    assert model.suggest("家里想要一台洗衣机")[0][0] == "necessities.washer"
+    assert model.suggest("") == [] and model.suggest("天气很好") == []
+    texts = [f"想养{n}只种羊" for n in range(20)] + [f"孩子上学缺学费{n}" for n in range(20)]
+    labels = ["industry.livestock"] * 20 + ["education.tuition"] * 20
+    model.fit(texts, labels)
+    assert model.learned
+    assert model.suggest("准备养羊")[0][0] == "industry.livestock"
+    assert model.suggest("交不起学费")[0][0] == "education.tuition"

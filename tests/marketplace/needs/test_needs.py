@@ -193,3 +193,12 @@ def test_pledge_through_the_page(client: Any, db: Any, login: Any, world: World)
     for bad in ("0", "-1", "2", "abc"):
         refused = client.post(f"/needs/{world.need.id}/pledge", data={**data, "quantity": bad})
         assert refused.status_code in (400, 409), bad
+
+
+def test_category_is_suggested_while_typing(client: Any, db: Any, login: Any, world: World) -> None:
+    login(world.staff)
+    found = client.post("/needs/suggest-category", json={"text": "家里需要一台洗衣机"}).get_json()
+    assert found["suggestions"][0]["code"] == "necessities.washer"
+    assert found["suggestions"][0]["label"] == "洗衣机"
+    assert client.post("/needs/suggest-category", data="not json").get_json() == {"suggestions": []}
+    assert "need-form.js" in client.get("/needs/new").data.decode()
