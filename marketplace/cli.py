@@ -56,6 +56,20 @@ def demo_command(if_empty: bool) -> None:
     click.echo(f"Demo accounts share the password {DEMO_PASSWORD!r} (demo data only).")
 
 
+@click.command("synth")
+@click.option("--households", default=10_000, show_default=True, type=click.IntRange(1, 5_000_000))
+@click.option("--resources", default=1_000, show_default=True, type=click.IntRange(1, 1_000_000))
+@click.option("--province", default="62", show_default=True, help="Two-digit province code.")
+@with_appcontext
+def synth_command(households: int, resources: int, province: str) -> None:
+    """Fill the database with a synthetic province (for benchmarks; not for production)."""
+    from marketplace.synth import synthesize
+
+    counts = synthesize(households, resources, province)
+    db.session.commit()
+    click.echo(", ".join(f"{k}: {v}" for k, v in counts.items()))
+
+
 @click.group("regions")
 def regions_group() -> None:
     """Administrative regions."""
@@ -177,6 +191,7 @@ def register_commands(app: Flask) -> None:
     for command in (
         serve_command,
         demo_command,
+        synth_command,
         regions_group,
         users_group,
         matches_group,
