@@ -29,6 +29,7 @@ translations: $(VENV)/.installed
 run: install translations
 	$(BIN)/marketplace db upgrade
 	$(BIN)/marketplace demo --if-empty
+	$(BIN)/marketplace search sync
 	$(BIN)/marketplace serve --host $(HOST) --port $(PORT)
 
 test: install-dev translations

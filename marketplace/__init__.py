@@ -150,6 +150,20 @@ def _register_login(app: Flask) -> None:
 
     app.before_request(enforce_access)
 
+    @app.after_request
+    def sync_search(response: Any) -> Any:
+        """Changes committed by this request reach the index now; a failure here loses
+        nothing, the outbox keeps them for the next sync."""
+        if db.session.info.get("search_dirty"):
+            from marketplace.search.services import sync
+
+            try:
+                sync()
+            except Exception:  # the index must never break the page
+                app.logger.exception("search sync failed; the outbox keeps the changes")
+                db.session.rollback()
+        return response
+
 
 def _register_blueprints(app: Flask) -> None:
     from marketplace.accounts.views import bp as accounts_bp
@@ -160,6 +174,7 @@ def _register_blueprints(app: Flask) -> None:
     from marketplace.needs.views import bp as needs_bp
     from marketplace.notifications.views import bp as notifications_bp
     from marketplace.resources.views import bp as resources_bp
+    from marketplace.search.views import bp as search_bp
 
     for blueprint in (
         home_bp,
@@ -169,6 +184,7 @@ def _register_blueprints(app: Flask) -> None:
         resources_bp,
         matches_bp,
         notifications_bp,
+        search_bp,
         api_bp,
     ):
         app.register_blueprint(blueprint)

@@ -51,6 +51,9 @@ def demo_command(if_empty: bool) -> None:
         return
     summary = load_demo()
     db.session.commit()
+    from marketplace.search.services import rebuild
+
+    summary["search documents"] = rebuild()
     for key, value in summary.items():
         click.echo(f"{key}: {value}")
     click.echo(f"Demo accounts share the password {DEMO_PASSWORD!r} (demo data only).")
@@ -171,6 +174,29 @@ def matches_expire() -> None:
     click.echo(f"{counts['pledges']} pledges and {counts['approved']} approved matches expired.")
 
 
+@click.group("search")
+def search_group() -> None:
+    """The search index."""
+
+
+@search_group.command("sync")
+@with_appcontext
+def search_sync() -> None:
+    """Apply pending changes to the index (idempotent; for cron and after a crash)."""
+    from marketplace.search.services import sync
+
+    click.echo(f"{sync()} documents updated.")
+
+
+@search_group.command("rebuild")
+@with_appcontext
+def search_rebuild() -> None:
+    """Rebuild the index from the database."""
+    from marketplace.search.services import rebuild
+
+    click.echo(f"{rebuild()} documents indexed.")
+
+
 @click.group("notifications")
 def notifications_group() -> None:
     """Notifications."""
@@ -195,6 +221,7 @@ def register_commands(app: Flask) -> None:
         regions_group,
         users_group,
         matches_group,
+        search_group,
         notifications_group,
     ):
         app.cli.add_command(command)

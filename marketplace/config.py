@@ -71,6 +71,8 @@ def load_config() -> dict[str, Any]:
         "VALIDATION_ERROR_STATUS_CODE": 400,
         "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_CONTENT_LENGTH", str(8 * 1024 * 1024))),
         "PAGE_SIZE": 30,
+        # Search: "whoosh" (embedded, index under instance/) or "postgres" (shared by servers).
+        "SEARCH_BACKEND": os.environ.get("SEARCH_BACKEND", "whoosh"),
         # Workflow rules.
         "DISCLOSURE_DAYS": int(os.environ.get("DISCLOSURE_DAYS", "7")),
         "PLEDGE_TTL_DAYS": int(os.environ.get("PLEDGE_TTL_DAYS", "14")),

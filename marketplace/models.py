@@ -9,6 +9,7 @@ from marketplace.notifications.models import Notification
 from marketplace.oversight.models import AuditEvent
 from marketplace.regions.models import Region
 from marketplace.resources.models import Resource, resource_service_area
+from marketplace.search.models import SearchOutbox
 
 __all__ = [
     "ApiToken",
@@ -23,6 +24,7 @@ __all__ = [
     "Organization",
     "Region",
     "Resource",
+    "SearchOutbox",
     "User",
     "resource_service_area",
     "user_region",

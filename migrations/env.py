@@ -24,6 +24,14 @@ def render_item(type_, obj, autogen_context):
     return False
 
 
+# Tables managed outside the ORM (the PostgreSQL search backend's), ignored by autogenerate.
+UNMANAGED_TABLES = {"search_document"}
+
+
+def include_object(obj, name, type_, reflected, compare_to):
+    return not (type_ == "table" and name in UNMANAGED_TABLES)
+
+
 def process_revision_directives(context_, revision, directives):
     if getattr(config.cmd_opts, "autogenerate", False):
         script = directives[0]
@@ -52,6 +60,7 @@ def run_migrations_online():
             render_item=render_item,
             render_as_batch=True,
             compare_type=True,
+            include_object=include_object,
             process_revision_directives=process_revision_directives,
         )
         with context.begin_transaction():

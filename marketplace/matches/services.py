@@ -24,6 +24,7 @@ from marketplace.oversight.services import record_event
 from marketplace.permissions import in_scope, region_clause
 from marketplace.regions.models import Region
 from marketplace.resources.models import Resource
+from marketplace.search.services import enqueue
 from matching.constraints import Violation, violations
 
 S = MatchStatus
@@ -224,6 +225,7 @@ def _take_capacity(match: Match) -> None:
         raise conflict(_l("The need no longer has that much open: the pledge cannot be approved."))
     db.session.expire(match.resource, ["remaining"])
     db.session.expire(match.need, ["open_quantity"])
+    enqueue(f"need:{match.need_id}", f"resource:{match.resource_id}")
 
 
 def _release_capacity(match: Match) -> None:
@@ -243,6 +245,7 @@ def _release_capacity(match: Match) -> None:
     )
     db.session.expire(match.resource, ["remaining"])
     db.session.expire(match.need, ["open_quantity"])
+    enqueue(f"need:{match.need_id}", f"resource:{match.resource_id}")
 
 
 def approve(actor: User, match: Match) -> None:

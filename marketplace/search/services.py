@@ -1,0 +1,146 @@
+"""Keeping the index in step with the database, and searching it.
+
+Every flush that touches a need, a resource or an organization writes outbox rows in the same
+transaction; ``sync`` applies them after commit (each request does, and ``marketplace search
+sync`` for anything left over, e.g. after a crash). Rebuild reads everything again.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from marketplace.accounts.models import Organization
+from marketplace.extensions import db
+from marketplace.needs.models import Need
+from marketplace.resources.models import Resource
+from marketplace.search.backend import SearchBackend, SearchQuery
+from marketplace.search.documents import SearchDocument, need_document, resource_document
+from marketplace.search.models import SearchOutbox
+
+_backends: dict[str, SearchBackend] = {}
+_lock = threading.Lock()
+BATCH = 2000
+
+
+def backend() -> SearchBackend:
+    """The configured backend, one per process and location."""
+    kind = current_app.config.get("SEARCH_BACKEND", "whoosh")
+    if kind == "postgres":
+        key = f"postgres:{db.engine.url}"
+    else:
+        key = f"whoosh:{current_app.config['INSTANCE_DIR']}"
+    with _lock:
+        if key not in _backends:
+            if kind == "postgres":
+                from marketplace.search.postgres_backend import PostgresBackend
+
+                _backends[key] = PostgresBackend(db.engine)
+            else:
+                from marketplace.search.whoosh_backend import WhooshBackend
+
+                path = Path(current_app.config["INSTANCE_DIR"]) / "search-index"
+                _backends[key] = WhooshBackend(path)
+        return _backends[key]
+
+
+def keys_for(obj: Any) -> list[str]:
+    if isinstance(obj, Need):
+        return [f"need:{obj.id}"]
+    if isinstance(obj, Resource):
+        return [f"resource:{obj.id}"]
+    if isinstance(obj, Organization) and obj.id is not None:
+        ids = db.session.scalars(sa.select(Resource.id).where(Resource.organization_id == obj.id))
+        return [f"resource:{i}" for i in ids]
+    return []
+
+
+def enqueue(*keys: str) -> None:
+    db.session.add_all(SearchOutbox(key=k) for k in keys)
+    db.session.info["search_dirty"] = True
+
+
+@event.listens_for(Session, "after_flush")
+def _collect(session: Session, _context: Any) -> None:
+    """Outbox rows for whatever this flush changed, in the same transaction."""
+    touched = [*session.new, *session.dirty, *session.deleted]
+    keys: set[str] = set()
+    for obj in touched:
+        if isinstance(obj, Need | Resource) and obj.id is not None:
+            keys.add(f"{obj.__tablename__}:{obj.id}")
+        elif isinstance(obj, Organization) and obj in session.dirty and obj.id is not None:
+            with session.no_autoflush:
+                rows = session.execute(
+                    sa.select(Resource.id).where(Resource.organization_id == obj.id)
+                )
+                keys.update(f"resource:{i}" for (i,) in rows)
+    if keys:
+        session.execute(sa.insert(SearchOutbox), [{"key": k} for k in sorted(keys)])
+        session.info["search_dirty"] = True
+
+
+def _document(key: str) -> SearchDocument | None:
+    kind, _sep, raw = key.partition(":")
+    if not raw.isdigit():
+        return None
+    if kind == "need":
+        need = db.session.get(Need, int(raw))
+        return need_document(need) if need else None
+    resource = db.session.get(Resource, int(raw))
+    return resource_document(resource) if resource else None
+
+
+def sync() -> int:
+    """Apply every pending outbox row; idempotent. Returns the number of keys applied."""
+    applied = 0
+    while True:
+        rows = db.session.execute(
+            sa.select(SearchOutbox.id, SearchOutbox.key).order_by(SearchOutbox.id).limit(BATCH)
+        ).all()
+        if not rows:
+            break
+        keys = sorted({key for _id, key in rows})
+        docs = {key: _document(key) for key in keys}
+        search = backend()
+        search.upsert(d for d in docs.values() if d is not None)
+        search.delete(key for key, d in docs.items() if d is None)
+        db.session.execute(sa.delete(SearchOutbox).where(SearchOutbox.id <= rows[-1][0]))
+        db.session.commit()
+        applied += len(keys)
+    db.session.info.pop("search_dirty", None)
+    return applied
+
+
+def rebuild() -> int:
+    """Index everything again from the database."""
+    search = backend()
+    search.clear()
+    count = 0
+    for model in (Need, Resource):
+        last = 0
+        while True:
+            batch: list[Any] = list(
+                db.session.scalars(
+                    sa.select(model).where(model.id > last).order_by(model.id).limit(BATCH)
+                )
+            )
+            if not batch:
+                break
+            docs = [d for d in (_document(f"{model.__tablename__}:{o.id}") for o in batch) if d]
+            search.upsert(docs)
+            count += len(docs)
+            last = batch[-1].id
+            db.session.expire_all()
+    db.session.execute(sa.delete(SearchOutbox))
+    db.session.commit()
+    return count
+
+
+def search(query: SearchQuery) -> Any:
+    return backend().search(query)
