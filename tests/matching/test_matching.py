@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from matching.allocation import Pair, Problem, greedy, optimal
+from matching.allocation import Pair, Problem, greedy, optimal, optimal_lp
 from matching.constraints import Violation, allowed, violations
 from matching.model import NeedView, ResourceView
 from matching.rank import needs_for_resource, resources_for_need
@@ -216,6 +216,8 @@ def test_allocation_respects_bounds_beats_greedy_and_is_deterministic(
             assert all(q <= cap for q in per_village.values())
     assert best.total_score >= base.total_score - 1e-6
     assert optimal(problem) == best
+    # The flow solver and the linear programme agree on the optimum.
+    assert abs(optimal_lp(problem).total_score - best.total_score) < 1e-6
 
 
 def test_sixty_washing_machines_among_hundreds_of_households() -> None:
