@@ -51,7 +51,8 @@ def need_document(need: Need) -> SearchDocument | None:
         return None
     names = (need.household.head_name,) if need.household else ()
     category = CATEGORIES[need.subcategory]
-    regions = [need.village, *need.village.ancestors()]
+    # Village up to city: enough to search by place; the province adds only noise.
+    regions = [need.village, *need.village.ancestors()][:4]
     return SearchDocument(
         key=f"need:{need.id}", type="need", id=need.id,
         title=scrub(need.title, names), body=scrub(need.description, names),

@@ -54,7 +54,7 @@ class PostgresBackend:
             for statement in DDL:
                 conn.execute(sa.text(statement))
 
-    def upsert(self, documents: Iterable[SearchDocument]) -> None:
+    def upsert(self, documents: Iterable[SearchDocument], replace: bool = True) -> None:
         rows = [
             {
                 "key": d.key, "type": d.type, "id": d.id, "title": d.title, "body": d.body,

@@ -26,7 +26,7 @@ from marketplace.search.models import SearchOutbox
 
 _backends: dict[str, SearchBackend] = {}
 _lock = threading.Lock()
-BATCH = 2000
+BATCH = 5000
 
 
 def backend() -> SearchBackend:
@@ -133,10 +133,13 @@ def rebuild() -> int:
             if not batch:
                 break
             docs = [d for d in (_document(f"{model.__tablename__}:{o.id}") for o in batch) if d]
-            search.upsert(docs)
+            search.upsert(docs, replace=False)
             count += len(docs)
             last = batch[-1].id
             db.session.expire_all()
+    finish = getattr(search, "optimize", None)
+    if finish is not None:
+        finish()
     db.session.execute(sa.delete(SearchOutbox))
     db.session.commit()
     return count

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Iterable
+from functools import lru_cache
 
 import jieba
 from pypinyin import Style, lazy_pinyin
@@ -35,16 +36,26 @@ def prepare(extra_words: Iterable[str] = ()) -> None:
 
 def segment(text: str) -> list[str]:
     prepare()
-    return [w.strip() for w in jieba.cut_for_search(text or "") if w.strip()]
+    return list(_segment(text or ""))
+
+
+@lru_cache(maxsize=100_000)
+def _segment(text: str) -> tuple[str, ...]:
+    # Titles, category labels and region names repeat across documents: cut each once.
+    return tuple(w.strip() for w in jieba.cut_for_search(text) if w.strip())
+
+
+@lru_cache(maxsize=100_000)
+def _word_pinyin(word: str) -> tuple[str, str]:
+    return "".join(lazy_pinyin(word)), "".join(lazy_pinyin(word, style=Style.FIRST_LETTER))
 
 
 def pinyin_tokens(text: str) -> list[str]:
     """Full pinyin and initials of every Chinese word: 洗衣机 -> xiyiji, xyj."""
+    prepare()
     tokens: list[str] = []
     for run in _CJK.findall(text or ""):
-        for word in {*segment(run), run}:
-            if not _CJK.fullmatch(word):
-                continue
-            tokens.append("".join(lazy_pinyin(word)))
-            tokens.append("".join(lazy_pinyin(word, style=Style.FIRST_LETTER)))
+        for word in {*_segment(run), run}:
+            if _CJK.fullmatch(word):
+                tokens.extend(_word_pinyin(word))
     return tokens

@@ -33,8 +33,10 @@ def schema() -> Schema:
         tags=TEXT(analyzer=chinese),
         pinyin=TEXT(analyzer=KeywordAnalyzer(lowercase=True)),
         category=KEYWORD(stored=True, commas=True),
+        # Single-valued sortable columns make facet counts cheap (no scan of every term).
+        topcat=ID(sortable=True),
         region=KEYWORD(commas=True),
-        kind=ID(stored=True),
+        kind=ID(stored=True, sortable=True),
         urgency=NUMERIC(stored=True),
         created=DATETIME(sortable=True),
     )
@@ -49,23 +51,34 @@ class WhooshBackend:
         else:
             self._index = index.create_in(str(directory), schema())
 
-    def _writer(self):  # type: ignore[no-untyped-def]
+    def _writer(self, bulk: bool = False):  # type: ignore[no-untyped-def]
         # Whoosh's lock file admits one writer across processes; others wait their turn.
+        if bulk:  # a rebuild: both cores, larger buffers
+            return self._index.writer(procs=2, limitmb=256, multisegment=True,
+                                      timeout=WRITE_TIMEOUT, delay=0.05)  # fmt: skip
         return self._index.writer(timeout=WRITE_TIMEOUT, delay=0.05)
 
-    def upsert(self, documents: Iterable[SearchDocument]) -> None:
+    def upsert(self, documents: Iterable[SearchDocument], replace: bool = True) -> None:
         docs = list(documents)
         if not docs:
             return
-        with self._writer() as writer:
+        with self._writer(bulk=not replace) as writer:
+            # After a clear (rebuild) nothing needs replacing: adding skips the look-up.
+            write = writer.update_document if replace else writer.add_document
             for d in docs:
-                writer.update_document(
+                write(
                     key=d.key, type=d.type, id=d.id, title=d.title, body=d.body, tags=d.tags,
-                    pinyin=" ".join(pinyin_tokens(f"{d.title} {d.tags}")),
+                    pinyin=" ".join(sorted(set(pinyin_tokens(f"{d.title} {d.tags}")))),
                     category=",".join(d.categories), region=",".join(d.region_paths),
+                    topcat=d.categories[0].split(".")[0] if d.categories else "-",
                     kind=d.kind or "-", urgency=d.urgency,
                     created=d.created_at.replace(tzinfo=None),
                 )  # fmt: skip
+
+    def optimize(self) -> None:
+        """Merge the segments a bulk load leaves behind: queries read one segment again."""
+        self._index.optimize()
+        self._index = self._index.refresh()
 
     def delete(self, keys: Iterable[str]) -> None:
         keys = list(keys)
@@ -101,8 +114,7 @@ class WhooshBackend:
         final = And([text_query, *filters])
         with self._index.searcher() as searcher:
             sort = sorting.FieldFacet("created", reverse=True) if query.sort == "newest" else None
-            facets = {"category": sorting.FieldFacet("category", allow_overlap=True),
-                      "kind": sorting.FieldFacet("kind")}  # fmt: skip
+            facets = {"category": sorting.FieldFacet("topcat"), "kind": sorting.FieldFacet("kind")}
             page = searcher.search_page(
                 final, max(query.page, 1), pagelen=query.page_size, sortedby=sort,
                 groupedby=facets, terms=True,
