@@ -122,6 +122,15 @@ def _register_login(app: Flask) -> None:
         return user
 
     @app.before_request
+    def refuse_nul_bytes() -> Any:
+        """A NUL byte is never meaningful input, and PostgreSQL refuses it in text: answer
+        400 with a clear message before anything reads it."""
+        values = [*request.args.values(), *request.form.values(), request.path]
+        if any("\x00" in v for v in values):
+            return _error_response(400, _("The input contains an invalid character (NUL)."))
+        return None
+
+    @app.before_request
     def authenticate_api_token() -> None:
         """``Authorization: Bearer`` on the API: the token alone decides who is calling (the
         session cookie is ignored), and such requests need no CSRF token."""
@@ -173,6 +182,7 @@ def _register_blueprints(app: Flask) -> None:
     from marketplace.matches.views import bp as matches_bp
     from marketplace.needs.views import bp as needs_bp
     from marketplace.notifications.views import bp as notifications_bp
+    from marketplace.oversight.views import bp as oversight_bp
     from marketplace.resources.views import bp as resources_bp
     from marketplace.search.views import bp as search_bp
 
@@ -185,6 +195,7 @@ def _register_blueprints(app: Flask) -> None:
         matches_bp,
         notifications_bp,
         search_bp,
+        oversight_bp,
         api_bp,
     ):
         app.register_blueprint(blueprint)

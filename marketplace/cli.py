@@ -174,6 +174,25 @@ def matches_expire() -> None:
     click.echo(f"{counts['pledges']} pledges and {counts['approved']} approved matches expired.")
 
 
+@click.group("audit")
+def audit_group() -> None:
+    """The audit trail."""
+
+
+@audit_group.command("verify")
+@with_appcontext
+def audit_verify() -> None:
+    """Check the hash chain; report the first event changed, inserted or deleted."""
+    from marketplace.oversight.services import verify_chain
+
+    problem = verify_chain()
+    if problem is not None:
+        what = {"changed": "was changed", "broken_link": "does not follow the event before it "
+                "(an event was inserted or deleted)"}[problem.kind]  # fmt: skip
+        raise click.ClickException(f"audit event {problem.event_id} {what}.")
+    click.echo("The audit trail is intact.")
+
+
 @click.group("search")
 def search_group() -> None:
     """The search index."""
@@ -221,6 +240,7 @@ def register_commands(app: Flask) -> None:
         regions_group,
         users_group,
         matches_group,
+        audit_group,
         search_group,
         notifications_group,
     ):

@@ -26,5 +26,8 @@ class AuditEvent(Base):
     before: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
     ip: Mapped[str] = mapped_column(sa.String(45), default="")
+    # Tamper evidence: each event's hash covers its content and the previous event's hash.
+    prev_hash: Mapped[str] = mapped_column(sa.String(64), default="")
+    hash: Mapped[str] = mapped_column(sa.String(64), default="")
 
     __table_args__ = (sa.Index("ix_audit_event_object", "object_type", "object_id"),)

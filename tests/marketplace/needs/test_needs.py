@@ -182,7 +182,8 @@ def test_donor_browses_masked_needs_in_service_area(
     assert client.get(f"/needs/{far.id}").status_code == 200  # public, masked
     filtered = client.get("/needs/browse?category=education").data.decode()
     assert "需要一台洗衣机" not in filtered
-    assert client.get("/needs/browse?urgency=banana&category=%00").status_code == 200
+    assert client.get("/needs/browse?urgency=banana&category=nope").status_code == 200
+    assert client.get("/needs/browse?category=%00").status_code == 400
 
 
 def test_pledge_through_the_page(client: Any, db: Any, login: Any, world: World) -> None:
