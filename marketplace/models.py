@@ -6,7 +6,7 @@ from marketplace.households.models import Household, HouseholdMember
 from marketplace.matches.models import Match, Objection
 from marketplace.needs.models import Need
 from marketplace.notifications.models import Notification
-from marketplace.oversight.models import AuditEvent
+from marketplace.oversight.models import AuditEvent, SpotCheck, SpotCheckItem
 from marketplace.regions.models import Region
 from marketplace.resources.models import Resource, resource_service_area
 from marketplace.search.models import SearchOutbox
@@ -25,6 +25,8 @@ __all__ = [
     "Region",
     "Resource",
     "SearchOutbox",
+    "SpotCheck",
+    "SpotCheckItem",
     "User",
     "resource_service_area",
     "user_region",

@@ -1,0 +1,49 @@
+"""Spot check forms."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateField, IntegerField, SelectField, SubmitField, TextAreaField
+from wtforms.validators import InputRequired, Length, NumberRange, Optional
+
+from marketplace.forms import choices
+from marketplace.oversight.models import Finding
+
+REQUIRED = _l("This field is required.")
+
+
+class SpotCheckForm(FlaskForm):
+    region = SelectField(_l("Region"), coerce=int)
+    period_start = DateField(_l("Period from"), validators=[InputRequired(REQUIRED)])
+    period_end = DateField(_l("Period to"), validators=[InputRequired(REQUIRED)])
+    category = SelectField(_l("Category"), validators=[Optional()])
+    match_status = SelectField(_l("Match status"), validators=[Optional()])
+    sample_size = IntegerField(
+        _l("Sample size"),
+        validators=[InputRequired(REQUIRED),
+                    NumberRange(1, 500, _l("The sample size is between 1 and %(n)s.", n=500))],
+    )  # fmt: skip
+    seed = IntegerField(
+        _l("Seed (optional)"), validators=[Optional(), NumberRange(0, 2**62 - 1)],
+        description=_l("Leave empty for a fresh seed; give a recorded one to draw again."),
+    )  # fmt: skip
+    submit = SubmitField(_l("Draw the sample"))
+
+
+class FindingForm(FlaskForm):
+    people = SelectField(_l("People"), choices=Finding.choices())
+    project = SelectField(_l("Project"), choices=Finding.choices())
+    funds = SelectField(_l("Funds"), choices=Finding.choices())
+    measures = SelectField(_l("Measures"), choices=Finding.choices())
+    note = TextAreaField(_l("Note"), validators=[Length(max=2000)])
+    submit = SubmitField(_l("Save findings"))
+
+
+class ReportForm(FlaskForm):
+    text = TextAreaField(_l("Report"), validators=[InputRequired(REQUIRED), Length(max=10000)])
+    submit = SubmitField(_l("Save"))
+
+
+def blank_choice(label: object, pairs: list[tuple[str, object]]) -> list[object]:
+    return choices([("", label), *pairs])
