@@ -1,0 +1,137 @@
+"""A real browser (Debian's Chromium, driven by Playwright) walks the demo: a need goes from
+posting to confirmation with the household, each role on its own pages, CSRF and all.
+
+Skipped, with the reason shown, where Chromium or Playwright is missing (.ci/run installs both).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+import threading
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from marketplace.demo import DEMO_PASSWORD
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+playwright = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+if not Path(CHROMIUM).exists():
+    pytest.skip("Debian's chromium is not installed", allow_module_level=True)
+
+pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    from flask_migrate import upgrade
+    from werkzeug.serving import make_server
+
+    from marketplace import create_app
+    from marketplace.demo import load_demo
+    from marketplace.extensions import db
+
+    folder = Path(tempfile.mkdtemp(prefix="fupin-browser-"))
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'walk.db'}",
+            "INSTANCE_DIR": str(folder),
+            "LOGIN_RATE_LIMIT": "1000 per minute",
+        }
+    )
+    with app.app_context():
+        upgrade()
+        load_demo()
+        db.session.commit()
+    httpd = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_port}"
+    httpd.shutdown()
+    thread.join(timeout=10)
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with playwright.sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run"])  # fmt: skip
+        yield launched
+        launched.close()
+
+
+def as_user(browser: Any, base: str, username: str) -> Any:
+    page = browser.new_page(viewport={"width": 390, "height": 900})  # a phone
+    page.goto(f"{base}/login")
+    page.fill("[name=username]", username)
+    page.fill("[name=password]", DEMO_PASSWORD)
+    page.click("main [type=submit]")
+    page.wait_for_url(re.compile(r".*/dashboard$"))
+    return page
+
+
+def test_need_to_confirmation_through_the_pages(server: str, browser: Any) -> None:
+    staff = as_user(browser, server, "jingyuan_staff")
+    staff.goto(f"{server}/needs/new")
+    staff.select_option("[name=household]", "0")
+    staff.select_option("[name=subcategory]", "necessities.appliance")
+    staff.fill("[name=title]", "村委会活动室需要一台冰箱")
+    staff.fill("[name=quantity]", "1")
+    staff.fill("[name=unit]", "台")
+    staff.click("main [type=submit]")
+    staff.wait_for_url(re.compile(r".*/needs/\d+$"))
+    need_url = staff.url
+    assert "待审核" in staff.content()
+
+    admin = as_user(browser, server, "jingyuan_admin")
+    admin.goto(need_url)
+    admin.click("main button:has-text('审核通过')")
+    admin.wait_for_load_state()
+    assert "已审核，待对接" in admin.content()
+
+    donor = as_user(browser, server, "appliance")
+    donor.goto(need_url)
+    options = donor.eval_on_selector_all(
+        "[name=resource] option", "els => els.map(e => [e.value, e.textContent])"
+    )
+    discount = next(value for value, text in options if "500元" in text)
+    donor.select_option("[name=resource]", discount)
+    donor.fill("[name=quantity]", "1")
+    donor.click("main [type=submit][value='认领']")
+    donor.wait_for_url(re.compile(r".*/matches/\d+$"))
+    match_url = donor.url
+    assert "已认领，待审批" in donor.content()
+
+    approver = as_user(browser, server, "city_admin")
+    approver.goto(match_url)
+    approver.click("main button:has-text('审批通过')")
+    approver.wait_for_load_state()
+    assert "已审批" in approver.content()
+
+    donor.goto(match_url)
+    donor.fill("[name=note]", "已送到村委会")
+    donor.click("main [type=submit][value='标记为已交付']")
+    donor.wait_for_load_state()
+    assert "已交付" in donor.content()
+
+    staff.goto(match_url)
+    staff.fill("[name=received_on]", date.today().isoformat())
+    staff.fill("[name=feedback]", "冰箱已收到，谢谢")
+    staff.click("main [type=submit][value='确认收到']")
+    staff.wait_for_load_state()
+    assert "农户已确认" in staff.content()
+    assert "冰箱已收到，谢谢" in staff.content()
+
+    # The approved match is disclosed to the public, the village need marked as such.
+    public = browser.new_page()
+    public.goto(f"{server}/disclosure")
+    row = public.locator("tr", has_text="（全村）").first
+    assert "白银爱心家电" in row.inner_text()
