@@ -39,6 +39,7 @@ class Results:
     hits: list[Hit]
     total: int
     facets: dict[str, dict[str, int]] = field(default_factory=dict)  # "category", "kind"
+    capped: bool = False  # more matches than were counted: the total reads "N+"
 
 
 class SearchBackend(Protocol):

@@ -27,6 +27,7 @@ DDL = [
     ),
 ]
 _WORD = re.compile(r"[\w\u4e00-\u9fff]+")
+COUNT_CAP = 10_000
 
 
 def _lexemes(text: str) -> list[str]:
@@ -121,20 +122,22 @@ class PostgresBackend:
             rows = conn.execute(sa.text(
                 f"SELECT key, type, id, title, body FROM search_document WHERE {clause}"
                 f" ORDER BY {order} LIMIT :limit OFFSET :offset"), params).all()  # fmt: skip
-            total = conn.execute(sa.text(f"SELECT count(*) FROM search_document WHERE {clause}"),
-                                 params).scalar_one()  # fmt: skip
+            # Totals and facets are counted over at most COUNT_CAP matches: a broad word at
+            # provincial scale would otherwise read every match on every query.
+            capped = (f"(SELECT categories, kind FROM search_document WHERE {clause}"
+                      f" LIMIT {COUNT_CAP + 1}) AS m")  # fmt: skip
+            total = conn.execute(sa.text(f"SELECT count(*) FROM {capped}"), params).scalar_one()
             categories = conn.execute(sa.text(
-                f"SELECT c, count(*) FROM search_document, unnest(categories) AS c"
-                f" WHERE {clause} GROUP BY c"), params).all()  # fmt: skip
-            kinds = conn.execute(sa.text(
-                f"SELECT kind, count(*) FROM search_document WHERE {clause} GROUP BY kind"),
+                f"SELECT c, count(*) FROM {capped}, unnest(m.categories) AS c GROUP BY c"),
                 params).all()  # fmt: skip
+            kinds = conn.execute(sa.text(f"SELECT kind, count(*) FROM {capped} GROUP BY kind"),
+                                 params).all()  # fmt: skip
         words = sorted({w for w in _lexemes(query.text) if len(w) > 1} | set(query.text.split()),
                        key=len, reverse=True)  # fmt: skip
         hits = [Hit(key=r.key, type=r.type, id=r.id, title=r.title,
                     highlight=_highlight(r.body or r.title, words)) for r in rows]  # fmt: skip
         return Results(
-            hits=hits, total=int(total),
+            hits=hits, total=min(int(total), COUNT_CAP), capped=int(total) > COUNT_CAP,
             facets={"category": {c: n for c, n in categories},
                     "kind": {k: n for k, n in kinds if k != "-"}},
         )  # fmt: skip

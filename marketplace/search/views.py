@@ -78,6 +78,7 @@ def api() -> Any:
     results = search(query)
     return {
         "total": results.total,
+        "total_capped": results.capped,
         "page": query.page,
         "notes": notes,
         "facets": results.facets,

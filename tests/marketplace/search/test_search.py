@@ -165,6 +165,17 @@ def test_postgres_backend_finds_the_same(ctx: Any, pg_url: str) -> None:
             backend.search(SearchQuery(text=q, type="need"))
         household = db.session.scalar(sa.select(Household).order_by(Household.id))
         assert backend.search(SearchQuery(text=household.head_name)).total == 0
+        # Broad queries count at most COUNT_CAP matches and say so.
+        from marketplace.search import postgres_backend
+
+        full = backend.search(SearchQuery(text="", type="need"))
+        assert not full.capped and full.total > 5
+        saved, postgres_backend.COUNT_CAP = postgres_backend.COUNT_CAP, 5
+        try:
+            capped = backend.search(SearchQuery(text="", type="need"))
+        finally:
+            postgres_backend.COUNT_CAP = saved
+        assert capped.capped and capped.total == 5 and len(capped.hits) == min(20, full.total)
         backend.delete(keys)
         assert backend.search(SearchQuery(text="洗衣机")).total == 0
     finally:
