@@ -6,7 +6,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SelectChoice, StringField, TextAreaField
+from wtforms import SelectChoice, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
 
@@ -18,11 +18,6 @@ class ReasonForm(FlaskForm):
 
 def required(max_length: int) -> list[object]:
     return [DataRequired(message=_l("This field is required.")), Length(max=max_length)]
-
-
-def text_field(label: str, max_length: int, optional: bool = False) -> StringField:
-    validators = [Length(max=max_length)] if optional else required(max_length)
-    return StringField(label, validators=validators)
 
 
 def positive_int() -> list[object]:

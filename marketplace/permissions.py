@@ -7,7 +7,7 @@ Objects outside a user's region scope answer 404, as if they did not exist.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -109,13 +109,3 @@ def in_scope(user: User, region: Region | None) -> bool:
         return False
     paths = scope_paths(user)
     return paths is None or any(region.path.startswith(p) for p in paths)
-
-
-def require_in_scope(user: User, region: Region | None) -> None:
-    """404, not 403: an object outside the scope must not even be shown to exist."""
-    if not in_scope(user, region):
-        abort(404)
-
-
-def regions_within(user: User, candidates: Iterable[Region]) -> list[Region]:
-    return [r for r in candidates if in_scope(user, r)]

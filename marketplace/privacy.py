@@ -25,8 +25,3 @@ def mask_phone(phone: str) -> str:
     if len(value) < 7:
         return "*" * len(value)
     return value[:3] + "*" * (len(value) - 7) + value[-4:]
-
-
-def mask_text(value: str) -> str:
-    """Free text about a person (health notes): nothing of it is shown."""
-    return "***" if value else ""

@@ -108,7 +108,8 @@ def synthesize(
         })  # fmt: skip
     household_ids = _insert(Household, rows)
     rows = []
-    for household_id, row in zip(household_ids, rows_of(households, places), strict=True):
+    villages_of = [places[i % len(places)].id for i in range(households)]
+    for household_id, row in zip(household_ids, villages_of, strict=True):
         code, title, unit, quantity, value, _causes = rng.choice(NEED_TEMPLATES)
         rows.append({
             "household_id": household_id, "village_id": row, "category": code.split(".")[0],
@@ -159,7 +160,3 @@ def synthesize(
         "households": len(household_ids),
         "resources": len(resource_ids),
     }
-
-
-def rows_of(count: int, places: list[Region]) -> list[int]:
-    return [places[i % len(places)].id for i in range(count)]

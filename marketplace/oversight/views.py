@@ -58,11 +58,12 @@ def audit() -> Any:
     if end:
         query = query.where(AuditEvent.created_at < datetime.combine(end.date(), time.max, UTC))
     page = paginate(query.order_by(AuditEvent.id.desc()))
-    names = dict(db_names(list(page.items)))
+    names = dict(_usernames(list(page.items)))
     return render_template("oversight/audit.html", page=page, names=names, args=request.args)
 
 
-def db_names(events: list[AuditEvent]) -> list[tuple[int, str]]:
+def _usernames(events: list[AuditEvent]) -> list[tuple[int, str]]:
+    """User names of the events' actors, in one query."""
     ids = {e.actor_id for e in events if e.actor_id}
     if not ids:
         return []
