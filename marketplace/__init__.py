@@ -183,6 +183,7 @@ def _register_blueprints(app: Flask) -> None:
     from marketplace.needs.views import bp as needs_bp
     from marketplace.notifications.views import bp as notifications_bp
     from marketplace.oversight.views import bp as oversight_bp
+    from marketplace.reports.views import bp as reports_bp
     from marketplace.resources.views import bp as resources_bp
     from marketplace.search.views import bp as search_bp
 
@@ -196,6 +197,7 @@ def _register_blueprints(app: Flask) -> None:
         notifications_bp,
         search_bp,
         oversight_bp,
+        reports_bp,
         api_bp,
     ):
         app.register_blueprint(blueprint)

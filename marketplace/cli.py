@@ -232,6 +232,48 @@ def notifications_send() -> None:
     click.echo(f"{sent} e-mails sent.")
 
 
+@click.group("reports")
+def reports_group() -> None:
+    """Monthly progress reports."""
+
+
+@reports_group.command("snapshot")
+@click.option("--month", required=True, help="The month to freeze, as YYYY-MM.")
+@click.option("--region", "region_code", help="Region code; default: every deployed province.")
+@click.option("--replace", is_flag=True, help="Recompute a month already frozen (audited).")
+@with_appcontext
+def reports_snapshot(month: str, region_code: str | None, replace: bool) -> None:
+    """Freeze a finished month's figures so that later corrections do not rewrite them."""
+    from marketplace.regions.services import by_code
+    from marketplace.reports.figures import parse_month
+    from marketplace.reports.services import deployment_roots, take_snapshot
+
+    try:
+        first = parse_month(month)
+    except ValueError as exc:
+        raise click.BadParameter(
+            "give the month as YYYY-MM, e.g. 2026-10", param_hint="--month"
+        ) from exc
+    if region_code:
+        region = by_code(region_code)
+        if region is None:
+            raise click.BadParameter(f"no region has the code {region_code}", param_hint="--region")
+        roots = [region]
+    else:
+        roots = deployment_roots()
+    if not roots:
+        raise click.ClickException("No region is deployed yet: load the regions first.")
+    for root in roots:
+        try:
+            snapshot = take_snapshot(None, root, first, replace=replace)
+        except ServiceError as exc:
+            db.session.rollback()
+            raise click.ClickException(f"{root.name} {month}: {exc}") from exc
+        db.session.commit()
+        regions = len(snapshot.figures["regions"])
+        click.echo(f"{root.name} {month}: frozen ({regions} regions with figures).")
+
+
 def register_commands(app: Flask) -> None:
     for command in (
         serve_command,
@@ -243,5 +285,6 @@ def register_commands(app: Flask) -> None:
         audit_group,
         search_group,
         notifications_group,
+        reports_group,
     ):
         app.cli.add_command(command)

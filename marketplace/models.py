@@ -8,6 +8,7 @@ from marketplace.needs.models import Need
 from marketplace.notifications.models import Notification
 from marketplace.oversight.models import AuditEvent, SpotCheck, SpotCheckItem
 from marketplace.regions.models import Region
+from marketplace.reports.models import ReportSnapshot
 from marketplace.resources.models import Resource, resource_service_area
 from marketplace.search.models import SearchOutbox
 
@@ -23,6 +24,7 @@ __all__ = [
     "Objection",
     "Organization",
     "Region",
+    "ReportSnapshot",
     "Resource",
     "SearchOutbox",
     "SpotCheck",

@@ -1,0 +1,280 @@
+"""Monthly progress figures (月报表) for a region subtree, by region, category and donor.
+
+One pass over the month's facts: each fact (a need posted, a match approved, ...) is added to
+every region on its village's path below the report's root, so that one computation serves the
+whole drill-down (province > city > county > township > village) and can be frozen as one
+snapshot. Months run on Beijing time.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta, timezone
+from decimal import Decimal
+from typing import Any, TypeGuard
+
+import sqlalchemy as sa
+
+from marketplace.accounts.models import Organization
+from marketplace.extensions import db
+from marketplace.matches.models import Match, MatchStatus
+from marketplace.needs.models import Need, NeedStatus
+from marketplace.regions.models import Region
+from marketplace.resources.models import Resource
+from marketplace.vocab import CATEGORIES
+
+BEIJING = timezone(timedelta(hours=8))
+# A match counts as help given once approved, unless it was later cancelled or rejected.
+HELP_STATUSES = (
+    MatchStatus.APPROVED,
+    MatchStatus.DELIVERED,
+    MatchStatus.CONFIRMED,
+    MatchStatus.DISPUTED,
+)
+PLEDGE_LOST = (MatchStatus.REJECTED, MatchStatus.CANCELLED, MatchStatus.EXPIRED)
+COUNTS = ("posted", "verified", "matched", "fulfilled", "unmet", "aided_repeatedly")
+VALUES = ("value_pledged", "value_delivered", "value_income", "value_handout")
+# Dimensions of the breakdown inside each region.
+ALL, CATEGORY, ORGANIZATION = "all", "category", "organization"
+
+
+def parse_month(text: str) -> date:
+    """'2026-10' -> date(2026, 10, 1); ValueError on anything else."""
+    year, _, month = (text or "").strip().partition("-")
+    if not (year.isdigit() and month.isdigit() and len(year) == 4 and len(month) in (1, 2)):
+        raise ValueError(text)
+    first = date(int(year), int(month), 1)
+    if first.year < 2000:
+        raise ValueError(text)
+    return first
+
+
+def next_month(first: date) -> date:
+    return date(first.year + (first.month == 12), first.month % 12 + 1, 1)
+
+
+def month_bounds(first: date) -> tuple[datetime, datetime]:
+    """The month's start and end instants (Beijing time), in UTC."""
+
+    def at(day: date) -> datetime:
+        return datetime(day.year, day.month, day.day, tzinfo=BEIJING).astimezone(UTC)
+
+    return at(first), at(next_month(first))
+
+
+@dataclass
+class Tally:
+    """The figures of one region (or one category or donor inside a region)."""
+
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNTS, 0))
+    values: dict[str, Decimal] = field(default_factory=lambda: dict.fromkeys(VALUES, Decimal(0)))
+    matched_income: int = 0
+    days_to_approval: list[float] = field(default_factory=list)
+    days_to_delivery: list[float] = field(default_factory=list)
+
+    def merge(self, other: Tally) -> None:
+        for name, count in other.counts.items():
+            self.counts[name] += count
+        for name, value in other.values.items():
+            self.values[name] += value
+        self.matched_income += other.matched_income
+        self.days_to_approval.extend(other.days_to_approval)
+        self.days_to_delivery.extend(other.days_to_delivery)
+
+    def as_dict(self) -> dict[str, Any]:
+        def median(days: list[float]) -> float | None:
+            return round(statistics.median(days), 1) if days else None
+
+        matched = self.counts["matched"]
+        value_total = self.values["value_income"] + self.values["value_handout"]
+        return {
+            **self.counts,
+            **{name: float(round(v, 2)) for name, v in self.values.items()},
+            "median_days_to_approval": median(self.days_to_approval),
+            "median_days_to_delivery": median(self.days_to_delivery),
+            # The share of help that builds income, by number of matches and by value.
+            "income_share_count": round(self.matched_income / matched, 4) if matched else None,
+            "income_share_value": (
+                float(round(self.values["value_income"] / value_total, 4)) if value_total else None
+            ),
+        }
+
+
+def empty_figures() -> dict[str, Any]:
+    return Tally().as_dict()
+
+
+def _days(later: datetime, earlier: datetime) -> float:
+    return (_aware(later) - _aware(earlier)).total_seconds() / 86400
+
+
+def _aware(moment: datetime) -> datetime:
+    # SQLite returns naive datetimes for timezone-aware columns; they were stored as UTC.
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _within(moment: datetime | None, start: datetime, end: datetime) -> TypeGuard[datetime]:
+    return moment is not None and start <= _aware(moment) < end
+
+
+class MonthFigures:
+    """Accumulates facts into tallies keyed by (region code, dimension, key)."""
+
+    def __init__(self, root: Region) -> None:
+        self.root = root
+        self.root_depth = root.path.count("/") - 2
+        self.tallies: dict[tuple[str, str, str], Tally] = defaultdict(Tally)
+
+    def regions_of(self, village_path: str) -> list[str]:
+        """Codes of the root and every region below it on the village's path."""
+        return village_path.strip("/").split("/")[self.root_depth :]
+
+    def add(self, village_path: str, category: str, org_id: int | None, delta: Tally) -> None:
+        """Add one fact's figures to every region on its path, by category and by donor."""
+        for code in self.regions_of(village_path):
+            self.tallies[(code, ALL, "")].merge(delta)
+            self.tallies[(code, CATEGORY, category)].merge(delta)
+            if org_id is not None:
+                self.tallies[(code, ORGANIZATION, str(org_id))].merge(delta)
+
+    def as_dict(self) -> dict[str, Any]:
+        regions: dict[str, Any] = {}
+        for (code, dimension, key), tally in sorted(self.tallies.items()):
+            entry = regions.setdefault(code, {ALL: empty_figures(), CATEGORY: {}, ORGANIZATION: {}})
+            if dimension == ALL:
+                entry[ALL] = tally.as_dict()
+            else:
+                entry[dimension][key] = tally.as_dict()
+        return regions
+
+
+def _one(name: str) -> Tally:
+    tally = Tally()
+    tally.counts[name] = 1
+    return tally
+
+
+def compute_month(root: Region, first: date) -> dict[str, Any]:
+    """Every figure of the month for the root's subtree, as plain JSON-ready data."""
+    start, end = month_bounds(first)
+    figures = MonthFigures(root)
+    inside = Region.path.startswith(root.path, autoescape=True)
+    need_rows = sa.select(Need.id, Region.path, Need.category).join(
+        Region, Need.village_id == Region.id
+    )
+
+    for _id, path, category in db.session.execute(
+        need_rows.where(inside, Need.created_at >= start, Need.created_at < end)
+    ):
+        figures.add(path, category, None, _one("posted"))
+    for _id, path, category in db.session.execute(
+        need_rows.where(inside, Need.verified_at >= start, Need.verified_at < end)
+    ):
+        figures.add(path, category, None, _one("verified"))
+    # Needs still open at the month's end. Live figures can only see today's state; a
+    # snapshot taken when the month closes keeps the figure of that day.
+    for _id, path, category in db.session.execute(
+        need_rows.where(
+            inside,
+            Need.status == NeedStatus.VERIFIED,
+            Need.open_quantity > 0,
+            Need.created_at < end,
+        )
+    ):
+        figures.add(path, category, None, _one("unmet"))
+
+    _add_matches(figures, inside, start, end)
+    _add_repeated_aid(figures, inside, end)
+    org_ids = {int(key) for _code, dim, key in figures.tallies if dim == ORGANIZATION}
+    return {
+        "month": first.strftime("%Y-%m"),
+        "root": root.code,
+        "computed_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "regions": figures.as_dict(),
+        "organization_names": _organization_names(org_ids),
+    }
+
+
+def _add_matches(figures: MonthFigures, inside: Any, start: datetime, end: datetime) -> None:
+    touched = sa.or_(
+        *(
+            sa.and_(column >= start, column < end)
+            for column in (
+                Match.created_at,
+                Match.decided_at,
+                Match.delivered_at,
+                Match.confirmed_at,
+            )
+        )
+    )
+    rows = db.session.execute(
+        sa.select(
+            Match.status,
+            Match.quantity,
+            Match.created_at,
+            Match.decided_at,
+            Match.delivered_at,
+            Match.confirmed_at,
+            Need.created_at,
+            Need.category,
+            Region.path,
+            Resource.organization_id,
+            Resource.unit_value,
+        )
+        .join(Need, Match.need_id == Need.id)
+        .join(Region, Need.village_id == Region.id)
+        .join(Resource, Match.resource_id == Resource.id)
+        .where(inside, touched)
+    )
+    for (status, quantity, created, decided, delivered, confirmed, posted, category, path,
+         org_id, unit_value) in rows:  # fmt: skip
+        value = Decimal(quantity) * (unit_value or Decimal(0))
+        delta = Tally()
+        if _within(created, start, end) and status not in PLEDGE_LOST:
+            delta.values["value_pledged"] = value
+        if status in HELP_STATUSES:
+            if _within(decided, start, end):
+                income = CATEGORIES[category].builds_income
+                delta.counts["matched"] = 1
+                delta.matched_income = int(income)
+                delta.values["value_income" if income else "value_handout"] = value
+                delta.days_to_approval.append(_days(decided, posted))
+            if _within(delivered, start, end):
+                delta.values["value_delivered"] = value
+                delta.days_to_delivery.append(_days(delivered, posted))
+            if _within(confirmed, start, end) and status == MatchStatus.CONFIRMED:
+                delta.counts["fulfilled"] = 1
+        figures.add(path, category, org_id, delta)
+
+
+def _add_repeated_aid(figures: MonthFigures, inside: Any, end: datetime) -> None:
+    """Households helped more than once up to the month's end (扶富不扶穷 shows here)."""
+    rows = db.session.execute(
+        sa.select(Need.household_id, Region.path)
+        .join(Match, Match.need_id == Need.id)
+        .join(Region, Need.village_id == Region.id)
+        .where(
+            inside,
+            Need.household_id.is_not(None),
+            Match.status.in_(HELP_STATUSES),
+            Match.decided_at < end,
+        )
+        .group_by(Need.household_id, Region.path)
+        .having(sa.func.count(Match.id) > 1)
+    )
+    for _household, path in rows:
+        for code in figures.regions_of(path):
+            figures.tallies[(code, ALL, "")].counts["aided_repeatedly"] += 1
+
+
+def _organization_names(ids: Iterable[int]) -> dict[str, str]:
+    ids = list(ids)
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        sa.select(Organization.id, Organization.name).where(Organization.id.in_(ids))
+    )
+    return {str(i): name for i, name in rows}

@@ -1,0 +1,175 @@
+"""Monthly reports: who may read which region, live figures or the frozen snapshot, exports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+
+from marketplace.accounts.models import Role, User
+from marketplace.errors import ServiceError
+from marketplace.extensions import db
+from marketplace.oversight.services import record_event
+from marketplace.permissions import in_scope
+from marketplace.regions.models import Region
+from marketplace.regions.services import by_code, deployment_paths_query
+from marketplace.reports.figures import (
+    ALL,
+    CATEGORY,
+    ORGANIZATION,
+    compute_month,
+    empty_figures,
+    month_bounds,
+    parse_month,
+)
+from marketplace.reports.models import ReportSnapshot
+from marketplace.vocab import CATEGORY_TREE
+
+READER_ROLES = (Role.ADMIN, Role.AUDITOR, Role.SUPERUSER, Role.STAFF)
+
+
+@dataclass
+class Row:
+    """One line of a report table: what it is about and its figures."""
+
+    key: str
+    label: str
+    figures: dict[str, Any]
+    region: Region | None = None
+
+
+@dataclass
+class MonthReport:
+    region: Region
+    month: str
+    summary: dict[str, Any]
+    regions: list[Row]  # the region's children, for the drill-down
+    categories: list[Row]
+    organizations: list[Row]
+    snapshot: ReportSnapshot | None
+    computed_at: str
+
+    @property
+    def trail(self) -> list[Region]:
+        return [*self.region.ancestors(), self.region]
+
+
+def month_or_error(text: str | None) -> date:
+    """The month asked for ('YYYY-MM'), this month when none, a clear error when malformed."""
+    if not text:
+        today = datetime.now(UTC).date()
+        return date(today.year, today.month, 1)
+    try:
+        return parse_month(text)
+    except ValueError as exc:
+        raise ServiceError(_l("Give the month as YYYY-MM, for example 2026-10.")) from exc
+
+
+def deployment_roots() -> list[Region]:
+    """The provinces of the deployed area: the widest reports a superuser can read."""
+    codes = {path.strip("/").split("/")[0] for path in db.session.scalars(deployment_paths_query())}
+    return list(db.session.scalars(sa.select(Region).where(Region.code.in_(codes))))
+
+
+def default_region(user: User) -> Region:
+    regions = sorted(user.regions, key=lambda r: r.path) if user.role != Role.SUPERUSER else []
+    regions = regions or deployment_roots()
+    if not regions:
+        raise ServiceError(_l("No region has been set up yet."), 404)
+    return regions[0]
+
+
+def region_for(user: User, code: str | None) -> Region:
+    """The region asked for, if the user may read its report; 404 otherwise."""
+    if not code:
+        return default_region(user)
+    region = by_code(code.strip()[:12])
+    if region is None or not in_scope(user, region):
+        raise ServiceError(_l("The page or record was not found."), 404)
+    return region
+
+
+def find_snapshot(region: Region, month: str) -> ReportSnapshot | None:
+    """A frozen report of this month covering the region (its own or an ancestor's)."""
+    prefixes = [r.path for r in [*region.ancestors(), region]]
+    return db.session.scalar(
+        sa.select(ReportSnapshot)
+        .join(Region, ReportSnapshot.region_id == Region.id)
+        .where(ReportSnapshot.month == month, Region.path.in_(prefixes))
+        .order_by(ReportSnapshot.created_at.desc())
+        .limit(1)
+    )
+
+
+def month_report(region: Region, first: date) -> MonthReport:
+    month = first.strftime("%Y-%m")
+    snapshot = find_snapshot(region, month)
+    data = snapshot.figures if snapshot is not None else compute_month(region, first)
+    entry = data["regions"].get(region.code) or {}
+    org_names = data.get("organization_names", {})
+
+    def figures(code: str) -> dict[str, Any]:
+        return (data["regions"].get(code) or {}).get(ALL) or empty_figures()
+
+    children = [Row(c.code, c.name, figures(c.code), c) for c in region.children]
+    by_category = entry.get(CATEGORY, {})
+    categories = [
+        Row(top.code, str(top.label), by_category.get(top.code) or empty_figures())
+        for top, _subs in CATEGORY_TREE
+    ]
+    by_org = entry.get(ORGANIZATION, {})
+    organizations = sorted(
+        (Row(key, org_names.get(key, "#" + key), f) for key, f in by_org.items()),
+        key=lambda row: (-row.figures["value_pledged"], row.label),
+    )
+    return MonthReport(
+        region=region, month=month, summary=figures(region.code), regions=children,
+        categories=categories, organizations=organizations, snapshot=snapshot,
+        computed_at=data["computed_at"],
+    )  # fmt: skip
+
+
+def take_snapshot(
+    actor: User | None, root: Region, first: date, replace: bool = False
+) -> ReportSnapshot:
+    """Freeze a finished month's figures for the root's subtree."""
+    month = first.strftime("%Y-%m")
+    if month_bounds(first)[1] > datetime.now(UTC):
+        raise ServiceError(_l("A month can be frozen only after it has ended."))
+    existing = db.session.scalar(
+        sa.select(ReportSnapshot).where(
+            ReportSnapshot.month == month, ReportSnapshot.region_id == root.id
+        )
+    )
+    if existing is not None and not replace:
+        raise ServiceError(_l("The figures of this month are already frozen."), 409)
+    figures = compute_month(root, first)
+    if existing is not None:
+        before = {"computed_at": existing.figures.get("computed_at")}
+        existing.figures = figures
+        existing.created_at = datetime.now(UTC)
+        existing.created_by_id = actor.id if actor else None
+        snapshot = existing
+    else:
+        before = None
+        snapshot = ReportSnapshot(
+            month=month, region=root, figures=figures, created_by_id=actor.id if actor else None
+        )
+        db.session.add(snapshot)
+    db.session.flush()
+    record_event(
+        "report_snapshot_taken", actor, snapshot, before=before,
+        after={"month": month, "region": root.code},
+    )  # fmt: skip
+    return snapshot
+
+
+def record_export(user: User, report: MonthReport, fmt: str, table: str = "") -> None:
+    record_event(
+        "report_exported", user,
+        after={"month": report.month, "region": report.region.code, "format": fmt,
+               "table": table},
+    )  # fmt: skip

@@ -1,0 +1,85 @@
+"""Monthly progress reports: the page with charts, Excel and CSV downloads, freezing a month."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from marketplace.accounts.models import Role
+from marketplace.extensions import db
+from marketplace.permissions import in_scope, roles
+from marketplace.reports import services
+from marketplace.reports.charts import report_charts
+from marketplace.reports.exports import format_cell, report_tables, to_csv, to_xlsx
+
+bp = Blueprint("reports", __name__, url_prefix="/reports")
+bp.add_app_template_filter(format_cell, "report_cell")
+
+
+def _requested_report() -> services.MonthReport:
+    first = services.month_or_error(request.values.get("month"))
+    region = services.region_for(current_user, request.values.get("region"))
+    return services.month_report(region, first)
+
+
+def _download(body: bytes, filename: str, mimetype: str) -> Response:
+    response = Response(body, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f"attachment; filename={filename}"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/")
+@roles(*services.READER_ROLES)
+def month() -> Any:
+    report = _requested_report()
+    trail = [r for r in report.trail if in_scope(current_user, r)]
+    return render_template(
+        "reports/month.html", report=report, trail=trail, charts=report_charts(report),
+        tables=report_tables(report),
+        may_freeze=current_user.role in (Role.ADMIN, Role.SUPERUSER),
+    )  # fmt: skip
+
+
+@bp.route("/export.xlsx")
+@roles(*services.READER_ROLES)
+def export_xlsx() -> Any:
+    report = _requested_report()
+    services.record_export(current_user, report, "xlsx")
+    db.session.commit()
+    title = _("Monthly report %(month)s %(region)s", month=report.month, region=report.region.name)
+    body = to_xlsx(report_tables(report), title)
+    return _download(
+        body, f"report-{report.month}-{report.region.code}.xlsx",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )  # fmt: skip
+
+
+@bp.route("/export.csv")
+@roles(*services.READER_ROLES)
+def export_csv() -> Any:
+    report = _requested_report()
+    tables = {t.name: t for t in report_tables(report)}
+    table = tables.get(request.args.get("table") or "regions")
+    if table is None:
+        abort(404)
+    services.record_export(current_user, report, "csv", table.name)
+    db.session.commit()
+    return _download(
+        to_csv(table), f"report-{report.month}-{report.region.code}-{table.name}.csv",
+        "text/csv; charset=utf-8",
+    )  # fmt: skip
+
+
+@bp.route("/freeze", methods=["POST"])
+@roles(Role.ADMIN, Role.SUPERUSER)
+def freeze() -> Any:
+    first = services.month_or_error(request.form.get("month"))
+    region = services.region_for(current_user, request.form.get("region"))
+    services.take_snapshot(current_user, region, first)
+    db.session.commit()
+    flash(_("The figures of %(month)s are frozen.", month=first.strftime("%Y-%m")), "success")
+    return redirect(url_for(".month", month=first.strftime("%Y-%m"), region=region.code))
