@@ -76,6 +76,10 @@ def load_config() -> dict[str, Any]:
         # Workflow rules.
         "DISCLOSURE_DAYS": int(os.environ.get("DISCLOSURE_DAYS", "7")),
         "PLEDGE_TTL_DAYS": int(os.environ.get("PLEDGE_TTL_DAYS", "14")),
+        # Bulk import of the register: the upload, what it may unpack to, rows per file.
+        "IMPORT_MAX_BYTES": int(os.environ.get("IMPORT_MAX_BYTES", str(5 * 1024 * 1024))),
+        "IMPORT_MAX_UNZIPPED": int(os.environ.get("IMPORT_MAX_UNZIPPED", str(100 * 1024 * 1024))),
+        "IMPORT_MAX_ROWS": int(os.environ.get("IMPORT_MAX_ROWS", "20000")),
         "PHOTO_MAX_BYTES": int(os.environ.get("PHOTO_MAX_BYTES", str(5 * 1024 * 1024))),
         # E-mail for notifications: off unless MAIL_SERVER is set.
         "MAIL_SERVER": os.environ.get("MAIL_SERVER", ""),

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
 from wtforms import (
     DecimalField,
+    HiddenField,
     IntegerField,
     SelectField,
     SelectMultipleField,
@@ -52,3 +54,13 @@ class HouseholdSearchForm(FlaskForm):
 
     q = StringField(_l("Name, register number or ID card number"), validators=[Optional()])
     submit = SubmitField(_l("Search"))
+
+
+class ImportForm(FlaskForm):
+    file = FileField(_l("Filled-in template (.xlsx)"))
+    submit = SubmitField(_l("Check the file"))
+
+
+class ConfirmImportForm(FlaskForm):
+    token = HiddenField(validators=[InputRequired()])
+    submit = SubmitField(_l("Import all rows"))

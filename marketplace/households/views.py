@@ -5,7 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -14,8 +24,14 @@ from wtforms import SelectChoice
 from marketplace.accounts.models import Role
 from marketplace.errors import ServiceError
 from marketplace.extensions import db
-from marketplace.households import services
-from marketplace.households.forms import HouseholdForm, HouseholdSearchForm
+from marketplace.households import importer, services
+from marketplace.households.spreadsheet import check_xlsx
+from marketplace.households.forms import (
+    ConfirmImportForm,
+    HouseholdForm,
+    HouseholdSearchForm,
+    ImportForm,
+)
 from marketplace.households.models import Household
 from marketplace.needs.models import Need
 from marketplace.permissions import roles
@@ -153,3 +169,66 @@ def edit(household_id: int) -> Any:
     response = render_template("households/form.html", form=form, household=household)
     db.session.commit()  # the form shows the unmasked data: its view is audited
     return response, 400 if form.errors else 200
+
+
+# --- bulk import from the Excel template ---------------------------------------------------
+
+
+@bp.route("/import")
+@roles(*EDITORS)
+def import_start() -> Any:
+    return render_template("households/import.html", form=ImportForm())
+
+
+@bp.route("/import/template.xlsx")
+@roles(*EDITORS)
+def import_template() -> Any:
+    response = Response(
+        importer.build_template(current_user),
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    response.headers["Content-Disposition"] = "attachment; filename=register-template.xlsx"
+    return response
+
+
+@bp.route("/import", methods=["POST"])
+@roles(*EDITORS)
+def import_check() -> Any:
+    form = ImportForm()
+    if not form.validate_on_submit():
+        abort(400)
+    upload = request.files.get("file")
+    data = upload.read(current_app.config["IMPORT_MAX_BYTES"] + 1) if upload else b""
+    config = current_app.config
+    check_xlsx(data, config["IMPORT_MAX_BYTES"], config["IMPORT_MAX_UNZIPPED"])
+    preview = importer.read_upload(current_user, data, config["IMPORT_MAX_ROWS"])
+    token = importer.keep_pending(current_user, data) if preview.ok else ""
+    return _render_preview(preview, token)
+
+
+def _render_preview(preview: importer.Preview, token: str) -> Any:
+    confirm = ConfirmImportForm(token=token)
+    return render_template(
+        "households/import_preview.html", preview=preview, confirm=confirm, form=ImportForm()
+    ), (200 if preview.ok else 400)
+
+
+@bp.route("/import/confirm", methods=["POST"])
+@roles(*EDITORS)
+def import_confirm() -> Any:
+    form = ConfirmImportForm()
+    if not form.validate_on_submit():
+        abort(400)
+    token = form.token.data
+    data = importer.pending(current_user, token)
+    # Checked again: the register may have changed since the preview.
+    preview = importer.read_upload(current_user, data, current_app.config["IMPORT_MAX_ROWS"])
+    if not preview.ok:
+        importer.discard_pending(current_user, token)
+        return _render_preview(preview, "")
+    households, needs = importer.import_rows(current_user, preview, importer.digest(data))
+    db.session.commit()
+    importer.discard_pending(current_user, token)
+    flash(_("Imported %(households)s households and %(needs)s needs.", households=households,
+            needs=needs), "success")  # fmt: skip
+    return redirect(url_for("households.index"))
