@@ -566,10 +566,10 @@ def import_rows(user: User, preview: Preview, file_digest: str) -> tuple[int, in
     for row in preview.needs:
         values = dict(row.values)
         number = values.pop("register_number")
-        household = values.pop("household", None) or (created.get(number) if number else None)
+        owner = values.pop("household", None) or (created.get(number) if number else None)
         village = values.pop("village")
         needs.append(Need(
-            village=village, household=household, category=CATEGORIES[values["subcategory"]].parent,
+            village=village, household=owner, category=CATEGORIES[values["subcategory"]].parent,
             open_quantity=values["quantity"], created_by_id=user.id, status=NeedStatus.SUBMITTED,
             **values,
         ))  # fmt: skip

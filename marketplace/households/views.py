@@ -25,7 +25,6 @@ from marketplace.accounts.models import Role
 from marketplace.errors import ServiceError
 from marketplace.extensions import db
 from marketplace.households import importer, services
-from marketplace.households.spreadsheet import check_xlsx
 from marketplace.households.forms import (
     ConfirmImportForm,
     HouseholdForm,
@@ -33,6 +32,7 @@ from marketplace.households.forms import (
     ImportForm,
 )
 from marketplace.households.models import Household
+from marketplace.households.spreadsheet import check_xlsx
 from marketplace.needs.models import Need
 from marketplace.permissions import roles
 from marketplace.regions.models import Region, RegionLevel

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 from typing import Any
 
 import pygal
@@ -10,6 +11,10 @@ from flask_babel import gettext as _
 from pygal.style import Style
 
 from marketplace.reports.services import MonthReport, Row
+
+# pygal puts a legacy import hook (for its pygal.maps plugins, unused here) on sys.meta_path,
+# and Python warns about it at every later import of a new module: take it off.
+sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, pygal.PluginImportFixer)]
 
 # Fonts that carry Chinese on Windows, macOS, Linux and phones, then any sans-serif.
 CJK_FONTS = (

@@ -38,7 +38,8 @@ def fill(template: bytes, households: list[dict[str, Any]], needs: list[dict[str
 
 def household_row(village: Any, n: int) -> dict[str, Any]:
     return {
-        "户编号": f"IMP{n:05d}", "所在村": f"{village.name}（{village.code}）", "户主姓名": f"王{n}",
+        "户编号": f"IMP{n:05d}", "所在村": f"{village.name}（{village.code}）",
+        "户主姓名": f"王{n}",
         "户主身份证号": id_number(village.code, date(1960 + n % 40, 1 + n % 12, 1 + n % 28), n),
         "手机号": f"139{n:08d}", "家庭人口": 1 + n % 6, "主要致贫原因": "因病",
         "其他致贫原因": "缺技术、缺资金", "贫困户状态": "未脱贫", "劳动能力": "有劳动力",
