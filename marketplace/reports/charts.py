@@ -26,11 +26,13 @@ STYLE = Style(
     background="transparent",
     plot_background="#ffffff",
     colors=("#9c1c1c", "#d9822b", "#2b7a78", "#3f51b5", "#6d6875"),
-    label_font_size=12,
-    major_label_font_size=12,
-    legend_font_size=13,
-    title_font_size=15,
-    value_font_size=11,
+    # Large enough to stay readable when a phone shrinks the 720-unit-wide chart by half.
+    label_font_size=16,
+    major_label_font_size=16,
+    legend_font_size=18,
+    title_font_size=20,
+    value_font_size=14,
+    tooltip_font_size=16,
 )
 SCRIPT = re.compile(r"<script\b.*?</script>", re.S)
 
