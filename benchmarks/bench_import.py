@@ -24,8 +24,8 @@ def filled_template(template: bytes, villages: list[str], households: int, needs
         village = villages[n % len(villages)]
         code = village.split("（")[1].rstrip("）")
         born = date(1950 + n % 50, 1 + n % 12, 1 + n % 28)
-        sheet.append([f"B{n:07d}", village, f"户主{n}", id_number(code, born, n % 1000),
-                      f"139{n:08d}", 1 + n % 6, "因病", "缺技术", "未脱贫", "有劳动力", 3000])  # fmt: skip
+        person = [f"户主{n}", id_number(code, born, n % 1000), f"139{n:08d}", 1 + n % 6]
+        sheet.append([f"B{n:07d}", village, *person, "因病", "缺技术", "未脱贫", "有劳动力", 3000])
     sheet = book["需求"]
     for n in range(needs):
         village = villages[n % len(villages)]

@@ -75,14 +75,13 @@ def attach(
     return attachment
 
 
-def attachments_of(owner_type: str, owner_id: int) -> list[Attachment]:
-    return list(
-        db.session.scalars(
-            sa.select(Attachment)
-            .where(Attachment.owner_type == owner_type, Attachment.owner_id == owner_id)
-            .order_by(Attachment.id)
-        )
+def attachments_of(owner_type: str, owner_id: int, purpose: str | None = None) -> list[Attachment]:
+    query = sa.select(Attachment).where(
+        Attachment.owner_type == owner_type, Attachment.owner_id == owner_id
     )
+    if purpose is not None:
+        query = query.where(Attachment.purpose == purpose)
+    return list(db.session.scalars(query.order_by(Attachment.id)))
 
 
 def path_of(attachment: Attachment) -> Path:

@@ -29,6 +29,7 @@ from marketplace.permissions import public, roles, signed_in
 from marketplace.privacy import mask_name
 from marketplace.web import first_error, paginate, uploaded_photo
 
+OVERSIGHT_ROLES = (Role.AUDITOR, Role.ADMIN, Role.SUPERUSER)
 bp = Blueprint("matches", __name__)
 
 ADMINS = (Role.ADMIN, Role.SUPERUSER)
@@ -91,7 +92,8 @@ def detail(match_id: int) -> Any:
         confirm_form=ConfirmForm(received_quantity=match.quantity),
         non_receipt_form=NonReceiptForm(),
         resolve_form=ResolveForm(),
-        photos=attachments_of("match", match.id),
+        # Spot-check evidence belongs to the check's page, not to the parties of the match.
+        photos=[p for p in attachments_of("match", match.id) if not p.purpose.startswith("check_")],
         S=MatchStatus,
     )
     db.session.commit()
@@ -216,7 +218,9 @@ def attachment(attachment_id: int) -> Any:
     item = db.session.get(Attachment, attachment_id)
     if item is None:
         abort(404)
-    # Visible to whoever may open what it documents.
+    # Visible to whoever may open what it documents; spot-check photos to the oversight roles.
+    if item.purpose.startswith("check_") and current_user.role not in OVERSIGHT_ROLES:
+        abort(404)
     if item.owner_type == "match":
         services.get_match(current_user, item.owner_id)
     else:

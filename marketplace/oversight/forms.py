@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
 from wtforms import DateField, IntegerField, SelectField, SubmitField, TextAreaField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
@@ -37,6 +38,7 @@ class FindingForm(FlaskForm):
     funds = SelectField(_l("Funds"), choices=Finding.choices())
     measures = SelectField(_l("Measures"), choices=Finding.choices())
     note = TextAreaField(_l("Note"), validators=[Length(max=2000)])
+    photo = FileField(_l("Photo (optional)"))
     submit = SubmitField(_l("Save findings"))
 
 

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from marketplace.accounts.models import Role, User
+from marketplace.attachments.services import attach
 from marketplace.db import utcnow
 from marketplace.errors import ServiceError
 from marketplace.extensions import db
@@ -110,7 +111,18 @@ def get(user: User, check_id: int) -> SpotCheck:
     return check
 
 
-def record_findings(actor: User, item: SpotCheckItem, findings: dict[str, str], note: str) -> None:
+def photo_purpose(item: SpotCheckItem) -> str:
+    """Photos taken during a check document the sampled match; the purpose ties them to the item."""
+    return f"check_{item.id}"
+
+
+def record_findings(
+    actor: User,
+    item: SpotCheckItem,
+    findings: dict[str, str],
+    note: str,
+    photo: tuple[bytes, str, str] | None = None,
+) -> None:
     check = item.check
     if actor.id != check.created_by_id:
         raise ServiceError(_l("Only the auditor who drew the check records its findings."), 403)
@@ -122,7 +134,12 @@ def record_findings(actor: User, item: SpotCheckItem, findings: dict[str, str], 
             raise ServiceError(_l("Unknown finding."))
         setattr(item, name, Finding(value))
     item.note = note.strip()[:2000]
-    found = {"match": item.match_id, **{n: getattr(item, n).value for n in CHECKS}}
+    found: dict[str, object] = {
+        "match": item.match_id,
+        **{n: getattr(item, n).value for n in CHECKS},
+    }
+    if photo is not None:
+        found["photo"] = attach("match", item.match_id, photo, actor, photo_purpose(item)).id
     record_event("spot_check_finding", actor, check, after=found)
 
 

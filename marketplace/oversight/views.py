@@ -13,6 +13,7 @@ from wtforms import SelectChoice
 
 from marketplace.accounts.models import Role, User
 from marketplace.accounts.services import users_in_scope
+from marketplace.attachments.services import attachments_of
 from marketplace.extensions import db
 from marketplace.matches.models import Match, MatchStatus
 from marketplace.oversight import spot_checks as checks
@@ -21,7 +22,7 @@ from marketplace.oversight.models import AuditEvent, SpotCheck
 from marketplace.permissions import roles
 from marketplace.regions.services import deployment_regions
 from marketplace.vocab import CATEGORY_TREE
-from marketplace.web import paginate
+from marketplace.web import paginate, uploaded_photo
 
 bp = Blueprint("oversight", __name__, url_prefix="/oversight")
 
@@ -120,6 +121,8 @@ def spot_check(check_id: int) -> Any:
     return render_template(
         "oversight/spot_check.html", check=check, matches=matches,
         reproducible=checks.redraw_matches(check), finding_form=FindingForm(),
+        photos={i.id: attachments_of("match", i.match_id, checks.photo_purpose(i))
+                for i in check.items},
         report_form=ReportForm(), mine=check.created_by_id == current_user.id,
     )  # fmt: skip
 
@@ -136,7 +139,8 @@ def spot_check_item(check_id: int, item_id: int) -> Any:
     if not form.validate_on_submit():
         abort(400)
     findings = {n: getattr(form, n).data for n in ("people", "project", "funds", "measures")}
-    checks.record_findings(current_user, item, findings, form.note.data or "")
+    photo = uploaded_photo(form.photo)
+    checks.record_findings(current_user, item, findings, form.note.data or "", photo)
     db.session.commit()
     return redirect(url_for("oversight.spot_check", check_id=check.id))
 

@@ -3,6 +3,7 @@ report and the administrators' answer."""
 
 from __future__ import annotations
 
+import io
 from datetime import date, timedelta
 from typing import Any
 
@@ -11,6 +12,7 @@ import sqlalchemy as sa
 from hypothesis import given
 from hypothesis import strategies as st
 
+from marketplace.attachments.services import attachments_of
 from marketplace.errors import ServiceError
 from marketplace.matches.models import Match, MatchStatus
 from marketplace.oversight import spot_checks
@@ -105,3 +107,36 @@ def test_bad_draws_are_refused(db: Any, world: World, matches: list[int], region
         spot_checks.create(world.admin, region(JINGYUAN), TODAY, TODAY, "", "", 3, None)
     assert refused.value.status == 403
     assert db.session.scalar(sa.select(sa.func.count(SpotCheck.id))) == 0
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
+
+
+def test_a_finding_may_carry_a_photo(client: Any, db: Any, login: Any, world: World,
+                                     matches: list[int], region: Any) -> None:  # fmt: skip
+    check = spot_checks.create(world.auditor, region(JINGYUAN), TODAY, TODAY, "", "", 2, 7)
+    db.session.commit()
+    login(world.auditor)
+    item = check.items[0]
+    url = f"/oversight/spot-checks/{check.id}/items/{item.id}"
+    data = {"people": "found", "project": "found", "funds": "found", "measures": "not_found"}
+    refused = client.post(url, data={**data, "photo": (io.BytesIO(b"MZ not an image"), "x.jpg")},
+                          content_type="multipart/form-data")  # fmt: skip
+    assert refused.status_code == 400
+    db.session.refresh(item)
+    assert item.measures == Finding.UNCHECKED  # nothing kept from the refused post
+    saved = client.post(url, data={**data, "photo": (io.BytesIO(PNG), "site.png")},
+                        content_type="multipart/form-data")  # fmt: skip
+    assert saved.status_code == 302
+    photos = attachments_of("match", item.match_id, spot_checks.photo_purpose(item))
+    assert len(photos) == 1
+    page = client.get(f"/oversight/spot-checks/{check.id}").get_data(as_text=True)
+    assert f"/attachments/{photos[0].id}" in page
+    served = client.get(f"/attachments/{photos[0].id}")
+    assert served.data == PNG
+    served.close()
+    client.post("/logout")
+    login(world.donor)  # a party to the match, but not to the check
+    assert client.get(f"/attachments/{photos[0].id}").status_code == 404
+    match_page = client.get(f"/matches/{item.match_id}").get_data(as_text=True)
+    assert f"/attachments/{photos[0].id}" not in match_page
