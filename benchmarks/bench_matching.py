@@ -10,8 +10,10 @@ import resource as rlimit
 import time
 from statistics import quantiles
 
+import numpy as np
+
 from benchmarks import synthetic
-from matching.allocation import Pair, Problem, greedy, optimal, optimal_lp
+from matching.allocation import Problem, greedy, optimal, optimal_lp
 from matching.constraints import allowed
 from matching.index import NeedIndex, ResourceIndex
 from matching.rank import needs_for_resource
@@ -108,7 +110,9 @@ def allocation(args: argparse.Namespace, weights: Weights, rows: list) -> None: 
     alloc_needs = synthetic.needs(args.alloc_needs, seed=21)
     alloc_res = synthetic.resources(args.alloc_resources, seed=22)
     start = time.perf_counter()
-    pairs = []
+    need_col: list[int] = []
+    resource_col: list[int] = []
+    score_col: list[float] = []
     by_area: dict[str, list] = {}
     for r in alloc_res:
         by_area.setdefault(r.service_paths[0], []).append(r)
@@ -117,14 +121,17 @@ def allocation(args: argparse.Namespace, weights: Weights, rows: list) -> None: 
         for depth in range(1, len(codes) + 1):
             for r in by_area.get("/" + "/".join(codes[:depth]) + "/", []):
                 if allowed(n, r, TODAY):
-                    pairs.append(Pair(n.id, r.id, round(score(n, r, weights).score, 6)))
-    problem = Problem(
-        pairs=tuple(pairs),
+                    need_col.append(n.id)
+                    resource_col.append(r.id)
+                    score_col.append(round(score(n, r, weights).score, 6))
+    problem = Problem.from_arrays(
+        np.array(need_col), np.array(resource_col), np.array(score_col),
         need_quantity={n.id: n.open_quantity for n in alloc_needs},
         capacity={r.id: r.remaining for r in alloc_res},
         village_of={n.id: n.village_path for n in alloc_needs},
         village_cap=None,
-    )
+    )  # fmt: skip
+    pairs = problem.scores
     pairs_s = time.perf_counter() - start
     start = time.perf_counter()
     best = optimal(problem)

@@ -2,19 +2,29 @@
 
 A need served in full counts its score; served in part, the matching share of it. Capacities
 of resources, open quantities of needs and an optional cap per (resource, village) bound the
-allocation. That is a min-cost flow (source -> resource -> resource x village -> need ->
-sink); its constraint matrix is totally unimodular, so the linear programme solved by HiGHS's
-simplex has an integral optimum, which is the optimal allocation.
+allocation. That is a min-cost flow (source -> resource [-> resource x village] -> need ->
+sink), solved with OR-Tools; its constraint matrix is totally unimodular, so the linear
+programme (HiGHS, kept as a cross-check) has the same integral optimum.
+
+Candidate pairs travel as three numpy columns (need id, resource id, score): at two million
+pairs, Python objects per pair would cost more than the solver.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import scipy.sparse as sp
 from scipy.optimize import linprog
+from scipy.sparse.csgraph import connected_components
+
+Ints = npt.NDArray[np.int64]
+Floats = npt.NDArray[np.float64]
 
 
 @dataclass(frozen=True)
@@ -37,198 +47,283 @@ class Allocation:
     total_score: float
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Problem:
-    pairs: tuple[Pair, ...]
+    """Candidate pairs as columns, sorted by (need id, resource id), with the bounds."""
+
+    need_ids: Ints
+    resource_ids: Ints
+    scores: Floats
     need_quantity: Mapping[int, int]
     capacity: Mapping[int, int | None]  # None: unlimited
     village_of: Mapping[int, str]  # need id -> village code (for the per-village cap)
     village_cap: int | None = None
+    _order: Any = field(default=None, repr=False)
+
+    @classmethod
+    def of_pairs(cls, pairs: Iterable[Pair], **bounds: Any) -> Problem:
+        listed = list(pairs)
+        return cls.from_arrays(
+            np.array([p.need_id for p in listed], dtype=np.int64),
+            np.array([p.resource_id for p in listed], dtype=np.int64),
+            np.array([p.score for p in listed], dtype=np.float64),
+            **bounds,
+        )
+
+    @classmethod
+    def from_arrays(
+        cls, need_ids: Ints, resource_ids: Ints, scores: Floats, **bounds: Any
+    ) -> Problem:
+        need_ids = np.asarray(need_ids, dtype=np.int64)
+        resource_ids = np.asarray(resource_ids, dtype=np.int64)
+        scores = np.asarray(scores, dtype=np.float64)
+        if not need_ids.shape == resource_ids.shape == scores.shape or need_ids.ndim != 1:
+            raise ValueError("need ids, resource ids and scores must be columns of one length")
+        order = np.lexsort((resource_ids, need_ids))
+        return cls(need_ids[order], resource_ids[order], scores[order], **bounds)
 
     def __post_init__(self) -> None:
-        for p in self.pairs:
-            if not 0.0 <= p.score <= 1.0:
-                raise ValueError(f"score out of [0, 1] for pair {p}")
-            if p.need_id not in self.need_quantity or p.resource_id not in self.capacity:
-                raise ValueError(f"pair {p} names an unknown need or resource")
+        if self.scores.size and not (np.all(self.scores >= 0.0) and np.all(self.scores <= 1.0)):
+            raise ValueError("scores must lie in [0, 1]")
+        if not np.all(np.isin(self.need_ids, np.fromiter(self.need_quantity, np.int64))):
+            raise ValueError("a pair names an unknown need")
+        if not np.all(np.isin(self.resource_ids, np.fromiter(self.capacity, np.int64))):
+            raise ValueError("a pair names an unknown resource")
         if any(q < 0 for q in self.need_quantity.values()):
             raise ValueError("need quantities must be non-negative")
         if any(c is not None and c < 0 for c in self.capacity.values()):
             raise ValueError("capacities must be non-negative")
         if self.village_cap is not None and self.village_cap < 0:
             raise ValueError("the village cap must be non-negative")
-        if len({(p.need_id, p.resource_id) for p in self.pairs}) != len(self.pairs):
-            raise ValueError("each (need, resource) pair may appear once")
+        same = (self.need_ids[1:] == self.need_ids[:-1]) & (
+            self.resource_ids[1:] == self.resource_ids[:-1]
+        )
+        if np.any(np.diff(self.need_ids) < 0) or np.any(same):
+            raise ValueError("pairs must be sorted and each (need, resource) may appear once")
+
+    @cached_property
+    def pairs(self) -> tuple[Pair, ...]:
+        return tuple(
+            Pair(int(n), int(r), float(s))
+            for n, r, s in zip(self.need_ids, self.resource_ids, self.scores, strict=True)
+        )
+
+    def quantities(self, need_ids: Ints) -> Ints:
+        return np.fromiter((self.need_quantity[int(n)] for n in need_ids), np.int64, need_ids.size)
+
+    def village_keys(self, resource_index: Ints, positive: npt.NDArray[np.bool_]) -> Ints:
+        """One integer per (resource, village) of each kept pair, for the per-village cap."""
+        codes: dict[str, int] = {}
+        village = np.fromiter(
+            (codes.setdefault(self.village_of.get(int(n), ""), len(codes))
+             for n in self.need_ids[positive]),
+            np.int64,
+        )  # fmt: skip
+        return resource_index * max(len(codes), 1) + village
 
 
-def _sorted_pairs(problem: Problem) -> list[Pair]:
-    return sorted(problem.pairs, key=lambda p: (p.need_id, p.resource_id))
-
-
-def _value(problem: Problem, assignments: Sequence[Assignment]) -> float:
-    scores = {(p.need_id, p.resource_id): p.score for p in problem.pairs}
-    return sum(
-        scores[(a.need_id, a.resource_id)] * a.quantity / problem.need_quantity[a.need_id]
-        for a in assignments
+def _result(problem: Problem, kept: npt.NDArray[np.intp], amounts: Ints) -> Allocation:
+    """Assignments in (need id, resource id) order and their total score."""
+    served = amounts > 0
+    index = kept[served]
+    quantity = amounts[served]
+    need_ids = problem.need_ids[index]
+    wanted = problem.quantities(need_ids)
+    total = float(np.sum(problem.scores[index] * quantity / wanted)) if index.size else 0.0
+    assignments = tuple(
+        Assignment(int(n), int(r), int(q))
+        for n, r, q in zip(need_ids, problem.resource_ids[index], quantity, strict=True)
     )
-
-
-def _finish(problem: Problem, assignments: list[Assignment]) -> Allocation:
-    assignments.sort(key=lambda a: (a.need_id, a.resource_id))
-    return Allocation(tuple(assignments), round(_value(problem, assignments), 9))
+    return Allocation(assignments, round(total, 9))
 
 
 def greedy(problem: Problem) -> Allocation:
     """The baseline: best pairs first (ties by need id, then resource id), each as far as it
     fits."""
+    # Pairs are stored in (need, resource) order, so a stable sort on -score keeps that tie order.
+    order = np.argsort(-problem.scores, kind="stable")
+    order = order[problem.scores[order] > 0]
     need_left = dict(problem.need_quantity)
-    cap_left = {r: (c if c is not None else None) for r, c in problem.capacity.items()}
+    cap_left = dict(problem.capacity)
     village_left: dict[tuple[int, str], int] = {}
-    assignments: list[Assignment] = []
-    for p in sorted(problem.pairs, key=lambda p: (-p.score, p.need_id, p.resource_id)):
-        room = need_left[p.need_id]
-        cap = cap_left[p.resource_id]
+    amounts = np.zeros(order.size, dtype=np.int64)
+    cap = problem.village_cap
+    for position, (n, r) in enumerate(
+        zip(problem.need_ids[order].tolist(), problem.resource_ids[order].tolist(), strict=True)
+    ):
+        room = need_left[n]
+        left = cap_left[r]
+        if left is not None:
+            room = min(room, left)
         if cap is not None:
-            room = min(room, cap)
-        if problem.village_cap is not None:
-            key = (p.resource_id, problem.village_of.get(p.need_id, ""))
-            room = min(room, village_left.setdefault(key, problem.village_cap))
-        if room <= 0 or p.score <= 0:
+            key = (r, problem.village_of.get(n, ""))
+            room = min(room, village_left.setdefault(key, cap))
+        if room <= 0:
             continue
-        need_left[p.need_id] -= room
+        need_left[n] -= room
+        if left is not None:
+            cap_left[r] = left - room
         if cap is not None:
-            cap_left[p.resource_id] = cap - room
-        if problem.village_cap is not None:
-            village_left[(p.resource_id, problem.village_of.get(p.need_id, ""))] -= room
-        assignments.append(Assignment(p.need_id, p.resource_id, room))
-    return _finish(problem, assignments)
+            village_left[key] -= room
+        amounts[position] = room
+    back = np.argsort(order, kind="stable")  # assignments back in (need, resource) order
+    return _result(problem, order[back], amounts[back])
 
 
 SCALE = 10**9  # scores to integer costs for the flow solver
+
+
+# Independent parts of the problem (no need or resource in common) are solved one batch at a
+# time: the solver's work grows faster than the problem, and a province splits into counties.
+BATCH_PAIRS = 20_000
 
 
 def optimal(problem: Problem) -> Allocation:
     """Min-cost flow with OR-Tools: source -> resource [-> resource x village] -> need -> sink,
     plus a zero-cost bypass from source to sink so that no unit is sent where it adds nothing.
     Arcs are added in (need id, resource id) order, so the same data gives the same result."""
+    positive = problem.scores > 0
+    kept = np.flatnonzero(positive)
+    if kept.size == 0:
+        return Allocation((), 0.0)
+    needs, need_index = np.unique(problem.need_ids[kept], return_inverse=True)
+    resources, resource_index = np.unique(problem.resource_ids[kept], return_inverse=True)
+    quantity = problem.quantities(needs)
+    capacity = np.array(
+        [-1 if (c := problem.capacity[int(r)]) is None else c for r in resources], dtype=np.int64
+    )
+    village = (
+        None if problem.village_cap is None
+        else problem.village_keys(resource_index, positive)
+    )  # fmt: skip
+    graph = sp.coo_matrix(
+        (np.ones(kept.size), (need_index, needs.size + resource_index)),
+        shape=(needs.size + resources.size,) * 2,
+    )
+    _count, labels = connected_components(graph, directed=False)
+    part = labels[need_index]
+    by_part = np.argsort(part, kind="stable")  # pairs grouped by part, in their order inside
+    bounds = np.flatnonzero(np.diff(part[by_part])) + 1
+    amounts = np.zeros(kept.size, dtype=np.int64)
+    batch: list[npt.NDArray[np.intp]] = []
+    groups = np.split(by_part, bounds)
+    for number, group in enumerate(groups):
+        batch.append(group)
+        if sum(g.size for g in batch) >= BATCH_PAIRS or number == len(groups) - 1:
+            pairs = np.sort(np.concatenate(batch))
+            batch = []
+            amounts[pairs] = _flow(
+                need_index[pairs], resource_index[pairs], quantity, capacity,
+                problem.scores[kept[pairs]], None if village is None else village[pairs],
+                problem.village_cap,
+            )  # fmt: skip
+    return _result(problem, kept, amounts)
+
+
+def _flow(
+    need_index: Ints,
+    resource_index: Ints,
+    all_quantity: Ints,
+    all_capacity: Ints,
+    scores: Floats,
+    village: Ints | None,
+    village_cap: int | None,
+) -> Ints:
+    """Units sent along each pair by the min-cost flow over these pairs (capacity -1:
+    unlimited)."""
     from ortools.graph.python import min_cost_flow
 
-    pairs = [p for p in _sorted_pairs(problem) if p.score > 0]
-    if not pairs:
-        return Allocation((), 0.0)
-    need_ids = sorted({p.need_id for p in pairs})
-    resource_ids = sorted({p.resource_id for p in pairs})
-    demand = sum(problem.need_quantity[n] for n in need_ids)
+    needs, need_index = np.unique(need_index, return_inverse=True)
+    resources, resource_index = np.unique(resource_index, return_inverse=True)
+    quantity = all_quantity[needs]
+    demand = int(quantity.sum())
+    capacity = all_capacity[resources]
+    capacity = np.where(capacity < 0, demand, np.minimum(capacity, demand))
     source, sink = 0, 1
-    node_of_need = {n: 2 + i for i, n in enumerate(need_ids)}
-    node_of_res = {r: 2 + len(need_ids) + i for i, r in enumerate(resource_ids)}
-    next_node = 2 + len(need_ids) + len(resource_ids)
-    tails: list[int] = []
-    heads: list[int] = []
-    caps: list[int] = []
-    costs: list[int] = []
+    need_node = 2 + np.arange(needs.size, dtype=np.int64)
+    resource_node = 2 + needs.size + np.arange(resources.size, dtype=np.int64)
+    next_node = 2 + needs.size + resources.size
 
-    def arc(tail: int, head: int, capacity: int, cost: int) -> None:
-        tails.append(tail)
-        heads.append(head)
-        caps.append(capacity)
-        costs.append(cost)
+    pair_start = resource_node[resource_index]
+    extra: list[tuple[Ints, Ints, Ints]] = []
+    if village is not None and village_cap is not None:
+        keys, first_pair, key_index = np.unique(village, return_index=True, return_inverse=True)
+        village_node = next_node + np.arange(keys.size, dtype=np.int64)
+        pair_start = village_node[key_index]
+        extra.append((
+            resource_node[resource_index[first_pair]], village_node,
+            np.full(keys.size, village_cap, dtype=np.int64),
+        ))  # fmt: skip
 
-    for r in resource_ids:
-        cap = problem.capacity[r]
-        arc(source, node_of_res[r], demand if cap is None else min(cap, demand), 0)
-    village_node: dict[tuple[int, str], int] = {}
-    first_pair_arc = len(tails)
-    starts = []
-    for p in pairs:
-        start = node_of_res[p.resource_id]
-        if problem.village_cap is not None:
-            key = (p.resource_id, problem.village_of.get(p.need_id, ""))
-            if key not in village_node:
-                village_node[key] = next_node
-                next_node += 1
-            start = village_node[key]
-        starts.append(start)
-    for p, start in zip(pairs, starts, strict=True):
-        quantity = problem.need_quantity[p.need_id]
-        arc(start, node_of_need[p.need_id], quantity, -round(p.score / quantity * SCALE))
-    for (resource_id, _village), node in village_node.items():
-        arc(node_of_res[resource_id], node, problem.village_cap or 0, 0)
-    for n in need_ids:
-        arc(node_of_need[n], sink, problem.need_quantity[n], 0)
-    arc(source, sink, demand, 0)  # the bypass: units that would add nothing stay home
+    pair_quantity = quantity[need_index]
+    pair_cost = -np.round(scores / pair_quantity * SCALE).astype(np.int64)
+    parts = [
+        (np.zeros(resources.size, np.int64), resource_node, capacity, np.zeros(resources.size)),
+        (pair_start, need_node[need_index], pair_quantity, pair_cost),
+        *((t, h, c, np.zeros(t.size)) for t, h, c in extra),
+        (need_node, np.full(needs.size, sink, np.int64), quantity, np.zeros(needs.size)),
+        # The bypass: units that would add nothing stay home.
+        (np.array([source]), np.array([sink]), np.array([demand]), np.zeros(1)),
+    ]
+    tails, heads, caps, costs = (np.concatenate([p[i] for p in parts]) for i in range(4))
     flow = min_cost_flow.SimpleMinCostFlow()
     flow.add_arcs_with_capacity_and_unit_cost(
-        np.array(tails, dtype=np.int32), np.array(heads, dtype=np.int32),
-        np.array(caps, dtype=np.int64), np.array(costs, dtype=np.int64),
+        tails.astype(np.int32), heads.astype(np.int32), caps.astype(np.int64),
+        costs.astype(np.int64),
     )  # fmt: skip
     flow.set_node_supply(source, demand)
     flow.set_node_supply(sink, -demand)
     status = flow.solve()
     if status != flow.OPTIMAL:
         raise RuntimeError(f"allocation solver failed with status {status}")
-    amounts = flow.flows(np.arange(first_pair_arc, first_pair_arc + len(pairs), dtype=np.int32))
-    assignments = [
-        Assignment(p.need_id, p.resource_id, int(q))
-        for p, q in zip(pairs, amounts, strict=True)
-        if q > 0
-    ]
-    return _finish(problem, assignments)
+    first = resources.size
+    count = need_index.size
+    return np.asarray(flow.flows(np.arange(first, first + count, dtype=np.int32)), np.int64)
 
 
 def optimal_lp(problem: Problem) -> Allocation:
     """The same optimum as a linear programme (HiGHS simplex): a slower cross-check of
     ``optimal`` (the network matrix is totally unimodular, so the vertex found is integral)."""
-    pairs = [p for p in _sorted_pairs(problem) if p.score > 0]
-    if not pairs:
+    positive = problem.scores > 0
+    kept = np.flatnonzero(positive)
+    n = kept.size
+    if n == 0:
         return Allocation((), 0.0)
-    n = len(pairs)
-    need_ids = sorted({p.need_id for p in pairs})
-    resource_ids = sorted({p.resource_id for p in pairs})
-    need_row = {nid: i for i, nid in enumerate(need_ids)}
-    res_row = {rid: len(need_ids) + i for i, rid in enumerate(resource_ids)}
-    rows, cols = [], []
-    bounds_upper = np.empty(n)
-    b = [float(problem.need_quantity[nid]) for nid in need_ids]
-    for rid in resource_ids:
-        cap = problem.capacity[rid]
-        b.append(float(cap) if cap is not None else np.inf)
-    village_row: dict[tuple[int, str], int] = {}
-    for j, p in enumerate(pairs):
-        rows += [need_row[p.need_id], res_row[p.resource_id]]
-        cols += [j, j]
-        cap = problem.capacity[p.resource_id]
-        upper = problem.need_quantity[p.need_id]
-        if cap is not None:
-            upper = min(upper, cap)
-        if problem.village_cap is not None:
-            key = (p.resource_id, problem.village_of.get(p.need_id, ""))
-            if key not in village_row:
-                village_row[key] = len(b)
-                b.append(float(problem.village_cap))
-            rows.append(village_row[key])
-            cols.append(j)
-            upper = min(upper, problem.village_cap)
-        bounds_upper[j] = upper
-    matrix = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(b), n))
+    needs, need_index = np.unique(problem.need_ids[kept], return_inverse=True)
+    resources, resource_index = np.unique(problem.resource_ids[kept], return_inverse=True)
+    quantity = problem.quantities(needs)
+    capacity = np.array(
+        [np.inf if (c := problem.capacity[int(r)]) is None else c for r in resources]
+    )
+    columns = np.arange(n)
+    rows = [need_index, needs.size + resource_index]
+    bounds = [quantity.astype(np.float64), capacity]
+    upper = np.minimum(quantity[need_index], capacity[resource_index])
+    if problem.village_cap is not None:
+        keys, key_index = np.unique(
+            problem.village_keys(resource_index, positive), return_inverse=True
+        )
+        rows.append(needs.size + resources.size + key_index)
+        bounds.append(np.full(keys.size, float(problem.village_cap)))
+        upper = np.minimum(upper, problem.village_cap)
+    b = np.concatenate(bounds)
+    matrix = sp.csr_matrix(
+        (np.ones(n * len(rows)), (np.concatenate(rows), np.tile(columns, len(rows)))),
+        shape=(b.size, n),
+    )
     finite = np.isfinite(b)
-    per_unit = np.array([p.score / problem.need_quantity[p.need_id] for p in pairs])
+    per_unit = problem.scores[kept] / quantity[need_index]
     # A tiny preference for earlier pairs (sorted by need id, resource id) breaks ties the
     # same way every time; it is far below any real score difference.
-    tie_break = 1e-9 * (1.0 - np.arange(n) / n)
+    tie_break = 1e-9 * (1.0 - columns / n)
     result = linprog(
         c=-(per_unit + tie_break),
         A_ub=matrix[finite],
-        b_ub=np.asarray(b)[finite],
-        bounds=np.column_stack([np.zeros(n), bounds_upper]),
+        b_ub=b[finite],
+        bounds=np.column_stack([np.zeros(n), upper]),
         method="highs-ds",
     )
     if result.status != 0:
         raise RuntimeError(f"allocation solver failed: {result.message}")
-    quantities = np.floor(result.x + 1e-6).astype(int)
-    assignments = [
-        Assignment(p.need_id, p.resource_id, int(q))
-        for p, q in zip(pairs, quantities, strict=True)
-        if q > 0
-    ]
-    return _finish(problem, assignments)
+    amounts = np.floor(result.x + 1e-6).astype(np.int64)
+    return _result(problem, kept, amounts)

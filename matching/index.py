@@ -17,7 +17,6 @@ import numpy as np
 import scipy.sparse as sp
 
 from matching import text
-from matching.constraints import allowed
 from matching.model import NeedView, ResourceView
 from matching.scoring import (
     DISTANCE_SCALE_KM,
@@ -47,6 +46,17 @@ def _cause_bits(causes: Sequence[str]) -> int:
         if cause in CAUSES:
             bits |= 1 << CAUSES[cause]
     return bits
+
+
+def _km(
+    lat: np.ndarray, lng: np.ndarray, centre_lat: np.ndarray, centre_lng: np.ndarray
+) -> np.ndarray:
+    """Haversine distances, in the scorer's argument order so that the figures agree exactly."""
+    p1, p2 = np.radians(lat), np.radians(centre_lat)
+    a = (np.sin((p2 - p1) / 2) ** 2
+         + np.cos(p1) * np.cos(p2) * np.sin(np.radians(centre_lng - lng) / 2) ** 2)  # fmt: skip
+    km: np.ndarray = 2 * EARTH_RADIUS_KM * np.arcsin(np.minimum(1.0, np.sqrt(np.nan_to_num(a))))
+    return km
 
 
 class _Columns:
@@ -216,7 +226,7 @@ class NeedIndex:
         kth = np.partition(-partial, k - 1)[k - 1] * -1
         keep = partial >= kth - w["text"] / total - 1e-12
         finalists = rows[keep]
-        sims = self._similarities(text.encode([resource.text]), finalists)
+        sims = self._similarities(text.encode_one(resource.text), finalists)
         final = partial[keep] + w["text"] * np.clip(sims, 0.0, 1.0) / total
         order = np.lexsort((c["id"][finalists], -np.round(final, 12)))[:limit]
         # The explained result of the library's scorer for the few that made it.
@@ -246,106 +256,173 @@ class NeedIndex:
         )
         lat, lng = self._cols["lat"][rows], self._cols["lng"][rows]
         known = ~(np.isnan(lat) | np.isnan(centre_lat))
-        p1, p2 = np.radians(lat), np.radians(centre_lat)
-        a = (np.sin((p2 - p1) / 2) ** 2
-             + np.cos(p1) * np.cos(p2) * np.sin(np.radians(centre_lng - lng) / 2) ** 2)  # fmt: skip
-        km = 2 * EARTH_RADIUS_KM * np.arcsin(np.minimum(1.0, np.sqrt(np.nan_to_num(a))))
+        km = _km(lat, lng, centre_lat, centre_lng)
         decayed = 0.5 * level + 0.5 * np.exp(-km / DISTANCE_SCALE_KM)
         result: np.ndarray = np.where(known, decayed, level)
         return result
 
 
 class ResourceIndex:
-    """Best resources for a need. Candidates come from set look-ups on area and category; the
-    components that vary between resources (category, location, quantity, text) are computed
-    over arrays, and the explained score only for the top few."""
+    """Best resources for a need, over columns: one row per resource (validity, capacity,
+    eligibility, categories as bit sets) and one row per service region (depth, code, centre).
+    The hard constraints and the components that vary between resources are computed with
+    numpy; text similarity only for the rows that can still reach the top, and the explained
+    score only for the few that make it."""
 
     def __init__(self) -> None:
-        self._views: list[ResourceView | None] = []
+        spec: dict[str, np.dtype] = {"id": np.dtype(np.int64), "alive": np.dtype(np.bool_),
+                "usable": np.dtype(np.bool_), "valid_from": np.dtype(np.int32),
+                "valid_until": np.dtype(np.int32), "remaining": np.dtype(np.int64),
+                "statuses": np.dtype(np.int32), "causes": np.dtype(np.int32),
+                "listed": np.dtype(np.uint64), "compatible": np.dtype(np.uint64)}  # fmt: skip
+        self._cols = _Columns(spec)
+        self._areas = _Columns({"row": np.dtype(np.int64), "depth": np.dtype(np.int64),
+                                "code": np.dtype(np.int64), "lat": np.dtype(np.float64),
+                                "lng": np.dtype(np.float64)})  # fmt: skip
+        self._bits: dict[str, int] = {}
+        self._views: list[ResourceView] = []
         self._row_of: dict[int, int] = {}
-        self._by_area: dict[tuple[int, int], set[int]] = {}
-        self._by_category: dict[str, set[int]] = {}
         self._texts: list[sp.csr_matrix] = []
         self._matrix: sp.csr_matrix | None = None
 
     def __len__(self) -> int:
         return len(self._row_of)
 
+    def _category_bits(self, codes: Sequence[str], create: bool = True) -> int:
+        bits = 0
+        for code in codes:
+            if code not in self._bits:
+                if not create:
+                    continue
+                if len(self._bits) == 64:
+                    raise ValueError("the index holds at most 64 distinct category codes")
+                self._bits[code] = len(self._bits)
+            bits |= 1 << self._bits[code]
+        return bits
+
     def add(self, resource: ResourceView) -> None:
         self._register(resource)
-        self._texts.append(text.encode([resource.text]))
+        self._texts.append(text.encode_one(resource.text))
         self._matrix = None
-
-    def _register(self, resource: ResourceView) -> None:
-        self.remove(resource.id)
-        row = len(self._views)
-        self._views.append(resource)
-        self._row_of[resource.id] = row
-        for path in resource.service_paths:
-            codes = [int(c) for c in path.split("/") if c]
-            if codes:
-                self._by_area.setdefault((len(codes) - 1, codes[-1]), set()).add(row)
-        for code in (*resource.categories, *resource.compatible):
-            self._by_category.setdefault(code, set()).add(row)
 
     def add_many(self, resources: Sequence[ResourceView]) -> None:
         """Bulk load, with the texts encoded together."""
         for resource in resources:
             self._register(resource)
         if resources:
-            encoded = text.encode([r.text for r in resources])
-            self._texts.extend(encoded[i] for i in range(encoded.shape[0]))
+            self._texts.append(text.encode([r.text for r in resources]))
         self._matrix = None
+
+    def _register(self, resource: ResourceView) -> None:
+        self.remove(resource.id)
+        row = self._cols.append({
+            "id": resource.id, "alive": True,
+            "usable": resource.active and resource.organization_verified,
+            "valid_from": resource.valid_from.toordinal(),
+            "valid_until": resource.valid_until.toordinal(),
+            "remaining": -1 if resource.remaining is None else resource.remaining,
+            "statuses": sum(1 << STATUSES[s] for s in set(resource.eligible_statuses)
+                            if s in STATUSES) if resource.eligible_statuses else 0,
+            "causes": _cause_bits(resource.eligible_causes) if resource.eligible_causes else 0,
+            "listed": self._category_bits(resource.categories),
+            "compatible": self._category_bits(resource.compatible),
+        })  # fmt: skip
+        if resource.eligible_statuses and self._cols["statuses"][row] == 0:
+            self._cols.cols["statuses"][row] = 1 << 30  # only statuses no household has
+        if resource.eligible_causes and self._cols["causes"][row] == 0:
+            self._cols.cols["causes"][row] = 1 << 30
+        for index, path in enumerate(resource.service_paths):
+            codes = [int(c) for c in path.split("/") if c]
+            if not codes:
+                continue
+            coords = (
+                resource.service_coords[index] if index < len(resource.service_coords) else None
+            )
+            self._areas.append({
+                "row": row, "depth": len(codes), "code": codes[-1],
+                "lat": np.nan if coords is None else coords[0],
+                "lng": np.nan if coords is None else coords[1],
+            })  # fmt: skip
+        self._views.append(resource)
+        self._row_of[resource.id] = row
 
     def remove(self, resource_id: int) -> None:
         row = self._row_of.pop(resource_id, None)
-        if row is None:
-            return
-        old = self._views[row]
-        self._views[row] = None
-        assert old is not None
-        for path in old.service_paths:
-            codes = [int(c) for c in path.split("/") if c]
-            if codes:
-                self._by_area.get((len(codes) - 1, codes[-1]), set()).discard(row)
-        for code in (*old.categories, *old.compatible):
-            self._by_category.get(code, set()).discard(row)
+        if row is not None:
+            self._cols.cols["alive"][row] = False
 
     def _text_matrix(self) -> sp.csr_matrix:
         if self._matrix is None:
             self._matrix = sp.vstack(self._texts, format="csr")
+            self._texts = [self._matrix]
         return self._matrix
 
+    def _candidates(self, need: NeedView, today: date) -> tuple[np.ndarray, np.ndarray]:
+        """Rows allowed for the need, and the service region that holds it most closely."""
+        if not need.verified or need.open_quantity <= 0 or self._cols.size == 0:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        codes = np.array(_path_codes(need.village_path), dtype=np.int64)
+        areas = self._areas
+        # A region of depth d holds the village when it is the village's code at depth d.
+        held = np.flatnonzero(areas["code"] == codes[np.minimum(areas["depth"], LEVELS) - 1])
+        if held.size == 0:
+            return held, held
+        # Per resource, its deepest region holding the village (the last such among equals,
+        # as the scorer picks it).
+        order = np.lexsort((held, areas["depth"][held], areas["row"][held]))
+        held = held[order]
+        rows = areas["row"][held]
+        last = np.append(rows[1:] != rows[:-1], True)
+        rows, held = rows[last], held[last]
+        c = self._cols
+        day = today.toordinal()
+        wanted = self._category_bits((need.subcategory, need.category), create=False)
+        keep = (
+            c["alive"][rows] & c["usable"][rows]
+            & (c["valid_from"][rows] <= day) & (c["valid_until"][rows] >= day)
+            & (c["remaining"][rows] != 0)
+            & (((c["listed"][rows] | c["compatible"][rows]) & np.uint64(wanted)) != 0)
+        )  # fmt: skip
+        statuses = c["statuses"][rows]
+        status = STATUSES.get(need.household_status or "", -1)
+        status_bit = 0 if status < 0 else 1 << status
+        keep &= (statuses == 0) | ((statuses & status_bit) != 0)
+        causes = c["causes"][rows]
+        keep &= (causes == 0) | ((causes & _cause_bits(need.household_causes)) != 0)
+        return rows[keep], held[keep]
+
     def top(self, need: NeedView, weights: Weights, today: date, limit: int) -> list[Scored]:
-        codes = _path_codes(need.village_path)
-        in_area: set[int] = set()
-        for level, code in enumerate(codes):
-            in_area |= self._by_area.get((level, code), set())
-        fitting = self._by_category.get(need.subcategory, set()) | self._by_category.get(
-            need.category, set()
-        )
-        rows = sorted(in_area & fitting)
-        views = [v for v in (self._views[r] for r in rows) if v is not None]
-        views = [v for v in views if allowed(need, v, today)]
-        if not views:
+        rows, held = self._candidates(need, today)
+        if rows.size == 0:
             return []
         w = weights.as_dict()
+        c = self._cols
+        sub_bit = np.uint64(self._category_bits((need.subcategory,), create=False))
+        category = np.where((c["listed"][rows] & sub_bit) != 0, 1.0,
+                            np.where((c["compatible"][rows] & sub_bit) != 0, 0.8, 0.6))  # fmt: skip
+        depth = self._areas["depth"][held]
+        level = np.select(
+            [depth >= 5, depth >= 4, depth >= 3, depth >= 2], [1.0, 0.8, 0.6, 0.4], 0.2
+        )
+        location = level
+        if need.lat is not None and need.lng is not None:
+            lat, lng = self._areas["lat"][held], self._areas["lng"][held]
+            km = _km(np.asarray(need.lat), np.asarray(need.lng), lat, lng)
+            decayed = 0.5 * level + 0.5 * np.exp(-km / DISTANCE_SCALE_KM)
+            location = np.where(np.isnan(lat), level, decayed)
+        remaining = c["remaining"][rows]
+        quantity = np.where(remaining < 0, 1.0,
+                            np.minimum(remaining / need.open_quantity, 1.0))  # fmt: skip
         # Components that differ between resources; the need's own (urgency, waiting, prior
         # aid) are the same for all and do not change the order.
-        from matching.scoring import category_component, location_component, quantity_component
-
-        varying = np.array([
-            w["category"] * category_component(need, v)[0]
-            + w["location"] * location_component(need, v)[0]
-            + w["quantity"] * quantity_component(need, v)[0]
-            for v in views
-        ])  # fmt: skip
-        sims = text.similarities(
-            text.encode([need.text]), self._text_matrix()[[self._row_of[v.id] for v in views]]
-        )
-        order = np.lexsort(
-            (np.array([v.id for v in views]), -np.round(varying + w["text"] * sims, 12))
-        )[:limit]
-        scored = [score(need, views[i], weights, float(sims[i])) for i in order]
+        varying = w["category"] * category + w["location"] * location + w["quantity"] * quantity
+        k = min(limit, rows.size)
+        kth = -np.partition(-varying, k - 1)[k - 1]
+        keep = varying >= kth - w["text"] - 1e-12
+        finalists = rows[keep]
+        sims = text.similarities(text.encode_one(need.text), self._text_matrix()[finalists])
+        final = varying[keep] + w["text"] * sims
+        order = np.lexsort((c["id"][finalists], -np.round(final, 12)))[:limit]
+        scored = [score(need, self._views[finalists[i]], weights, float(sims[i])) for i in order]
         scored.sort(key=lambda s: (-s.score, s.resource_id))
         return scored

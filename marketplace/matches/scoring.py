@@ -155,8 +155,8 @@ def propose_allocation(
         resource_view(resource), views, used, date.today(), limit=max(len(views), 1)
     )
     by_id = {n.id: n for n in needs}
-    problem = allocation.Problem(
-        pairs=tuple(allocation.Pair(s.need_id, resource.id, round(s.score, 6)) for s in ranked),
+    problem = allocation.Problem.of_pairs(
+        (allocation.Pair(s.need_id, resource.id, round(s.score, 6)) for s in ranked),
         need_quantity={n.id: n.open_quantity for n in needs},
         capacity={resource.id: resource.remaining},
         village_of={n.id: by_id[n.id].village.code for n in needs},

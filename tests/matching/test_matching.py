@@ -181,8 +181,8 @@ def _problem(needs: list[NeedView], resources: list[ResourceView], cap: int | No
         Pair(n.id, r.id, round(score(n, r, Weights()).score, 6))
         for n in needs for r in resources if allowed(n, r, TODAY)
     )  # fmt: skip
-    return Problem(
-        pairs=pairs,
+    return Problem.of_pairs(
+        pairs,
         need_quantity={n.id: n.open_quantity for n in needs},
         capacity={r.id: r.remaining for r in resources},
         village_of={n.id: n.village_path for n in needs},
@@ -289,3 +289,24 @@ def test_category_suggestion_keywords_then_learning() -> None:
     assert model.learned
     assert model.suggest("准备养羊")[0][0] == "industry.livestock"
     assert model.suggest("交不起学费")[0][0] == "education.tuition"
+
+
+@settings(max_examples=30, deadline=None)
+@given(worlds(), st.one_of(st.none(), st.integers(0, 2)))
+def test_allocation_solved_in_separate_parts_is_still_optimal(
+    world: tuple[list[NeedView], list[ResourceView]], cap: int | None
+) -> None:
+    """Independent parts (no need or resource in common) solved one at a time give the optimum."""
+    from matching import allocation
+
+    problem = _problem(*world, cap)
+    whole = optimal(problem)
+    saved = allocation.BATCH_PAIRS
+    allocation.BATCH_PAIRS = 1  # every connected part on its own
+    try:
+        split, again = optimal(problem), optimal(problem)
+    finally:
+        allocation.BATCH_PAIRS = saved
+    assert split == again  # deterministic
+    assert abs(split.total_score - whole.total_score) < 1e-6
+    assert abs(split.total_score - optimal_lp(problem).total_score) < 1e-6
