@@ -54,6 +54,10 @@ def similarities(query: sp.csr_matrix, rows: sp.csr_matrix) -> np.ndarray:
     """Cosine similarity of one encoded text against many, as a 1-D array in [0, 1]."""
     if rows.shape[0] == 0:
         return np.zeros(0, dtype=np.float32)
-    values: np.ndarray = np.asarray((rows @ query.T).toarray()).ravel()
+    # A dense copy of the query makes this a plain sparse-matrix-vector product, with no
+    # transposition or sparse result to build.
+    dense = np.zeros(query.shape[1], dtype=np.float32)
+    dense[query.indices] = query.data
+    values: np.ndarray = np.asarray(rows @ dense).ravel()
     clipped: np.ndarray = np.clip(values, 0.0, 1.0)
     return clipped

@@ -310,3 +310,14 @@ def test_allocation_solved_in_separate_parts_is_still_optimal(
     assert split == again  # deterministic
     assert abs(split.total_score - whole.total_score) < 1e-6
     assert abs(split.total_score - optimal_lp(problem).total_score) < 1e-6
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.sampled_from("需要一台洗衣机种羊助学金危房改造abcXYZ 123，。\\t"), max_size=80))
+def test_one_text_encoder_matches_the_batch_encoder(words: str) -> None:
+    from matching import text
+
+    one, batch = text.encode_one(words), text.encode([words])
+    one.sort_indices()
+    batch.sort_indices()
+    assert one.shape == batch.shape and (one != batch).nnz == 0
