@@ -180,22 +180,30 @@ class NeedIndex:
             return np.zeros(0, dtype=np.int64)
         if resource.remaining is not None and resource.remaining <= 0:
             return np.zeros(0, dtype=np.int64)
-        covered = [self._cat_codes[c] for c in (*resource.categories, *resource.compatible)
-                   if c in self._cat_codes]  # fmt: skip
-        mask = self._cols["alive"] & (
-            np.isin(self._cat[:n], covered) | np.isin(self._sub[:n], covered)
-        )
+        # The service area first (it keeps a county or a township out of the province), then
+        # the other constraints over the rows left.
         area = np.zeros(n, dtype=bool)
         for path in resource.service_paths:
             codes = [int(c) for c in path.split("/") if c]
             if codes:
                 area |= self._cols[f"code{len(codes) - 1}"] == codes[-1]
-        mask &= area
+        rows = np.flatnonzero(area & self._cols["alive"])
+        covered = self._lookup((*resource.categories, *resource.compatible))
+        mask = covered[self._cat[rows]] | covered[self._sub[rows]]
         if resource.eligible_statuses:
-            mask &= np.isin(self._cols["status"], [STATUSES[s] for s in resource.eligible_statuses])
+            allowed_status = np.zeros(len(STATUSES) + 1, dtype=bool)  # the last: no household
+            allowed_status[[STATUSES[s] for s in resource.eligible_statuses if s in STATUSES]] = 1
+            mask &= allowed_status[self._cols["status"][rows]]
         if resource.eligible_causes:
-            mask &= (self._cols["causes"] & _cause_bits(resource.eligible_causes)) != 0
-        return np.flatnonzero(mask)
+            mask &= (self._cols["causes"][rows] & _cause_bits(resource.eligible_causes)) != 0
+        kept: np.ndarray = rows[mask]
+        return kept
+
+    def _lookup(self, codes: Sequence[str]) -> np.ndarray:
+        """A table from category number to "is one of these codes", for a gather per row."""
+        table = np.zeros(len(self._cat_codes) + 1, dtype=bool)
+        table[[self._cat_codes[c] for c in codes if c in self._cat_codes]] = True
+        return table
 
     def top(
         self, resource: ResourceView, weights: Weights, today: date, limit: int
@@ -206,10 +214,8 @@ class NeedIndex:
         w = weights.as_dict()
         total = sum(w.values())
         c = self._cols
-        exact = np.isin(self._sub[rows], [self._cat_codes[x] for x in resource.categories
-                                          if x in self._cat_codes])  # fmt: skip
-        compatible = np.isin(self._sub[rows], [self._cat_codes[x] for x in resource.compatible
-                                               if x in self._cat_codes])  # fmt: skip
+        exact = self._lookup(resource.categories)[self._sub[rows]]
+        compatible = self._lookup(resource.compatible)[self._sub[rows]]
         category = np.where(exact, 1.0, np.where(compatible, 0.8, 0.6))
         location = self._location(resource, rows)
         urgency = (np.clip(c["urgency"][rows], 1, 3) - 1) / 2
