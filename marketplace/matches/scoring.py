@@ -19,7 +19,6 @@ from marketplace.needs.models import Need
 from marketplace.needs.services import public_needs_query
 from marketplace.regions.models import Region
 from marketplace.resources.models import Resource
-from marketplace.resources.services import public_resources_query
 from marketplace.vocab import CATEGORIES
 from matching import allocation, rank
 from matching.model import NeedView
@@ -101,14 +100,17 @@ def score_pair(need: Need, resource: Resource) -> tuple[float, dict[str, Any]]:
 
 
 def suggest_resources(need: Need, limit: int = 5) -> list[tuple[Resource, Scored]]:
-    """Best public resources for a need."""
-    resources = list(db.session.scalars(public_resources_query()))
-    ranked = rank.resources_for_need(
-        _need_views([need])[0], [resource_view(r) for r in resources], weights(), date.today(),
-        limit,
-    )  # fmt: skip
-    by_id = {r.id: r for r in resources}
-    return [(by_id[s.resource_id], s) for s in ranked]
+    """Best public resources for a need, from the process's warm index."""
+    from marketplace.matches.warm import warm_resources
+
+    ranked = warm_resources().top(_need_views([need])[0], weights(), date.today(), limit)
+    by_id = {
+        r.id: r
+        for r in db.session.scalars(
+            sa.select(Resource).where(Resource.id.in_([s.resource_id for s in ranked]))
+        )
+    }
+    return [(by_id[s.resource_id], s) for s in ranked if s.resource_id in by_id]
 
 
 def candidate_needs(resource: Resource, region_path: str | None = None) -> list[Need]:

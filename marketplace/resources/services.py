@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from marketplace.accounts.models import Organization, Role, User, VerificationStatus
+from marketplace.db import utcnow
 from marketplace.errors import ServiceError
 from marketplace.extensions import db
 from marketplace.oversight.services import record_event
@@ -180,6 +181,8 @@ def update_resource(
     for name in FIELDS:
         setattr(resource, name, values[name])
     resource.service_area = service_area
+    # A change of service area alone touches no column: the stamp tells warm indexes.
+    resource.updated_at = utcnow()
     after = {"capacity": resource.capacity, "remaining": resource.remaining}
     record_event("resource_updated", actor, resource, before=before, after=after)
 

@@ -313,7 +313,11 @@ def test_allocation_solved_in_separate_parts_is_still_optimal(
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.text(alphabet=st.sampled_from("需要一台洗衣机种羊助学金危房改造abcXYZ 123，。\\t"), max_size=80))
+@given(
+    st.text(
+        alphabet=st.sampled_from("需要一台洗衣机种羊助学金危房改造abcXYZ 123，。\\t"), max_size=80
+    )
+)
 def test_one_text_encoder_matches_the_batch_encoder(words: str) -> None:
     from matching import text
 

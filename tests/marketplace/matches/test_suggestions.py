@@ -80,3 +80,34 @@ def test_allocation_proposes_within_capacity_and_village_cap(
 def test_donor_cannot_allocate(client: Any, db: Any, login: Any, world: World) -> None:
     login(world.donor)
     assert client.get(f"/resources/{world.resource.id}/allocate").status_code == 403
+
+
+def test_warm_resource_index_follows_changes(app: Any, db: Any, world: World, make_org: Any,
+                                             make_resource: Any, region: Any) -> None:  # fmt: skip
+    """The process keeps its index of resources; each change in the database shows at once."""
+    from marketplace.accounts.models import VerificationStatus
+    from marketplace.matches.scoring import suggest_resources
+    from marketplace.resources.models import ResourceStatus
+    from tests.conftest import JINGYUAN
+
+    def suggested() -> list[int]:
+        with app.app_context():
+            return [r.id for r, _s in suggest_resources(world.need, limit=10)]
+
+    assert suggested() == [world.resource.id]
+    second_org = make_org()
+    second = make_resource(second_org, [region(JINGYUAN)], title="又一批洗衣机")
+    assert set(suggested()) == {world.resource.id, second.id}  # added without a rebuild
+    second.status = ResourceStatus.PAUSED
+    db.session.commit()
+    assert suggested() == [world.resource.id]
+    second.status = ResourceStatus.ACTIVE
+    second_org.status = VerificationStatus.PENDING
+    db.session.commit()
+    assert suggested() == [world.resource.id]  # an organization change rebuilds
+    world.resource.remaining = 0
+    db.session.commit()
+    assert suggested() == []
+    db.session.delete(second)
+    db.session.commit()
+    assert suggested() == []
