@@ -61,8 +61,10 @@ class PostgresBackend:
                 "key": d.key, "type": d.type, "id": d.id, "title": d.title, "body": d.body,
                 "categories": list(d.categories), "regions": list(d.region_paths),
                 "kind": d.kind or "-", "urgency": d.urgency, "created_at": d.created_at,
-                "words": " ".join(_lexemes(f"{d.title} {d.body} {d.tags}")
-                                  + pinyin_tokens(f"{d.title} {d.tags}")),
+                # Segmented part by part: titles, bodies and tags repeat, and each is cut once.
+                "words": " ".join([*_lexemes(d.title), *_lexemes(d.body),
+                                   *(w for tag in d.tags.split() for w in _lexemes(tag)),
+                                   *pinyin_tokens(d.title), *pinyin_tokens(d.tags)]),
             }
             for d in documents
         ]  # fmt: skip

@@ -14,11 +14,12 @@ from typing import Any
 import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from marketplace.accounts.models import Organization
 from marketplace.extensions import db
 from marketplace.needs.models import Need
+from marketplace.regions.models import Region
 from marketplace.resources.models import Resource
 from marketplace.search.backend import SearchBackend, SearchQuery
 from marketplace.search.documents import SearchDocument, need_document, resource_document
@@ -122,21 +123,35 @@ def rebuild() -> int:
     search = backend()
     search.clear()
     count = 0
-    for model in (Need, Resource):
-        last = 0
-        while True:
-            batch: list[Any] = list(
-                db.session.scalars(
-                    sa.select(model).where(model.id > last).order_by(model.id).limit(BATCH)
-                )
-            )
-            if not batch:
-                break
-            docs = [d for d in (_document(f"{model.__tablename__}:{o.id}") for o in batch) if d]
-            search.upsert(docs, replace=False)
-            count += len(docs)
-            last = batch[-1].id
-            db.session.expire_all()
+    loads: list[tuple[Any, Any, Any]] = [
+        (Need, need_document, (selectinload(Need.household),)),
+        (Resource, resource_document,
+         (selectinload(Resource.service_area), joinedload(Resource.organization))),
+    ]  # fmt: skip
+    # A session of its own: the caller's objects stay as they are, and every region stays
+    # loaded for the whole run (documents name a place's ancestors; a lazy load per parent per
+    # batch was most of a rebuild's time).
+    with Session(db.engine) as reader:
+        regions = list(reader.scalars(sa.select(Region)))
+        for model, document, options in loads:
+            last = 0
+            while True:
+                batch: list[Any] = list(
+                    reader.scalars(
+                        sa.select(model).where(model.id > last).order_by(model.id)
+                        .limit(BATCH).options(*options)
+                    ).unique()
+                )  # fmt: skip
+                if not batch:
+                    break
+                docs = [d for d in map(document, batch) if d]
+                search.upsert(docs, replace=False)
+                count += len(docs)
+                last = batch[-1].id
+                keep = set(regions)
+                for obj in list(reader):  # let the batch go; the regions stay
+                    if obj not in keep:
+                        reader.expunge(obj)
     finish = getattr(search, "optimize", None)
     if finish is not None:
         finish()
