@@ -28,6 +28,7 @@ DDL = [
 ]
 _WORD = re.compile(r"[\w\u4e00-\u9fff]+")
 COUNT_CAP = 10_000
+UPSERT_BATCH = 2_000
 
 
 def _lexemes(text: str) -> list[str]:
@@ -56,6 +57,16 @@ class PostgresBackend:
                 conn.execute(sa.text(statement))
 
     def upsert(self, documents: Iterable[SearchDocument], replace: bool = True) -> None:
+        batch: list[SearchDocument] = []
+        for document in documents:
+            batch.append(document)
+            if len(batch) == UPSERT_BATCH:
+                self._upsert(batch)
+                batch = []
+        if batch:
+            self._upsert(batch)
+
+    def _upsert(self, documents: list[SearchDocument]) -> None:
         rows = [
             {
                 "key": d.key, "type": d.type, "id": d.id, "title": d.title, "body": d.body,

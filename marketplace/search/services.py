@@ -8,6 +8,7 @@ sync`` for anything left over, e.g. after a crash). Rebuild reads everything aga
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -98,7 +99,10 @@ def _document(key: str) -> SearchDocument | None:
 
 
 def sync() -> int:
-    """Apply every pending outbox row; idempotent. Returns the number of keys applied."""
+    """Apply every pending outbox row; idempotent. Returns the number of keys applied. A new,
+    empty index (first run, or a new schema) is filled by a rebuild instead."""
+    if getattr(backend(), "fresh", False):
+        return rebuild()
     applied = 0
     while True:
         rows = db.session.execute(
@@ -119,20 +123,30 @@ def sync() -> int:
 
 
 def rebuild() -> int:
-    """Index everything again from the database."""
+    """Index everything again from the database, in one pass of one writer."""
     search = backend()
     search.clear()
-    count = 0
+    counter = [0]
+    search.upsert(_all_documents(counter), replace=False)
+    finish = getattr(search, "optimize", None)
+    if finish is not None:
+        finish()
+    db.session.execute(sa.delete(SearchOutbox))
+    db.session.commit()
+    return counter[0]
+
+
+def _all_documents(counter: list[int]) -> Iterator[SearchDocument]:
+    """Every document, read in batches. A session of its own: the caller's objects stay as
+    they are, and every region stays loaded for the whole run (documents name a place's
+    ancestors; a lazy load per parent per batch was most of a rebuild's time)."""
     loads: list[tuple[Any, Any, Any]] = [
         (Need, need_document, (selectinload(Need.household),)),
         (Resource, resource_document,
          (selectinload(Resource.service_area), joinedload(Resource.organization))),
     ]  # fmt: skip
-    # A session of its own: the caller's objects stay as they are, and every region stays
-    # loaded for the whole run (documents name a place's ancestors; a lazy load per parent per
-    # batch was most of a rebuild's time).
     with Session(db.engine) as reader:
-        regions = list(reader.scalars(sa.select(Region)))
+        keep = set(reader.scalars(sa.select(Region)))
         for model, document, options in loads:
             last = 0
             while True:
@@ -144,20 +158,14 @@ def rebuild() -> int:
                 )  # fmt: skip
                 if not batch:
                     break
-                docs = [d for d in map(document, batch) if d]
-                search.upsert(docs, replace=False)
-                count += len(docs)
+                for doc in map(document, batch):
+                    if doc is not None:
+                        counter[0] += 1
+                        yield doc
                 last = batch[-1].id
-                keep = set(regions)
                 for obj in list(reader):  # let the batch go; the regions stay
                     if obj not in keep:
                         reader.expunge(obj)
-    finish = getattr(search, "optimize", None)
-    if finish is not None:
-        finish()
-    db.session.execute(sa.delete(SearchOutbox))
-    db.session.commit()
-    return count
 
 
 def search(query: SearchQuery) -> Any:

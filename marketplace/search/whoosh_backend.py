@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import math
+import re
+import threading
 import warnings
 from collections.abc import Iterable
+from functools import lru_cache
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from marketplace.search.backend import Hit, Results, SearchQuery
 from marketplace.search.documents import SearchDocument
@@ -12,68 +19,114 @@ from marketplace.search.text import pinyin_tokens, prepare
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # whoosh 2.7 has invalid escape sequences
-    from jieba.analyse import ChineseAnalyzer
-    from whoosh import highlight, index, sorting
-    from whoosh.analysis import KeywordAnalyzer
-    from whoosh.fields import DATETIME, ID, KEYWORD, NUMERIC, TEXT, Schema
-    from whoosh.qparser import MultifieldParser, OrGroup
-    from whoosh.query import And, Every, Term
+    import jieba
+    from jieba.analyse.analyzer import STOP_WORDS
+    from whoosh import highlight, index
+    from whoosh.analysis import LowercaseFilter, StopFilter, Token, Tokenizer
+    from whoosh.columns import NumericColumn
+    from whoosh.fields import COLUMN, ID, KEYWORD, STORED, TEXT, Schema
+    from whoosh.query import Every
+    from whoosh.reading import TermNotFound
 
 WRITE_TIMEOUT = 30.0  # seconds to wait for another process's writer lock
+FIELD_BOOST = {"title": 2.0, "body": 1.0, "tags": 1.0, "pinyin": 1.0}
+MAX_CACHED_TERMS = 5000  # posting lists kept per index generation
+# The schema's version names the index directory: a changed schema starts a new index, which
+# the next sync fills by a rebuild.
+SCHEMA_VERSION = 2
+_CJK_OR_LONG = re.compile(r"[\u4E00-\u9FD5]+")
+
+
+@lru_cache(maxsize=200_000)
+def _jieba_tokens(text: str) -> tuple[tuple[str, int, int], ...]:
+    # Titles, category labels and place names repeat across documents: cut each once.
+    return tuple(
+        (word, start, end)
+        for word, start, end in jieba.tokenize(text, mode="search")
+        if _CJK_OR_LONG.match(word) or len(word) > 1
+    )
+
+
+class CachedChineseTokenizer(Tokenizer):  # type: ignore[misc]
+    """jieba's Whoosh tokenizer (search mode, the same tokens), with a cache of cut texts."""
+
+    def __call__(self, value: str, **_options: object):  # type: ignore[no-untyped-def]
+        token = Token()
+        for word, start, end in _jieba_tokens(value):
+            token.original = token.text = word
+            token.pos = token.startchar = start
+            token.endchar = end
+            yield token
+
+
+def chinese_analyzer():  # type: ignore[no-untyped-def]
+    return (CachedChineseTokenizer() | LowercaseFilter()
+            | StopFilter(stoplist=STOP_WORDS, minsize=1))  # fmt: skip
 
 
 def schema() -> Schema:
-    chinese = ChineseAnalyzer()
+    chinese = chinese_analyzer()
     return Schema(
         key=ID(stored=True, unique=True),
         type=ID(stored=True),
-        id=NUMERIC(stored=True, bits=64),
+        id=STORED(),
+        # Positions only where phrases and highlights need them; the rest indexes words only.
         title=TEXT(analyzer=chinese, stored=True, field_boost=2.0),
-        body=TEXT(analyzer=chinese, stored=True),
-        tags=TEXT(analyzer=chinese),
-        pinyin=TEXT(analyzer=KeywordAnalyzer(lowercase=True)),
-        category=KEYWORD(stored=True, commas=True),
+        body=TEXT(analyzer=chinese, stored=True, phrase=False),
+        tags=TEXT(analyzer=chinese, phrase=False),
+        pinyin=KEYWORD(lowercase=True, scorable=True),
+        category=KEYWORD(commas=True),
+        region=KEYWORD(commas=True),
         # Single-valued sortable columns make facet counts cheap (no scan of every term).
         topcat=ID(sortable=True),
-        region=KEYWORD(commas=True),
-        kind=ID(stored=True, sortable=True),
-        urgency=NUMERIC(stored=True),
-        created=DATETIME(sortable=True),
+        kind=ID(sortable=True),
+        urgency=ID(),
+        # Sorting only: a column, no indexed terms.
+        created=COLUMN(NumericColumn("q")),
     )
+
+
+def _fields(d: SearchDocument) -> dict[str, object]:
+    return {
+        "key": d.key, "type": d.type, "id": d.id, "title": d.title, "body": d.body, "tags": d.tags,
+        "pinyin": " ".join(sorted(set(pinyin_tokens(f"{d.title} {d.tags}")))),
+        "category": ",".join(d.categories), "region": ",".join(d.region_paths),
+        "topcat": d.categories[0].split(".")[0] if d.categories else "-",
+        "kind": d.kind or "-", "urgency": str(d.urgency),
+        "created": int(d.created_at.timestamp() * 1_000_000),  # microseconds, for order
+    }  # fmt: skip
 
 
 class WhooshBackend:
     def __init__(self, directory: Path) -> None:
         prepare()
+        directory = directory.with_name(f"{directory.name}-v{SCHEMA_VERSION}")
         directory.mkdir(parents=True, exist_ok=True)
-        if index.exists_in(str(directory)):
-            self._index = index.open_dir(str(directory))
-        else:
+        self._lock = threading.Lock()
+        self._current: _View | None = None
+        self.fresh = not index.exists_in(str(directory))
+        if self.fresh:
             self._index = index.create_in(str(directory), schema())
+        else:
+            self._index = index.open_dir(str(directory))
 
     def _writer(self, bulk: bool = False):  # type: ignore[no-untyped-def]
-        # Whoosh's lock file admits one writer across processes; others wait their turn.
-        if bulk:  # a rebuild: both cores, larger buffers
-            return self._index.writer(procs=2, limitmb=256, multisegment=True,
-                                      timeout=WRITE_TIMEOUT, delay=0.05)  # fmt: skip
-        return self._index.writer(timeout=WRITE_TIMEOUT, delay=0.05)
+        # Whoosh's lock file admits one writer across processes; others wait their turn. One
+        # process writes: Whoosh's multiprocess writer was slower here (pickling, merging).
+        return self._index.writer(limitmb=256 if bulk else 64, timeout=WRITE_TIMEOUT, delay=0.05)
 
     def upsert(self, documents: Iterable[SearchDocument], replace: bool = True) -> None:
-        docs = list(documents)
-        if not docs:
+        docs = iter(documents)
+        first = next(docs, None)
+        if first is None:
             return
         with self._writer(bulk=not replace) as writer:
             # After a clear (rebuild) nothing needs replacing: adding skips the look-up.
             write = writer.update_document if replace else writer.add_document
+            write(**_fields(first))
             for d in docs:
-                write(
-                    key=d.key, type=d.type, id=d.id, title=d.title, body=d.body, tags=d.tags,
-                    pinyin=" ".join(sorted(set(pinyin_tokens(f"{d.title} {d.tags}")))),
-                    category=",".join(d.categories), region=",".join(d.region_paths),
-                    topcat=d.categories[0].split(".")[0] if d.categories else "-",
-                    kind=d.kind or "-", urgency=d.urgency,
-                    created=d.created_at.replace(tzinfo=None),
-                )  # fmt: skip
+                write(**_fields(d))
+        self.fresh = False
 
     def optimize(self) -> None:
         """Merge the segments a bulk load leaves behind: queries read one segment again."""
@@ -93,46 +146,138 @@ class WhooshBackend:
             writer.delete_by_query(Every())
 
     def search(self, query: SearchQuery) -> Results:
-        self._index = self._index.refresh()
-        filters = [Term("type", query.type)]
-        if query.category:
-            filters.append(Term("category", query.category))
-        if query.region_path:
-            filters.append(Term("region", query.region_path))
-        if query.kind:
-            filters.append(Term("kind", query.kind))
-        if query.urgency:
-            filters.append(Term("urgency", query.urgency))
-        words = query.text.strip()
-        if words:
-            parser = MultifieldParser(["title", "body", "tags", "pinyin"], self._index.schema,
-                                      group=OrGroup.factory(0.0))  # fmt: skip
-            terms = [parser.parse(w) for w in (_escape(word) for word in words.split()) if w]
-            text_query = And(terms) if terms else Every()
-        else:
-            text_query = Every()
-        final = And([text_query, *filters])
-        with self._index.searcher() as searcher:
-            sort = sorting.FieldFacet("created", reverse=True) if query.sort == "newest" else None
-            facets = {"category": sorting.FieldFacet("topcat"), "kind": sorting.FieldFacet("kind")}
-            page = searcher.search_page(
-                final, max(query.page, 1), pagelen=query.page_size, sortedby=sort,
-                groupedby=facets, terms=True,
-            )  # fmt: skip
-            page.results.fragmenter = highlight.ContextFragmenter(maxchars=120, surround=40)
-            page.results.formatter = highlight.HtmlFormatter(tagname="b", between="…")
-            hits = [
-                Hit(key=h["key"], type=h["type"], id=h["id"], title=h["title"],
-                    highlight=h.highlights("body") or h.highlights("title")
-                    or _escape_html(h["body"][:120]))
-                for h in page
-            ]  # fmt: skip
-            groups = {
-                name: {str(k): len(v) for k, v in page.results.groups(name).items() if k not in
-                       (None, "-")}
-                for name in facets
-            }  # fmt: skip
-            return Results(hits=hits, total=page.total, facets=groups)
+        with self._lock:
+            view = self._view()
+            filters = [("type", query.type)]
+            for name, value in (("category", query.category), ("region", query.region_path),
+                                ("kind", query.kind), ("urgency", query.urgency)):  # fmt: skip
+                if value:
+                    filters.append((name, str(value)))
+            allowed = view.alive.copy()
+            for name, value in filters:
+                allowed &= view.docs(name, value, as_mask=True)
+            words = [w for w in (_escape(word) for word in query.text.strip().split()) if w]
+            scores = np.zeros(allowed.size)
+            terms: set[str] = set()
+            for word in words:
+                # A document matches a word when any field holds any of its tokens; it must
+                # match every word. Its score adds the idf of what it holds, titles twice.
+                holds = np.zeros(allowed.size, dtype=bool)
+                for field, token in self._word_terms(word):
+                    docs = view.docs(field, token)
+                    holds[docs] = True
+                    if docs.size:
+                        scores[docs] += FIELD_BOOST[field] * (
+                            1.0 + math.log(allowed.size / (1.0 + docs.size))
+                        )
+                        terms.add(token)
+                allowed &= holds
+            matched = np.flatnonzero(allowed)
+            facets = {
+                "category": view.counts("topcat", matched),
+                "kind": view.counts("kind", matched),
+            }
+            if words and query.sort != "newest":
+                order = np.lexsort((-view.created[matched], -np.round(scores[matched], 9)))
+            else:
+                order = np.lexsort((-matched, -view.created[matched]))
+            start = (max(query.page, 1) - 1) * query.page_size
+            page = matched[order][start : start + query.page_size]
+            hits = [self._hit(view.searcher.stored_fields(int(d)), terms) for d in page]
+            return Results(hits=hits, total=int(matched.size), facets=facets)
+
+    def _word_terms(self, word: str) -> list[tuple[str, str]]:
+        """The indexed terms one typed word can match, field by field (as the parser would)."""
+        schema = self._index.schema
+        found = [
+            (field, token)
+            for field in ("title", "body", "tags", "pinyin")
+            for token in schema[field].process_text(word, mode="query")
+        ]
+        return list(dict.fromkeys(found))
+
+    def _hit(self, fields: dict[str, Any], terms: set[str]) -> Hit:
+        analyzer = self._index.schema["body"].analyzer
+        marked = ""
+        for name in ("body", "title"):
+            text = fields[name]
+            present = {t for t in terms if t in text}
+            # Overlapping tokens (洗衣 inside 洗衣机): mark the longest, not a piece of it.
+            longest = frozenset(t for t in present if not any(t != u and t in u for u in present))
+            if longest:
+                marked = highlight.highlight(text, longest, analyzer, FRAGMENTER, FORMATTER)
+                if marked:
+                    break
+        return Hit(key=fields["key"], type=fields["type"], id=fields["id"], title=fields["title"],
+                   highlight=marked or _escape_html(fields["body"][:120]))  # fmt: skip
+
+    def forget_cache(self) -> None:
+        """Drop the cached posting lists and filter masks (benchmarks measure cold queries)."""
+        with self._lock:
+            if self._current is not None:
+                self._current.forget()
+
+    def _view(self) -> _View:
+        """The searcher and its arrays, kept until the index changes."""
+        if self._current is None or not self._current.searcher.up_to_date():
+            if self._current is not None:
+                self._current.searcher.close()
+            self._index = self._index.refresh()
+            self._current = _View(self._index.searcher())
+        return self._current
+
+
+class _View:
+    """One generation of the index: its searcher, per-document columns as numpy arrays, and
+    the documents of each filter value (cached), so that filters and facet counts are array
+    operations instead of a walk through postings for every query."""
+
+    def __init__(self, searcher: Any) -> None:
+        self.searcher = searcher
+        reader = searcher.reader()
+        size = reader.doc_count_all()
+        self.alive = np.zeros(size, dtype=bool)
+        self.alive[list(reader.all_doc_ids())] = True
+        self.created = np.array(list(reader.column_reader("created")), dtype=np.int64)
+        self._codes: dict[str, tuple[np.ndarray, list[str]]] = {}
+        for name in ("topcat", "kind"):
+            values = list(reader.column_reader(name))
+            labels = sorted({str(v) for v in values})
+            index = {label: i for i, label in enumerate(labels)}
+            self._codes[name] = (np.array([index[str(v)] for v in values], np.int64), labels)
+        self._postings: dict[tuple[str, str], np.ndarray] = {}
+        self._masks: dict[tuple[str, str], np.ndarray] = {}
+
+    def docs(self, field: str, value: str, as_mask: bool = False) -> np.ndarray:
+        """The live documents holding a term, as sorted numbers or as a mask (cached)."""
+        key = (field, value)
+        if key not in self._postings:
+            if len(self._postings) > MAX_CACHED_TERMS:
+                self.forget()
+            try:
+                ids = self.searcher.reader().postings(field, value).all_ids()
+                found = np.fromiter(ids, np.int64)
+            except TermNotFound:
+                found = np.zeros(0, dtype=np.int64)
+            self._postings[key] = found[self.alive[found]]
+        if not as_mask:
+            return self._postings[key]
+        if key not in self._masks:
+            mask = np.zeros(self.alive.size, dtype=bool)
+            mask[self._postings[key]] = True
+            self._masks[key] = mask
+        return self._masks[key]
+
+    def forget(self) -> None:
+        self._postings.clear()
+        self._masks.clear()
+
+    def counts(self, name: str, docs: np.ndarray) -> dict[str, int]:
+        codes, labels = self._codes[name]
+        tally = np.bincount(codes[docs], minlength=len(labels))
+        return {
+            labels[i]: int(n) for i, n in enumerate(tally) if n and labels[i] not in ("-", "None")
+        }
 
 
 _SYNTAX = str.maketrans({c: " " for c in "\\\"'()[]{}<>:*?^~+!-/=&|"})
@@ -149,3 +294,7 @@ def _escape_html(text: str) -> str:
     from markupsafe import escape
 
     return str(escape(text))
+
+
+FRAGMENTER = highlight.ContextFragmenter(maxchars=120, surround=40)
+FORMATTER = highlight.HtmlFormatter(tagname="b", between="…")
