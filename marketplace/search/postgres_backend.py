@@ -25,9 +25,12 @@ DDL = [
         f" USING GIN ({column})"
         for column in ("tsv", "categories", "regions")
     ),
+    "CREATE INDEX IF NOT EXISTS ix_search_document_created ON search_document"
+    " (created_at DESC, id DESC)",
 ]
 _WORD = re.compile(r"[\w\u4e00-\u9fff]+")
-COUNT_CAP = 10_000
+# Matches read per query: count, facets and ranking come from at most this many.
+WINDOW = 1_000
 UPSERT_BATCH = 2_000
 
 
@@ -72,6 +75,7 @@ class PostgresBackend:
                 "key": d.key, "type": d.type, "id": d.id, "title": d.title, "body": d.body,
                 "categories": list(d.categories), "regions": list(d.region_paths),
                 "kind": d.kind or "-", "urgency": d.urgency, "created_at": d.created_at,
+                "filters": _filter_lexemes(d),
                 # Segmented part by part: titles, bodies and tags repeat, and each is cut once.
                 "words": " ".join([*_lexemes(d.title), *_lexemes(d.body),
                                    *(w for tag in d.tags.split() for w in _lexemes(tag)),
@@ -87,7 +91,8 @@ class PostgresBackend:
                     "INSERT INTO search_document (key, type, id, title, body, categories, regions,"
                     " kind, urgency, created_at, tsv) VALUES (:key, :type, :id, :title, :body,"
                     " :categories, :regions, :kind, :urgency, :created_at,"
-                    " to_tsvector('simple', :words)) ON CONFLICT (key) DO UPDATE SET"
+                    " to_tsvector('simple', :words) || array_to_tsvector(CAST(:filters AS TEXT[])))"
+                    " ON CONFLICT (key) DO UPDATE SET"
                     " title = EXCLUDED.title, body = EXCLUDED.body, categories ="
                     " EXCLUDED.categories, regions = EXCLUDED.regions, kind = EXCLUDED.kind,"
                     " urgency = EXCLUDED.urgency, created_at = EXCLUDED.created_at,"
@@ -108,52 +113,81 @@ class PostgresBackend:
             conn.execute(sa.text("DELETE FROM search_document"))
 
     def search(self, query: SearchQuery) -> Results:
-        where = ["type = :type"]
-        params: dict[str, object] = {"type": query.type}
+        # Every filter is a lexeme of the document's tsvector, so that one GIN scan finds
+        # text and filters together, skipping through the long lists of broad filters.
+        filters = [("type", query.type), ("category", query.category),
+                   ("region", query.region_path), ("kind", query.kind),
+                   ("urgency", query.urgency)]  # fmt: skip
+        lexemes = [_filter_lexeme(name, str(value)) for name, value in filters if value]
+        params: dict[str, object] = {"filters": " & ".join(_quote(x) for x in lexemes)}
         tsquery = _tsquery(query.text)
+        where = ["tsv @@ CAST(:filters AS tsquery)"]
         if tsquery:
-            where.append("tsv @@ to_tsquery('simple', :q)")
+            where = ["tsv @@ (to_tsquery('simple', :q) && CAST(:filters AS tsquery))"]
             params["q"] = tsquery
-        for column, value in (("categories", query.category), ("regions", query.region_path)):
-            if value:
-                where.append(f":{column} = ANY({column})")
-                params[column] = value
-        if query.kind:
-            where.append("kind = :kind")
-            params["kind"] = query.kind
-        if query.urgency:
-            where.append("urgency = :urgency")
-            params["urgency"] = query.urgency
         clause = " AND ".join(where)
-        if query.sort == "newest" or not tsquery:
-            order = "created_at DESC, id DESC"
-        else:
-            order = "ts_rank(tsv, to_tsquery('simple', :q)) DESC, id"
+        newest = query.sort == "newest" or not tsquery
+        rank = "ts_rank(tsv, to_tsquery('simple', :q))" if tsquery else "0"
+        order = "created_at DESC, id DESC" if newest else "rank DESC, created_at DESC, id DESC"
         page = max(query.page, 1)
-        params.update(limit=query.page_size, offset=(page - 1) * query.page_size)
-        with self.engine.connect() as conn:
-            rows = conn.execute(sa.text(
-                f"SELECT key, type, id, title, body FROM search_document WHERE {clause}"
-                f" ORDER BY {order} LIMIT :limit OFFSET :offset"), params).all()  # fmt: skip
-            # Totals and facets are counted over at most COUNT_CAP matches: a broad word at
-            # provincial scale would otherwise read every match on every query.
-            capped = (f"(SELECT categories, kind FROM search_document WHERE {clause}"
-                      f" LIMIT {COUNT_CAP + 1}) AS m")  # fmt: skip
-            total = conn.execute(sa.text(f"SELECT count(*) FROM {capped}"), params).scalar_one()
-            categories = conn.execute(sa.text(
-                f"SELECT c, count(*) FROM {capped}, unnest(m.categories) AS c GROUP BY c"),
-                params).all()  # fmt: skip
-            kinds = conn.execute(sa.text(f"SELECT kind, count(*) FROM {capped} GROUP BY kind"),
-                                 params).all()  # fmt: skip
+        params.update(limit=query.page_size, offset=(page - 1) * query.page_size,
+                      window=WINDOW + 1)  # fmt: skip
+        # One statement: the first WINDOW + 1 matches are read once, and the count, the facets
+        # and the page all come from them. Below the window everything is exact; above it the
+        # total reads "N+" and a broad word at provincial scale costs what a narrow one does.
+        statement = sa.text(
+            f"WITH m AS MATERIALIZED (SELECT key, type, id, title, body, categories, kind,"
+            f" created_at, {rank} AS rank FROM search_document WHERE {clause} LIMIT :window)"
+            " SELECT (SELECT count(*) FROM m) AS total,"
+            " (SELECT coalesce(json_object_agg(c, n), '{}') FROM (SELECT c, count(*) AS n"
+            "  FROM m, unnest(m.categories) AS c GROUP BY c) AS x) AS categories,"
+            " (SELECT coalesce(json_object_agg(kind, n), '{}') FROM (SELECT kind, count(*) AS n"
+            "  FROM m GROUP BY kind) AS y) AS kinds,"
+            " (SELECT coalesce(json_agg(p), '[]') FROM (SELECT key, type, id, title, body FROM m"
+            f"  ORDER BY {order} LIMIT :limit OFFSET :offset) AS p) AS hits"
+        )
+        with self.engine.begin() as conn:
+            # Exact bitmaps: with the default 4 MB a broad filter turns lossy and every page
+            # of it is read and rechecked.
+            conn.execute(sa.text("SET LOCAL work_mem = '64MB'"))
+            total, categories, kinds, rows = conn.execute(statement, params).one()
+            capped = int(total) > WINDOW
+            if capped and newest:
+                # Many matches: walking the date index finds the newest quickly (at least one
+                # row in a thousand matches, so the walk is short).
+                newest_page = sa.text(
+                    f"SELECT key, type, id, title, body FROM search_document WHERE {clause}"
+                    " ORDER BY created_at DESC, id DESC LIMIT :limit OFFSET :offset"
+                )
+                rows = [dict(r._mapping) for r in conn.execute(newest_page, params)]
         words = sorted({w for w in _lexemes(query.text) if len(w) > 1} | set(query.text.split()),
                        key=len, reverse=True)  # fmt: skip
-        hits = [Hit(key=r.key, type=r.type, id=r.id, title=r.title,
-                    highlight=_highlight(r.body or r.title, words)) for r in rows]  # fmt: skip
+        hits = [
+            Hit(key=r["key"], type=r["type"], id=r["id"], title=r["title"],
+                highlight=_highlight(r["body"] or r["title"], words))
+            for r in rows
+        ]  # fmt: skip
         return Results(
-            hits=hits, total=min(int(total), COUNT_CAP), capped=int(total) > COUNT_CAP,
-            facets={"category": {c: n for c, n in categories},
-                    "kind": {k: n for k, n in kinds if k != "-"}},
+            hits=hits, total=min(int(total), WINDOW), capped=capped,
+            facets={"category": dict(categories),
+                    "kind": {k: n for k, n in kinds.items() if k != "-"}},
         )  # fmt: skip
+
+
+def _filter_lexeme(name: str, value: str) -> str:
+    # Characters the text lexemes never hold (the parser drops "="), so no word can collide.
+    return f"{name}={value}"
+
+
+def _filter_lexemes(d: SearchDocument) -> list[str]:
+    values = [("type", d.type), ("kind", d.kind or "-"), ("urgency", str(d.urgency)),
+              *(("category", c) for c in d.categories),
+              *(("region", r) for r in d.region_paths)]  # fmt: skip
+    return [_filter_lexeme(name, value) for name, value in values]
+
+
+def _quote(lexeme: str) -> str:
+    return "'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
 def _highlight(text: str, words: list[str]) -> str:

@@ -165,17 +165,23 @@ def test_postgres_backend_finds_the_same(ctx: Any, pg_url: str) -> None:
             backend.search(SearchQuery(text=q, type="need"))
         household = db.session.scalar(sa.select(Household).order_by(Household.id))
         assert backend.search(SearchQuery(text=household.head_name)).total == 0
-        # Broad queries count at most COUNT_CAP matches and say so.
+        # Broad queries read at most WINDOW matches and say so; newest-first stays exact.
         from marketplace.search import postgres_backend
 
         full = backend.search(SearchQuery(text="", type="need"))
         assert not full.capped and full.total > 5
-        saved, postgres_backend.COUNT_CAP = postgres_backend.COUNT_CAP, 5
+        saved, postgres_backend.WINDOW = postgres_backend.WINDOW, 5
         try:
             capped = backend.search(SearchQuery(text="", type="need"))
+            second = backend.search(SearchQuery(text="", type="need", page=2))
+            washers = backend.search(SearchQuery(text="洗衣机", type="need"))
         finally:
-            postgres_backend.COUNT_CAP = saved
+            postgres_backend.WINDOW = saved
         assert capped.capped and capped.total == 5 and len(capped.hits) == min(20, full.total)
+        assert [h.id for h in capped.hits] == [h.id for h in full.hits]
+        exact_second = backend.search(SearchQuery(text="", type="need", page=2))
+        assert [h.id for h in second.hits] == [h.id for h in exact_second.hits]
+        assert washers.hits and all("洗衣机" in h.title for h in washers.hits)
         backend.delete(keys)
         assert backend.search(SearchQuery(text="洗衣机")).total == 0
     finally:
