@@ -101,6 +101,11 @@ class PostgresBackend:
                 rows,
             )
 
+    def optimize(self) -> None:
+        """After a rebuild: fresh planner statistics for the new lexemes."""
+        with self.engine.begin() as conn:
+            conn.execute(sa.text("ANALYZE search_document"))
+
     def delete(self, keys: Iterable[str]) -> None:
         keys = list(keys)
         if keys:
