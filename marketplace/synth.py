@@ -155,6 +155,10 @@ def synthesize(
     ]
     for begin in range(0, len(links), CHUNK):
         db.session.execute(sa.insert(resource_service_area), links[begin : begin + CHUNK])
+    if db.session.get_bind().dialect.name == "postgresql":
+        # Bulk-loaded tables need statistics before the first query plans (autovacuum would
+        # come later): without them a need look-up by village reads the whole table.
+        db.session.execute(sa.text("ANALYZE household, need, resource, resource_service_area"))
     return {
         "villages": len(places),
         "households": len(household_ids),

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import contains_eager, selectinload
 
 from marketplace.extensions import db
 from marketplace.households.services import prior_aid_counts
@@ -132,6 +133,9 @@ def candidate_needs(resource: Resource, region_path: str | None = None) -> list[
                        Need.subcategory.in_(resource.categories)),
                 sa.or_(*(Region.path.startswith(p, autoescape=True) for p in paths)),
             )
+            # The scorer reads each need's household and village: load them with the needs,
+            # not one query per need.
+            .options(selectinload(Need.household), contains_eager(Need.village))
         )
     )  # fmt: skip
 
