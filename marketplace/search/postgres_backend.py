@@ -31,6 +31,11 @@ DDL = [
 _WORD = re.compile(r"[\w\u4e00-\u9fff]+")
 # Matches read per query: count, facets and ranking come from at most this many.
 WINDOW = 1_000
+# A document without the type lexeme was written before filters became lexemes.
+OLD_FORMAT = (
+    "SELECT 1 FROM search_document WHERE NOT (tsv @@ CAST('''type=need'' | ''type=resource'''"
+    " AS tsquery)) LIMIT 1"
+)
 UPSERT_BATCH = 2_000
 
 
@@ -53,6 +58,17 @@ def _tsquery(text: str) -> str:
 class PostgresBackend:
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
+        self._fresh: bool | None = None
+
+    @property
+    def fresh(self) -> bool:
+        """Documents written before filters became lexemes (an upgrade) need a rebuild; the
+        next ``search sync`` does it. Checked once per process."""
+        if self._fresh is None:
+            with self.engine.connect() as conn:
+                old = conn.execute(sa.text(OLD_FORMAT)).first()
+            self._fresh = old is not None
+        return self._fresh
 
     def create_table(self) -> None:
         with self.engine.begin() as conn:
@@ -105,6 +121,7 @@ class PostgresBackend:
         """After a rebuild: fresh planner statistics for the new lexemes."""
         with self.engine.begin() as conn:
             conn.execute(sa.text("ANALYZE search_document"))
+        self._fresh = False
 
     def delete(self, keys: Iterable[str]) -> None:
         keys = list(keys)

@@ -154,6 +154,13 @@ def test_postgres_backend_finds_the_same(ctx: Any, pg_url: str) -> None:
         keys = [f"need:{i}" for i in db.session.scalars(sa.select(Need.id))]
         keys += [f"resource:{i}" for i in db.session.scalars(sa.select(Resource.id))]
         backend.upsert(d for d in (_document(k) for k in keys) if d)
+        assert not PostgresBackend(engine).fresh
+        with engine.begin() as conn:  # a document as written before filters were lexemes
+            conn.execute(sa.text("UPDATE search_document SET tsv = to_tsvector('simple', title)"
+                                 " WHERE key = :key"), {"key": keys[0]})  # fmt: skip
+        assert PostgresBackend(engine).fresh
+        backend.upsert(d for d in (_document(k) for k in keys[:1]) if d)
+        assert not PostgresBackend(engine).fresh
         for text, kind, expected in EXPECTATIONS:
             results = backend.search(SearchQuery(text=text, type=kind))
             assert results.total > 0, text
