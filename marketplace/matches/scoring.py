@@ -14,9 +14,11 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import contains_eager, selectinload
 
 from marketplace.extensions import db
-from marketplace.households.services import prior_aid_counts
+from marketplace.households.models import Household
+from marketplace.households.services import AID_STATUSES, prior_aid_counts
 from marketplace.matches.adapters import need_view, resource_view
-from marketplace.needs.models import Need
+from marketplace.matches.models import Match
+from marketplace.needs.models import Need, NeedStatus
 from marketplace.needs.services import public_needs_query
 from marketplace.regions.models import Region
 from marketplace.resources.models import Resource
@@ -141,12 +143,84 @@ def candidate_needs(resource: Resource, region_path: str | None = None) -> list[
 
 
 def suggest_needs(resource: Resource, limit: int = 10) -> list[tuple[Need, Scored]]:
-    needs = candidate_needs(resource)
+    """Best open needs for a resource: candidates read as plain columns (no ORM object per
+    candidate: a city's resource has tens of thousands), the winners loaded for display."""
     ranked = rank.needs_for_resource(
-        resource_view(resource), _need_views(needs), weights(), date.today(), limit
+        resource_view(resource), candidate_need_views(resource), weights(), date.today(), limit
     )
-    by_id = {n.id: n for n in needs}
-    return [(by_id[s.need_id], s) for s in ranked]
+    needs = {
+        n.id: n
+        for n in db.session.scalars(sa.select(Need).where(Need.id.in_([s.need_id for s in ranked])))
+    }
+    return [(needs[s.need_id], s) for s in ranked if s.need_id in needs]
+
+
+def candidate_need_views(resource: Resource) -> list[NeedView]:
+    """The engine's view of every need ``candidate_needs`` would return, in one query."""
+    paths = [r.path for r in resource.service_area]
+    if not paths or not resource.categories:
+        return []
+    aided = (
+        sa.select(Need.household_id, sa.func.count(Match.id).label("times"))
+        .join(Match, Match.need_id == Need.id)
+        .where(Match.status.in_(AID_STATUSES), Need.household_id.is_not(None))
+        .group_by(Need.household_id)
+        .subquery()
+    )
+    rows = db.session.execute(
+        sa.select(
+            Need.id,
+            Need.category,
+            Need.subcategory,
+            Region.path,
+            Need.open_quantity,
+            Household.status,
+            Household.primary_cause,
+            Household.other_causes,
+            Need.urgency,
+            Need.created_at,
+            Need.title,
+            Need.description,
+            Region.lat,
+            Region.lng,
+            aided.c.times,
+        )
+        .join(Region, Need.village_id == Region.id)
+        .outerjoin(Household, Need.household_id == Household.id)
+        .outerjoin(aided, aided.c.household_id == Need.household_id)
+        .where(
+            Need.status == NeedStatus.VERIFIED,
+            Need.open_quantity > 0,
+            sa.or_(
+                Need.category.in_(resource.categories), Need.subcategory.in_(resource.categories)
+            ),
+            sa.or_(*(Region.path.startswith(p, autoescape=True) for p in paths)),
+        )
+    )
+    today = date.today()
+    return [
+        NeedView(
+            id=row.id,
+            category=row.category,
+            subcategory=row.subcategory,
+            village_path=row.path,
+            open_quantity=row.open_quantity,
+            verified=True,
+            household_status=row.status.value if row.status is not None else None,
+            household_causes=(
+                (row.primary_cause.value, *[c for c in row.other_causes or [] if c])
+                if row.primary_cause is not None
+                else ()
+            ),
+            urgency=row.urgency,
+            days_waiting=max((today - row.created_at.date()).days, 0),
+            prior_aid=row.times or 0,
+            text=f"{row.title} {row.description}",
+            lat=row.lat,
+            lng=row.lng,
+        )
+        for row in rows
+    ]
 
 
 def propose_allocation(

@@ -111,3 +111,25 @@ def test_warm_resource_index_follows_changes(app: Any, db: Any, world: World, ma
     db.session.delete(second)
     db.session.commit()
     assert suggested() == []
+
+
+def test_candidate_views_read_as_columns_equal_the_orm_views(
+    db: Any, world: World, make_need: Any, make_household: Any
+) -> None:
+    """The resource page reads candidates as plain columns; they must be what the adapters make
+    of the ORM rows (household status and causes, prior aid, village, waiting days)."""
+    from marketplace.matches.scoring import _need_views, candidate_need_views, candidate_needs
+    from marketplace.vocab import PovertyCause
+
+    other = make_household(world.other_village, primary_cause=PovertyCause.SCHOOLING,
+                           other_causes=["illness", "capital"])  # fmt: skip
+    make_need(world.other_village, other, title="第二台洗衣机", quantity=2)
+    make_need(world.village, None, title="村级洗衣房设备")
+    aided = make_need(world.village, world.household, title="已获帮扶")
+    db.session.add(Match(need=aided, resource=world.resource, quantity=1,
+                         status=MatchStatus.CONFIRMED))  # fmt: skip
+    db.session.commit()
+    columns = sorted(candidate_need_views(world.resource), key=lambda v: v.id)
+    orm = sorted(_need_views(candidate_needs(world.resource)), key=lambda v: v.id)
+    assert len(columns) == 4 and columns == orm
+    assert {v.prior_aid for v in columns if v.household_status} >= {1}
