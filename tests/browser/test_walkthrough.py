@@ -135,3 +135,35 @@ def test_need_to_confirmation_through_the_pages(server: str, browser: Any) -> No
     public.goto(f"{server}/disclosure")
     row = public.locator("tr", has_text="（全村）").first
     assert "白银爱心家电" in row.inner_text()
+
+
+def test_monthly_report_and_import_on_a_phone(server: str, browser: Any, tmp_path: Any) -> None:
+    """A county administrator reads this month's report with its charts and downloads Excel;
+    village staff download the import template and upload it back, filled with one bad row."""
+    admin = as_user(browser, server, "jingyuan_admin")
+    admin.goto(f"{server}/reports/")
+    assert admin.locator(".report-charts svg").count() == 3
+    assert "靖远县" in admin.content()
+    # Tables scroll sideways inside their box instead of widening the page.
+    assert admin.evaluate("document.documentElement.scrollWidth") <= 390
+    with admin.expect_download() as excel:
+        admin.click("text=下载 Excel")
+    assert excel.value.suggested_filename.endswith(".xlsx")
+
+    staff = as_user(browser, server, "jingyuan_staff")
+    staff.goto(f"{server}/households/import")
+    with staff.expect_download() as template:
+        staff.click("text=下载 Excel 模板")
+    path = tmp_path / "register.xlsx"
+    template.value.save_as(path)
+    from openpyxl import load_workbook
+
+    book = load_workbook(path)
+    village = book["选项"]["A2"].value
+    book["贫困户"].append(["BAD001", village, "测试户", "123", "", 2, "因病"])
+    book.save(path)
+    staff.set_input_files("input[name=file]", str(path))
+    staff.click("main [type=submit]")
+    staff.wait_for_load_state()
+    assert "导入预览" in staff.content() and "BAD001" in staff.content()
+    assert "身份证" in staff.locator("table").inner_text()
