@@ -160,10 +160,25 @@ def candidate_need_views(resource: Resource) -> list[NeedView]:
     paths = [r.path for r in resource.service_area]
     if not paths or not resource.categories:
         return []
+    # The villages first, then their needs by the village index: given the prefix condition
+    # inside a join, PostgreSQL chose to read the whole need table instead.
+    villages = list(
+        db.session.scalars(
+            sa.select(Region.id).where(
+                sa.or_(*(Region.path.startswith(p, autoescape=True) for p in paths))
+            )
+        )
+    )
+    if not villages:
+        return []
     aided = (
         sa.select(Need.household_id, sa.func.count(Match.id).label("times"))
         .join(Match, Match.need_id == Need.id)
-        .where(Match.status.in_(AID_STATUSES), Need.household_id.is_not(None))
+        .where(
+            Match.status.in_(AID_STATUSES),
+            Need.household_id.is_not(None),
+            Need.village_id.in_(villages),
+        )
         .group_by(Need.household_id)
         .subquery()
     )
@@ -194,7 +209,7 @@ def candidate_need_views(resource: Resource) -> list[NeedView]:
             sa.or_(
                 Need.category.in_(resource.categories), Need.subcategory.in_(resource.categories)
             ),
-            sa.or_(*(Region.path.startswith(p, autoescape=True) for p in paths)),
+            Need.village_id.in_(villages),
         )
     )
     today = date.today()
