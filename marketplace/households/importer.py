@@ -68,6 +68,9 @@ NEED_COLUMNS = [
     ("urgency", "紧急程度"), ("needed_by", "需要日期"),
 ]  # fmt: skip
 TEXT_COLUMNS = ("register_number", "head_id_number", "phone")
+# Column names as messages quote them (without the required-mark).
+HOUSEHOLD_HEADERS = {n: h.rstrip("*") for n, h in HOUSEHOLD_COLUMNS}
+NEED_HEADERS = {n: h.rstrip("*") for n, h in NEED_COLUMNS}
 
 
 def _header_key(text: Any) -> str:
@@ -367,10 +370,7 @@ def read_upload(user: User, data: bytes, max_rows: int) -> Preview:
                 b=NEED_SHEET,
             )
         )
-    headers = {
-        HOUSEHOLD_SHEET: {n: h.rstrip("*") for n, h in HOUSEHOLD_COLUMNS},
-        NEED_SHEET: {n: h.rstrip("*") for n, h in NEED_COLUMNS},
-    }
+    headers = {HOUSEHOLD_SHEET: HOUSEHOLD_HEADERS, NEED_SHEET: NEED_HEADERS}
     villages = _village_lookup(vocab.villages)
     count = 0
     for title, columns, target in (
@@ -392,7 +392,8 @@ def read_upload(user: User, data: bytes, max_rows: int) -> Preview:
                 _check_need(reader, vocab, villages)
             target.append(row)
     book.close()
-    _check_duplicates(user, preview)
+    _check_duplicates(preview)
+    _link_needs(user, preview)
     return preview
 
 
@@ -477,7 +478,7 @@ def _chunks(items: list[str], size: int = 500) -> Iterator[list[str]]:
         yield items[start : start + size]
 
 
-def _check_duplicates(user: User, preview: Preview) -> None:
+def _check_duplicates(preview: Preview) -> None:
     """Repeated register or ID numbers inside the file, and numbers already registered."""
     seen: dict[tuple[str, str], int] = {}
     for row in preview.households:
@@ -504,11 +505,6 @@ def _check_duplicates(user: User, preview: Preview) -> None:
                 )
                 row.errors.append(_("%(column)s: %(problem)s", column=HOUSEHOLD_HEADERS[name],
                                     problem=str(message)))  # fmt: skip
-    _link_needs(user, preview)
-
-
-HOUSEHOLD_HEADERS = {n: h.rstrip("*") for n, h in HOUSEHOLD_COLUMNS}
-NEED_HEADERS = {n: h.rstrip("*") for n, h in NEED_COLUMNS}
 
 
 def _link_needs(user: User, preview: Preview) -> None:

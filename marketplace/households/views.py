@@ -197,9 +197,9 @@ def import_check() -> Any:
     form = ImportForm()
     if not form.validate_on_submit():
         abort(400)
-    upload = request.files.get("file")
-    data = upload.read(current_app.config["IMPORT_MAX_BYTES"] + 1) if upload else b""
     config = current_app.config
+    upload = request.files.get("file")
+    data = upload.read(config["IMPORT_MAX_BYTES"] + 1) if upload else b""
     check_xlsx(data, config["IMPORT_MAX_BYTES"], config["IMPORT_MAX_UNZIPPED"])
     preview = importer.read_upload(current_user, data, config["IMPORT_MAX_ROWS"])
     token = importer.keep_pending(current_user, data) if preview.ok else ""

@@ -39,6 +39,7 @@ class Version:
 
 
 SWEEP_SECONDS = 60
+_CREATE = threading.Lock()  # one index per application, even when threads race to make it
 
 
 class WarmResources:
@@ -123,6 +124,3 @@ def warm_resources() -> WarmResources:
             extensions.setdefault("warm_resources", WarmResources())
     warm: WarmResources = extensions["warm_resources"]
     return warm
-
-
-_CREATE = threading.Lock()
