@@ -8,7 +8,7 @@ from apiflask import APIFlask
 from flask import Flask, has_request_context, render_template, request, session
 from flask_babel import gettext as _
 from flask_talisman import Talisman
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from marketplace.config import PROJECT_ROOT, load_config
 from marketplace.extensions import babel, bootstrap, csrf, db, limiter, login_manager, migrate
@@ -63,6 +63,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
             "default-src": "'self'",
             "img-src": "'self' data:",
             "style-src": "'self' 'unsafe-inline'",
+            "frame-ancestors": "'self'",
+            "form-action": "'self'",
+            "base-uri": "'self'",
         },
     )
 
@@ -125,7 +128,10 @@ def _register_login(app: Flask) -> None:
     def refuse_nul_bytes() -> Any:
         """A NUL byte is never meaningful input, and PostgreSQL refuses it in text: answer
         400 with a clear message before anything reads it."""
-        values = [*request.args.values(), *request.form.values(), request.path]
+        try:
+            values = [*request.args.values(), *request.form.values(), request.path]
+        except RequestEntityTooLarge:
+            return _error_response(413, _("The upload is too large."))
         if any("\x00" in v for v in values):
             return _error_response(400, _("The input contains an invalid character (NUL)."))
         return None
@@ -136,17 +142,21 @@ def _register_login(app: Flask) -> None:
         session cookie is ignored), and such requests need no CSRF token."""
         from flask import abort, g
 
-        from marketplace.accounts.services import user_for_token
+        from marketplace.accounts.models import TokenScope
+        from marketplace.accounts.services import token_for
 
         header = request.headers.get("Authorization", "")
         if not request.path.startswith("/api/") or not header.startswith("Bearer "):
             return
-        user = user_for_token(header.removeprefix("Bearer ").strip())
-        if user is None:
+        token = token_for(header.removeprefix("Bearer ").strip())  # none if expired or revoked
+        if token is None:
             abort(401)
         db.session.commit()  # last_used_at
-        g._login_user = user  # Flask-Login's per-request user
+        g._login_user = token.user  # Flask-Login's per-request user
         g.token_auth = True
+        g.token_scope = token.scope
+        if token.scope == TokenScope.READ and request.method not in ("GET", "HEAD", "OPTIONS"):
+            abort(403)  # a read-only token never acts
 
     @app.before_request
     def check_csrf() -> None:
@@ -171,6 +181,31 @@ def _register_login(app: Flask) -> None:
             except Exception:  # the index must never break the page
                 app.logger.exception("search sync failed; the outbox keeps the changes")
                 db.session.rollback()
+        return response
+
+    # Registered after sync_search, so it runs before it (after_request runs in reverse).
+    @app.after_request
+    def commit_request(response: Any) -> Any:
+        """The one commit point: a successful request keeps its changes (audit events of a GET
+        included), an error answer keeps nothing unless the view asked (``keep_changes``)."""
+        from flask import g
+
+        if response.status_code < 400 or g.get("keep_changes"):
+            db.session.commit()
+        else:
+            db.session.rollback()
+        return response
+
+    @app.after_request
+    def no_store_private(response: Any) -> Any:
+        """Signed-in pages and API answers may carry unmasked personal data: browsers and
+        proxies must not keep them."""
+        from flask import g
+        from flask_login import current_user
+
+        if g.get("token_auth") or current_user.is_authenticated:
+            response.headers["Cache-Control"] = "no-store"
+            response.headers["Pragma"] = "no-cache"
         return response
 
 
@@ -233,9 +268,14 @@ def _register_errors(app: Flask) -> None:
             422: _("The request could not be understood. Please check what you entered."),
             429: _("Too many attempts. Please wait a moment and try again."),
         }
-        return _error_response(
+        response = _error_response(
             code, messages.get(code, _("Something went wrong. Please try again later."))
         )
+        if code == 405:  # say which methods the resource does answer
+            body, status = response
+            allowed = dict(exc.get_headers()).get("Allow", "")
+            return body, status, {"Allow": allowed} if allowed else {}
+        return response
 
     @app.errorhandler(Exception)
     def unexpected_error(exc: Exception) -> Any:
@@ -265,7 +305,8 @@ def _register_template_helpers(app: Flask) -> None:
             "current_locale": str(get_locale()),
             "languages": app.config["LANGUAGES"],
             # An empty form gives POST-only buttons their CSRF token.
-            "csrf_form": FlaskForm(),
+            # formdata=None: it must not read the body (an oversized one raises again).
+            "csrf_form": FlaskForm(formdata=None),
         }
 
     from marketplace.matches.scoring import explain

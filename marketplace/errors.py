@@ -6,9 +6,13 @@ from flask_babel import LazyString
 
 
 class ServiceError(Exception):
-    """A refused action. ``message`` is a translatable msgid; ``status`` the HTTP answer."""
+    """A refused action. ``message`` is a translatable msgid; ``status`` the HTTP answer;
+    ``field`` the form field the rule is about (the view shows the message beside it)."""
 
-    def __init__(self, message: str | LazyString, status: int = 400) -> None:
+    def __init__(
+        self, message: str | LazyString, status: int = 400, field: str | None = None
+    ) -> None:
         super().__init__(str(message))
         self.message = message
         self.status = status
+        self.field = field

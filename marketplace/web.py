@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-from flask import current_app, request
+from flask import current_app, g, request
 from flask_sqlalchemy.pagination import Pagination
 
 from marketplace.attachments.services import read_photo
+from marketplace.errors import ServiceError
 from marketplace.extensions import db
+
+T = TypeVar("T")
 
 
 def paginate(query: Any) -> Pagination:
@@ -38,3 +42,37 @@ def first_error(form: Any) -> str:
             label = getattr(form, field_name).label.text if hasattr(form, field_name) else ""
             return f"{label}: {errors[0]}" if label else str(errors[0])
     return ""
+
+
+def keep_changes() -> None:
+    """Commit this request's changes although it answers with an error (a failed sign-in
+    is recorded); by default only successful requests commit."""
+    g.keep_changes = True
+
+
+def refuse_in_form(form: Any, exc: ServiceError) -> None:
+    """Show a service's refusal on the form: at its field when it names one of the form's
+    fields, above the form otherwise. Nothing of the attempted change is kept."""
+    db.session.rollback()
+    field = getattr(form, exc.field, None) if exc.field else None
+    if field is not None and hasattr(field, "errors"):
+        field.errors = [*field.errors, str(exc.message)]
+    else:
+        form.form_errors.append(str(exc.message))
+
+
+def submitted(form: Any, action: Callable[[], T]) -> T | None:
+    """Validate a posted form and run the service ``action``. Returns its result, or None when
+    the form must be shown again (invalid input, or a refusal now attached to the form)."""
+    if not form.validate_on_submit():
+        return None
+    try:
+        return action()
+    except ServiceError as exc:
+        refuse_in_form(form, exc)
+        return None
+
+
+def form_status(form: Any) -> int:
+    """The status of a page showing ``form``: 400 when it carries errors."""
+    return 400 if form.errors else 200

@@ -116,7 +116,6 @@ def list_needs(query: dict[str, Any]) -> Any:
         )
     rows = _page(select.order_by(Need.id), query)
     names = _names_for([n.household for n in rows if n.household])
-    db.session.commit()
     return [need_out(n, names) for n in rows]
 
 
@@ -126,7 +125,6 @@ def list_needs(query: dict[str, Any]) -> Any:
 def get_need(need_id: int) -> Any:
     need = needs.get_need(_user(), need_id)
     names = _names_for([need.household] if need.household else [])
-    db.session.commit()
     return need_out(need, names)
 
 
@@ -155,7 +153,6 @@ def list_matches(page: dict[str, int]) -> Any:
     """Your organization's matches (donors) or your regions' (everyone else)."""
     rows = _page(matches.matches_for(current_user).order_by(Match.id), page)
     names = _names_for([m.need.household for m in rows if m.need.household])
-    db.session.commit()
     return [match_out(m, names) for m in rows]
 
 
@@ -165,7 +162,6 @@ def list_matches(page: dict[str, int]) -> Any:
 def get_match(match_id: int) -> Any:
     match = matches.get_match(current_user, match_id)
     names = _names_for([match.need.household] if match.need.household else [])
-    db.session.commit()
     return match_out(match, names)
 
 
@@ -187,7 +183,6 @@ def list_households(page: dict[str, int]) -> Any:
     """Households in your scope; personal data masked unless your role may see it."""
     rows = _page(households.households_query(current_user).order_by(Household.id), page)
     shown = households.identity(current_user, rows)
-    db.session.commit()
     return [household_out(h, shown[h.id]) for h in rows]
 
 
@@ -197,7 +192,6 @@ def list_households(page: dict[str, int]) -> Any:
 def get_household(household_id: int) -> Any:
     household = households.get_household(current_user, household_id)
     shown = households.identity(current_user, [household])[household.id]
-    db.session.commit()
     return household_out(household, shown)
 
 
@@ -245,7 +239,6 @@ def resource_suggestions(resource_id: int, query: dict[str, int]) -> Any:
 
 def _match_result(match: Match) -> Any:
     names = _names_for([match.need.household] if match.need.household else [])
-    db.session.commit()
     return match_out(match, names)
 
 

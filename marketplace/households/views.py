@@ -68,7 +68,6 @@ def index() -> Any:
     if village_id:
         query = query.where(Household.village_id == village_id)
     response = _render_list(query, HouseholdSearchForm())
-    db.session.commit()  # the audit of the unmasked view
     return response
 
 
@@ -90,7 +89,6 @@ def search() -> Any:
         if current_user.role not in services.PERSONAL_DATA_ROLES:
             query = query.where(Household.register_number.startswith(term, autoescape=True))
     response = _render_list(query, form)
-    db.session.commit()
     return response
 
 
@@ -118,7 +116,6 @@ def create() -> Any:
         village = db.session.get(Region, form.village.data)
         assert village is not None  # the choices are the user's own villages
         household = services.create_household(current_user, village, **_values(form))
-        db.session.commit()
         flash(_("Household %(number)s registered.", number=household.register_number), "success")
         return redirect(url_for("households.detail", household_id=household.id))
     return render_template("households/form.html", form=form), 400 if form.errors else 200
@@ -141,7 +138,6 @@ def detail(household_id: int) -> Any:
         aid=services.aid_received(household),
         village_summary=services.village_aid_summary(household.village),
     )
-    db.session.commit()
     return response
 
 
@@ -163,11 +159,9 @@ def edit(household_id: int) -> Any:
         village = db.session.get(Region, form.village.data)
         assert village is not None
         services.update_household(current_user, household, village, **_values(form))
-        db.session.commit()
         flash(_("Saved."), "success")
         return redirect(url_for("households.detail", household_id=household.id))
     response = render_template("households/form.html", form=form, household=household)
-    db.session.commit()  # the form shows the unmasked data: its view is audited
     return response, 400 if form.errors else 200
 
 
@@ -227,7 +221,6 @@ def import_confirm() -> Any:
         importer.discard_pending(current_user, token)
         return _render_preview(preview, "")
     households, needs = importer.import_rows(current_user, preview, importer.digest(data))
-    db.session.commit()
     importer.discard_pending(current_user, token)
     flash(_("Imported %(households)s households and %(needs)s needs.", households=households,
             needs=needs), "success")  # fmt: skip

@@ -96,7 +96,6 @@ def detail(match_id: int) -> Any:
         photos=[p for p in attachments_of("match", match.id) if not p.purpose.startswith("check_")],
         S=MatchStatus,
     )
-    db.session.commit()
     return response
 
 
@@ -116,7 +115,6 @@ def decide(match_id: int, decision: str) -> Any:
         services.approve(current_user, match)
     else:
         services.reject(current_user, match, form.reason.data or "")
-    db.session.commit()
     flash(_("Decision recorded."), "success")
     if request.form.get("next") == "queue":
         return redirect(url_for("matches.approvals"))
@@ -129,7 +127,6 @@ def withdraw(match_id: int) -> Any:
     match = services.get_match(current_user, match_id)
     _reason_form()
     services.withdraw_pledge(current_user, match)
-    db.session.commit()
     flash(_("Pledge withdrawn."), "info")
     return redirect(url_for("matches.detail", match_id=match.id))
 
@@ -145,7 +142,6 @@ def deliver(match_id: int) -> Any:
     services.deliver(current_user, match, form.note.data or "")
     if photo:
         attach("match", match.id, photo, current_user, "delivery")
-    db.session.commit()
     flash(_("Marked delivered; village staff will confirm with the household."), "success")
     return redirect(url_for("matches.detail", match_id=match.id))
 
@@ -165,7 +161,6 @@ def confirm(match_id: int) -> Any:
     )  # fmt: skip
     if photo:
         attach("match", match.id, photo, current_user, "receipt")
-    db.session.commit()
     flash(_("Receipt confirmed with the household."), "success")
     return redirect(url_for("matches.detail", match_id=match.id))
 
@@ -178,7 +173,6 @@ def non_receipt(match_id: int) -> Any:
     if not form.validate_on_submit():
         raise ServiceError(first_error(form))
     services.report_non_receipt(current_user, match, form.reason.data)
-    db.session.commit()
     flash(_("Non-receipt reported to the administrators."), "warning")
     return redirect(url_for("matches.detail", match_id=match.id))
 
@@ -191,7 +185,6 @@ def resolve(match_id: int) -> Any:
     if not form.validate_on_submit():
         raise ServiceError(first_error(form))
     services.resolve_dispute(current_user, match, form.outcome.data, form.reason.data)
-    db.session.commit()
     flash(_("Decision recorded."), "success")
     return redirect(url_for("matches.detail", match_id=match.id))
 
@@ -207,7 +200,6 @@ def decide_objection(objection_id: int, decision: str) -> Any:
     services.resolve_objection(
         current_user, objection, decision == "uphold", form.reason.data or ""
     )
-    db.session.commit()
     flash(_("Decision recorded."), "success")
     return redirect(url_for("matches.detail", match_id=objection.match_id))
 
@@ -253,7 +245,6 @@ def object_to(match_id: int) -> Any:
     if form.validate_on_submit():
         user = current_user if current_user.is_authenticated else None
         services.file_objection(match, form.reason.data, form.contact.data or "", user)
-        db.session.commit()
         flash(_("Objection filed. An administrator will look into it."), "success")
         return redirect(url_for("matches.disclosure"))
     return render_template("matches/objection.html", form=form, match=match, name=name), (

@@ -139,7 +139,6 @@ def create() -> Any:
         need = services.create_need(current_user, village, household, **_values(form))
         if photo:
             attach("need", need.id, photo, current_user, "photo")
-        db.session.commit()
         flash(_("Need posted; it waits for verification."), "success")
         return redirect(url_for("needs.detail", need_id=need.id))
     return render_template("needs/form.html", form=form), 400 if form.errors else 200
@@ -212,7 +211,6 @@ def detail(need_id: int) -> Any:
         photos=attachments_of("need", need.id),
         reason_form=ReasonForm(),
     )
-    db.session.commit()
     return response
 
 
@@ -230,7 +228,6 @@ def edit(need_id: int) -> Any:
         photo = uploaded_photo(form.photo)
         if photo:
             attach("need", need.id, photo, current_user, "photo")
-        db.session.commit()
         flash(_("Saved."), "success")
         return redirect(url_for("needs.detail", need_id=need.id))
     return render_template("needs/form.html", form=form, need=need), 400 if form.errors else 200
@@ -241,7 +238,6 @@ def edit(need_id: int) -> Any:
 def withdraw(need_id: int) -> Any:
     need = services.get_need(current_user, need_id)
     services.withdraw_need(current_user, need)
-    db.session.commit()
     flash(_("Need withdrawn."), "info")
     return redirect(url_for("needs.detail", need_id=need.id))
 
@@ -257,7 +253,6 @@ def decide(need_id: int, decision: str) -> Any:
         services.verify_need(current_user, need)
     else:
         services.return_need(current_user, need, form.reason.data or "")
-    db.session.commit()
     flash(_("Decision recorded."), "success")
     if request.form.get("next") == "review":
         return redirect(url_for("needs.review"))
@@ -277,6 +272,5 @@ def pledge(need_id: int) -> Any:
         raise ServiceError(first_error(form))
     resource = resources.get_resource(current_user, form.resource.data)
     match = matches.pledge(current_user, need, resource, form.quantity.data)
-    db.session.commit()
     flash(_("Pledge made; it waits for an administrator's approval."), "success")
     return redirect(url_for("matches.detail", match_id=match.id))

@@ -7,7 +7,6 @@ from typing import Any
 from flask import Blueprint, redirect, render_template, url_for
 from flask_login import current_user
 
-from marketplace.extensions import db
 from marketplace.forms import ReasonForm
 from marketplace.notifications import services
 from marketplace.permissions import signed_in
@@ -30,5 +29,4 @@ def index() -> Any:
 def mark_read() -> Any:
     if ReasonForm().validate_on_submit():
         services.mark_all_read(current_user)
-        db.session.commit()
     return redirect(url_for("notifications.index"))

@@ -9,7 +9,6 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from marketplace.accounts.models import Role
-from marketplace.extensions import db
 from marketplace.permissions import in_scope, roles
 from marketplace.reports import services
 from marketplace.reports.charts import report_charts
@@ -49,7 +48,6 @@ def month() -> Any:
 def export_xlsx() -> Any:
     report = _requested_report()
     services.record_export(current_user, report, "xlsx")
-    db.session.commit()
     title = _("Monthly report %(month)s %(region)s", month=report.month, region=report.region.name)
     body = to_xlsx(report_tables(report), title)
     return _download(
@@ -67,7 +65,6 @@ def export_csv() -> Any:
     if table is None:
         abort(404)
     services.record_export(current_user, report, "csv", table.name)
-    db.session.commit()
     return _download(
         to_csv(table), f"report-{report.month}-{report.region.code}-{table.name}.csv",
         "text/csv; charset=utf-8",
@@ -80,6 +77,5 @@ def freeze() -> Any:
     first = services.month_or_error(request.form.get("month"))
     region = services.region_for(current_user, request.form.get("region"))
     services.take_snapshot(current_user, region, first)
-    db.session.commit()
     flash(_("The figures of %(month)s are frozen.", month=first.strftime("%Y-%m")), "success")
     return redirect(url_for(".month", month=first.strftime("%Y-%m"), region=region.code))

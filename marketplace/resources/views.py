@@ -85,7 +85,6 @@ def create() -> Any:
     _form_choices(form)
     if form.validate_on_submit():
         resource = services.create_resource(current_user, **_values(form))
-        db.session.commit()
         flash(_("Resource posted."), "success")
         return redirect(url_for("resources.detail", resource_id=resource.id))
     return render_template("resources/form.html", form=form), 400 if form.errors else 200
@@ -129,7 +128,6 @@ def detail(resource_id: int) -> Any:
         suggestions=suggestions,
         may_allocate=may_allocate,
     )
-    db.session.commit()
     return response
 
 
@@ -147,7 +145,6 @@ def allocate(resource_id: int) -> Any:
         if not ReasonForm().validate_on_submit():
             abort(400)
         created = matches.allocate(current_user, resource, region, village_cap)
-        db.session.commit()
         flash(_("%(n)s matches proposed; they wait in the approval queue.", n=len(created)),
               "success")  # fmt: skip
         return redirect(url_for("matches.approvals"))
@@ -172,7 +169,6 @@ def edit(resource_id: int) -> Any:
         form.service_area.data = [r.id for r in resource.service_area]
     if form.validate_on_submit():
         services.update_resource(current_user, resource, **_values(form))
-        db.session.commit()
         flash(_("Saved."), "success")
         return redirect(url_for("resources.detail", resource_id=resource.id))
     return render_template("resources/form.html", form=form, resource=resource), (
@@ -190,6 +186,5 @@ def change_status(resource_id: int, action: str) -> Any:
         "close": ResourceStatus.CLOSED,
     }[action]
     services.set_status(current_user, resource, target)
-    db.session.commit()
     flash(_("Saved."), "success")
     return redirect(url_for("resources.detail", resource_id=resource.id))
