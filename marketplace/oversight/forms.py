@@ -5,7 +5,14 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import DateField, IntegerField, SelectField, SubmitField, TextAreaField
+from wtforms import (
+    DateField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    SubmitField,
+    TextAreaField,
+)
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from marketplace.forms import choices
@@ -43,8 +50,20 @@ class FindingForm(FlaskForm):
 
 
 class ReportForm(FlaskForm):
-    text = TextAreaField(_l("Report"), validators=[InputRequired(REQUIRED), Length(max=10000)])
-    submit = SubmitField(_l("Save"))
+    """The auditor's report: saved as a draft while the check goes on, or closing it (final)."""
+
+    text = TextAreaField(_l("Report"), validators=[Length(max=10000)])
+    # Set on the confirmation step: close although some checks are not done.
+    confirmed = HiddenField()
+    save = SubmitField(_l("Save draft"))
+    close = SubmitField(_l("Close the check"))
+
+
+class AnswerForm(FlaskForm):
+    text = TextAreaField(
+        _l("Answer of the administrators"), validators=[InputRequired(REQUIRED), Length(max=10000)]
+    )
+    submit = SubmitField(_l("Send the answer"))
 
 
 def blank_choice(label: object, pairs: list[tuple[str, object]]) -> list[object]:

@@ -29,6 +29,11 @@ class AuditEvent(Base):
     before: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
     ip: Mapped[str] = mapped_column(sa.String(45), default="")
+    # Path of the region of the object acted on ("" when it has none, and before migration 0009):
+    # administrators and auditors read the events about their regions, whoever acted.
+    region_path: Mapped[str] = mapped_column(
+        sa.String(200), default="", server_default="", index=True
+    )
     # Tamper evidence: each event's hash covers its content and the previous event's hash.
     prev_hash: Mapped[str] = mapped_column(sa.String(64), default="")
     hash: Mapped[str] = mapped_column(sa.String(64), default="")

@@ -124,10 +124,7 @@ def record_findings(
     photo: tuple[bytes, str, str] | None = None,
 ) -> None:
     check = item.check
-    if actor.id != check.created_by_id:
-        raise ServiceError(_l("Only the auditor who drew the check records its findings."), 403)
-    if check.status != SpotCheckStatus.OPEN:
-        raise ServiceError(_l("This spot check is closed."), 409)
+    require_author_of_open(actor, check)
     for name in CHECKS:
         value = findings.get(name, Finding.UNCHECKED.value)
         if value not in {f.value for f in Finding}:
@@ -143,17 +140,50 @@ def record_findings(
     record_event("spot_check_finding", actor, check, after=found)
 
 
-def close(actor: User, check: SpotCheck, report: str) -> None:
+def unchecked(check: SpotCheck) -> list[tuple[SpotCheckItem, list[str]]]:
+    """The sampled matches with checks still marked "not checked yet", and which ones."""
+    pending = []
+    for item in check.items:
+        names = [n for n in CHECKS if getattr(item, n) == Finding.UNCHECKED]
+        if names:
+            pending.append((item, names))
+    return pending
+
+
+def require_author_of_open(actor: User, check: SpotCheck) -> None:
     if actor.id != check.created_by_id:
         raise ServiceError(_l("Only the auditor who drew the check records its findings."), 403)
     if check.status != SpotCheckStatus.OPEN:
         raise ServiceError(_l("This spot check is closed."), 409)
+
+
+def save_draft(actor: User, check: SpotCheck, report: str) -> None:
+    """Keep the report written so far; the check stays open and its findings can change."""
+    require_author_of_open(actor, check)
+    text = report.strip()[:10000]
+    if text != check.report:
+        check.report = text
+        record_event("spot_check_draft_saved", actor, check, after={"length": len(text)})
+
+
+def close(actor: User, check: SpotCheck, report: str, *, allow_unchecked: bool = False) -> None:
+    """Final: the findings and the report can no longer change. With checks still unchecked
+    the auditor must say so explicitly (``allow_unchecked``); the event records how many."""
+    require_author_of_open(actor, check)
     if not report.strip():
-        raise ServiceError(_l("Write the report of findings."))
+        raise ServiceError(_l("Write the report of findings."), field="text")
+    pending = unchecked(check)
+    if pending and not allow_unchecked:
+        raise ServiceError(
+            _l("%(n)s sampled matches still have checks not done: confirm to close anyway.",
+               n=len(pending)),
+            409,
+        )  # fmt: skip
     check.status = SpotCheckStatus.CLOSED
     check.report = report.strip()[:10000]
     check.closed_at = utcnow()
-    record_event("spot_check_closed", actor, check)
+    record_event("spot_check_closed", actor, check,
+                 after={"unchecked": [item.match_id for item, _names in pending]})  # fmt: skip
 
 
 def answer(actor: User, check: SpotCheck, reply: str) -> None:
@@ -162,6 +192,6 @@ def answer(actor: User, check: SpotCheck, reply: str) -> None:
     if check.status != SpotCheckStatus.CLOSED:
         raise ServiceError(_l("The check is not finished yet."), 409)
     if not reply.strip():
-        raise ServiceError(_l("Write the answer."))
+        raise ServiceError(_l("Write the answer."), field="text")
     check.reply = reply.strip()[:10000]
     record_event("spot_check_answered", actor, check)

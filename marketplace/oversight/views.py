@@ -8,21 +8,29 @@ from typing import Any
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms import SelectChoice
 
 from marketplace.accounts.models import Role, User
-from marketplace.accounts.services import users_in_scope
 from marketplace.attachments.services import attachments_of
+from marketplace.errors import ServiceError
 from marketplace.extensions import db
 from marketplace.matches.models import Match, MatchStatus
 from marketplace.oversight import spot_checks as checks
-from marketplace.oversight.forms import FindingForm, ReportForm, SpotCheckForm, blank_choice
-from marketplace.oversight.models import AuditEvent, SpotCheck
+from marketplace.oversight.forms import (
+    AnswerForm,
+    FindingForm,
+    ReportForm,
+    SpotCheckForm,
+    blank_choice,
+)
+from marketplace.oversight.models import CHECKS, AuditEvent, SpotCheck
+from marketplace.oversight.services import trail_for
 from marketplace.permissions import roles
 from marketplace.regions.services import deployment_regions
 from marketplace.vocab import CATEGORY_TREE
-from marketplace.web import paginate, uploaded_photo
+from marketplace.web import form_status, paginate, submitted, uploaded_photo
 
 bp = Blueprint("oversight", __name__, url_prefix="/oversight")
 
@@ -37,11 +45,8 @@ def _date(value: str | None) -> datetime | None:
 @bp.route("/audit")
 @roles(Role.AUDITOR, Role.ADMIN, Role.SUPERUSER)
 def audit() -> Any:
-    """Events by the people of the user's regions (everything for a superuser)."""
-    query = sa.select(AuditEvent)
-    if current_user.role != Role.SUPERUSER:
-        actors = users_in_scope(current_user).with_only_columns(User.id)
-        query = query.where(AuditEvent.actor_id.in_(actors))
+    """Events about the user's regions and by their people (everything for a superuser)."""
+    query = trail_for(current_user)
     action = (request.args.get("action") or "").strip()[:50]
     if action:
         query = query.where(AuditEvent.action == action)
@@ -102,7 +107,6 @@ def new_spot_check() -> Any:
             form.category.data or "", form.match_status.data or "", form.sample_size.data,
             form.seed.data,
         )  # fmt: skip
-        db.session.commit()
         flash(_("Sample drawn with seed %(seed)s.", seed=check.seed), "success")
         return redirect(url_for("oversight.spot_check", check_id=check.id))
     return render_template("oversight/spot_check_new.html", form=form), (
@@ -110,52 +114,103 @@ def new_spot_check() -> Any:
     )
 
 
-@bp.route("/spot-checks/<int:check_id>")
-@roles(Role.AUDITOR, Role.ADMIN, Role.SUPERUSER)
-def spot_check(check_id: int) -> Any:
-
-    check = checks.get(current_user, check_id)
+def _check_page(
+    check: SpotCheck,
+    *,
+    report_form: ReportForm | None = None,
+    answer_form: AnswerForm | None = None,
+    finding_form: FindingForm | None = None,
+    failed_item: int | None = None,
+) -> Any:
+    """The check's page; a form that was refused comes back with its input and messages."""
     matches = {
         m.id: m for m in db.session.scalars(sa.select(Match).where(Match.id.in_(check.sample)))
     }
+    forms = [f for f in (report_form, answer_form, finding_form) if f is not None]
+    status = max([form_status(f) for f in forms], default=200)
     return render_template(
         "oversight/spot_check.html", check=check, matches=matches,
-        reproducible=checks.redraw_matches(check), finding_form=FindingForm(),
+        reproducible=checks.redraw_matches(check),
+        finding_form=finding_form or FindingForm(formdata=None), failed_item=failed_item,
         photos={i.id: attachments_of("match", i.match_id, checks.photo_purpose(i))
                 for i in check.items},
-        report_form=ReportForm(), mine=check.created_by_id == current_user.id,
-    )  # fmt: skip
+        report_form=report_form or ReportForm(formdata=None, text=check.report),
+        answer_form=answer_form or AnswerForm(formdata=None),
+        unchecked=checks.unchecked(check), mine=check.created_by_id == current_user.id,
+    ), status  # fmt: skip
+
+
+@bp.route("/spot-checks/<int:check_id>")
+@roles(Role.AUDITOR, Role.ADMIN, Role.SUPERUSER)
+def spot_check(check_id: int) -> Any:
+    return _check_page(checks.get(current_user, check_id))
 
 
 @bp.route("/spot-checks/<int:check_id>/items/<int:item_id>", methods=["POST"])
 @roles(Role.AUDITOR, Role.SUPERUSER)
 def spot_check_item(check_id: int, item_id: int) -> Any:
-
     check = checks.get(current_user, check_id)
     item = next((i for i in check.items if i.id == item_id), None)
-    form = FindingForm()
     if item is None:
         abort(404)
-    if not form.validate_on_submit():
-        abort(400)
-    findings = {n: getattr(form, n).data for n in ("people", "project", "funds", "measures")}
-    photo = uploaded_photo(form.photo)
-    checks.record_findings(current_user, item, findings, form.note.data or "", photo)
-    db.session.commit()
+    form = FindingForm()
+
+    def record() -> None:
+        findings = {n: getattr(form, n).data for n in CHECKS}
+        photo = uploaded_photo(form.photo)
+        checks.record_findings(current_user, item, findings, form.note.data or "", photo)
+
+    checks.require_author_of_open(current_user, check)  # 403 / 409 pages, not the form again
+    if not submitted(form, record):
+        return _check_page(check, finding_form=form, failed_item=item.id)
+    flash(_("Findings saved."), "success")
+    return redirect(url_for("oversight.spot_check", check_id=check.id, _anchor=f"item-{item.id}"))
+
+
+@bp.route("/spot-checks/<int:check_id>/report", methods=["POST"])
+@roles(Role.AUDITOR, Role.SUPERUSER)
+def spot_check_report(check_id: int) -> Any:
+    """ "Save draft" keeps the report and the check open; "Close the check" is final. With
+    checks still not done, closing first saves the draft and shows what is unchecked, with a
+    button to close anyway (works without JavaScript)."""
+    check = checks.get(current_user, check_id)
+    form = ReportForm()
+    report = form.text.data or ""
+    closing = bool(form.close.data)
+    pending = checks.unchecked(check)
+
+    def act() -> bool:
+        if closing and (form.confirmed.data or not pending):
+            checks.close(current_user, check, report, allow_unchecked=bool(pending))
+            return True
+        if closing and not report.strip():
+            raise ServiceError(_l("Write the report of findings."), field="text")
+        checks.save_draft(current_user, check, report)
+        return False
+
+    done = submitted(form, act)
+    if not done:
+        return _check_page(check, report_form=form)
+    if done.value:
+        flash(_("Spot check closed."), "success")
+    elif closing:  # the confirmation step; the text is kept as a draft meanwhile
+        matches = {m.id: m for m in db.session.scalars(
+            sa.select(Match).where(Match.id.in_([i.match_id for i, _n in pending])))}  # fmt: skip
+        return render_template(
+            "oversight/spot_check_close.html", check=check, form=form, pending=pending,
+            matches=matches,
+        )  # fmt: skip
+    else:
+        flash(_("Draft saved. The check stays open."), "success")
     return redirect(url_for("oversight.spot_check", check_id=check.id))
 
 
-@bp.route("/spot-checks/<int:check_id>/<any(close, answer):action>", methods=["POST"])
-@roles(Role.AUDITOR, Role.ADMIN, Role.SUPERUSER)
-def spot_check_report(check_id: int, action: str) -> Any:
-
+@bp.route("/spot-checks/<int:check_id>/answer", methods=["POST"])
+@roles(Role.ADMIN, Role.SUPERUSER)
+def spot_check_answer(check_id: int) -> Any:
     check = checks.get(current_user, check_id)
-    form = ReportForm()
-    if not form.validate_on_submit():
-        abort(400)
-    if action == "close":
-        checks.close(current_user, check, form.text.data)
-    else:
-        checks.answer(current_user, check, form.text.data)
-    db.session.commit()
+    form = AnswerForm()
+    if not submitted(form, lambda: checks.answer(current_user, check, form.text.data or "")):
+        return _check_page(check, answer_form=form)
+    flash(_("Answer recorded."), "success")
     return redirect(url_for("oversight.spot_check", check_id=check.id))

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from marketplace.accounts.models import Role
 from marketplace.oversight.models import AuditEvent
 from marketplace.oversight.services import record_event, verify_chain
-from tests.conftest import BAIYIN, World
+from tests.conftest import BAIYIN, JINGYUAN, World
 
 
 @pytest.fixture
@@ -71,9 +71,12 @@ def test_workflow_events_keep_the_chain(client: Any, db: Any, login: Any, world:
     assert verify_chain() is None
 
 
-def test_audit_page_is_scoped(client: Any, db: Any, login: Any, world: World) -> None:
+def test_audit_page_is_scoped(
+    client: Any, db: Any, login: Any, world: World, make_household: Any
+) -> None:
+    huining_household = make_household(world.huining_village)
     record_event("staff_did_something", world.staff, world.household)
-    record_event("other_staff_did_something", world.other_staff, world.household)
+    record_event("other_staff_did_something", world.other_staff, huining_household)
     db.session.commit()
     login(world.admin)  # 靖远县
     page = client.get("/oversight/audit").data.decode()
@@ -83,3 +86,58 @@ def test_audit_page_is_scoped(client: Any, db: Any, login: Any, world: World) ->
     client.post("/logout")
     login(world.donor)
     assert client.get("/oversight/audit").status_code == 403
+
+
+def test_trail_shows_donor_and_public_actions_by_the_object_region(
+    app: Any, client: Any, db: Any, world: World, make_user: Any, region: Any
+) -> None:
+    """A donor's pledge and an anonymous objection concern a Jingyuan village: the city and
+    county administrators and the city auditor read them; Huining's administrator does not."""
+    from marketplace.matches import services as matches
+
+    match = matches.pledge(world.donor, world.need, world.resource, 1)
+    matches.approve(world.admin, match)
+    matches.file_objection(match, "该户已经有洗衣机了", "", None)
+    db.session.commit()
+    city_admin = make_user(Role.ADMIN, [region(BAIYIN)], username="cityadmin")
+    events = {e.action: e for e in db.session.scalars(sa.select(AuditEvent))}
+    assert events["match_proposed"].region_path == world.village.path
+    assert events["objection_filed"].actor_id is None
+    assert events["objection_filed"].region_path == world.village.path
+
+    def trail(user: Any) -> str:
+        reader = app.test_client()
+        reader.post("/login", data={"username": user.username, "password": "testpass123"})
+        return str(reader.get("/oversight/audit").get_data(as_text=True))
+
+    for reader in (city_admin, world.auditor, world.admin):
+        page = trail(reader)
+        assert "match_proposed" in page and "objection_filed" in page, reader.username
+    assert "match_proposed" not in trail(world.huining_admin)
+    assert verify_chain() is None  # the region is covered by the hash and checks out
+
+
+def test_region_is_covered_by_the_hash_and_old_events_still_verify(db: Any, world: World) -> None:
+    record_event("before_regions", world.staff)  # no object: no region, hashed as before 0009
+    event = record_event("about_a_household", world.staff, world.household)
+    db.session.commit()
+    assert event.region_path == world.village.path
+    assert verify_chain() is None
+    with db.engine.begin() as conn:  # hiding an event from the county behind the app's back
+        conn.execute(sa.text("UPDATE audit_event SET region_path = '' WHERE id = :id"),
+                     {"id": event.id})  # fmt: skip
+    db.session.expire_all()
+    problem = verify_chain()
+    assert problem is not None and (problem.event_id, problem.kind) == (event.id, "changed")
+
+
+def test_region_of_objects(db: Any, world: World, region: Any) -> None:
+    from marketplace.oversight.services import region_of
+
+    assert region_of(world.need) == world.village
+    assert region_of(world.household) == world.village
+    assert region_of(world.resource) == region(JINGYUAN)  # its service area
+    assert region_of(world.org) == region(BAIYIN)
+    assert region_of(world.donor) == region(BAIYIN)  # the donor's organization
+    assert region_of(world.staff) == world.village
+    assert region_of(None) is None

@@ -16,8 +16,9 @@ from marketplace.attachments.services import attachments_of
 from marketplace.errors import ServiceError
 from marketplace.matches.models import Match, MatchStatus
 from marketplace.oversight import spot_checks
-from marketplace.oversight.models import Finding, SpotCheck
+from marketplace.oversight.models import CHECKS, AuditEvent, Finding, SpotCheck, SpotCheckStatus
 from tests.conftest import JINGYUAN, World
+from tests.marketplace.matches.page_forms import find_form, submit, submit_on
 
 TODAY = date.today()
 
@@ -73,26 +74,114 @@ def test_findings_report_and_answer(
     check = spot_checks.create(world.auditor, region(JINGYUAN), TODAY, TODAY, "", "", 2, 7)
     db.session.commit()
     login(world.auditor)
+    page = f"/oversight/spot-checks/{check.id}"
+    for item in check.items:
+        chosen = {"people": "found", "project": "found", "funds": "not_found",
+                  "measures": "found", "note": "资金去向不明"}  # fmt: skip
+        saved = submit(client, page, f"/items/{item.id}", "保存核查结果", chosen)
+        assert saved.status_code == 302
+    db.session.refresh(check.items[0])
+    assert check.items[0].funds == Finding.NOT_FOUND and check.items[0].note == "资金去向不明"
+    # Everything is checked: the page's close button asks the browser to confirm, then closes.
+    html = client.get(page).get_data(as_text=True)
+    assert find_form(html, "/report").button("结束抽查").attrs.get("data-confirm")
+    closed = submit_on(client, html, "/report", "结束抽查", {"text": "发现一户资金未落实"})
+    assert closed.status_code == 302
+    db.session.refresh(check)
+    assert check.status == SpotCheckStatus.CLOSED and check.report == "发现一户资金未落实"
     item = check.items[0]
-    data = {"people": "found", "project": "found", "funds": "not_found", "measures": "found",
-            "note": "资金去向不明"}  # fmt: skip
-    url = f"/oversight/spot-checks/{check.id}/items/{item.id}"
-    assert client.post(url, data=data).status_code == 302
-    db.session.refresh(item)
-    assert item.funds == Finding.NOT_FOUND and item.note == "资金去向不明"
-    report = f"/oversight/spot-checks/{check.id}/close"
-    assert client.post(report, data={"text": "发现一户资金未落实"}).status_code == 302
-    assert client.post(url, data=data).status_code == 409  # closed
+    findings = {"people": "found", "project": "found", "funds": "found", "measures": "found"}
+    assert client.post(f"{page}/items/{item.id}", data=findings).status_code == 409  # closed
     admin = app.test_client()
     admin.post("/login", data={"username": "admin", "password": "testpass123"})
-    assert "发现一户资金未落实" in admin.get(f"/oversight/spot-checks/{check.id}").data.decode()
-    answer = f"/oversight/spot-checks/{check.id}/answer"
-    assert admin.post(answer, data={"text": "已责令整改"}).status_code == 302
+    assert "发现一户资金未落实" in admin.get(page).data.decode()
+    empty = submit(admin, page, "/answer", "提交答复", {"text": " "})
+    assert empty.status_code == 400 and "请填写回复" in empty.get_data(as_text=True)
+    assert submit(admin, page, "/answer", "提交答复", {"text": "已责令整改"}).status_code == 302
     db.session.refresh(check)
     assert check.reply == "已责令整改"
     other = app.test_client()
     other.post("/login", data={"username": "huiningadmin", "password": "testpass123"})
-    assert other.get(f"/oversight/spot-checks/{check.id}").status_code == 404
+    assert other.get(page).status_code == 404
+
+
+def test_saving_the_report_keeps_the_check_open(
+    client: Any, db: Any, login: Any, world: World, matches: list[int], region: Any
+) -> None:
+    """The report's "保存" once closed the check for good with items unchecked."""
+    check = spot_checks.create(world.auditor, region(JINGYUAN), TODAY, TODAY, "", "", 3, 7)
+    db.session.commit()
+    login(world.auditor)
+    page = f"/oversight/spot-checks/{check.id}"
+    saved = submit(client, page, "/report", "保存草稿", {"text": "初步：第一户已走访"})
+    assert saved.status_code == 302
+    db.session.refresh(check)
+    assert check.status == SpotCheckStatus.OPEN and check.report == "初步：第一户已走访"
+    html = client.get(page).get_data(as_text=True)
+    assert "初步：第一户已走访" in html  # the draft comes back in the box
+    # Findings can still be recorded after saving the draft.
+    first = check.items[0]
+    chosen = {"people": "found", "project": "found", "funds": "found", "measures": "found"}
+    assert submit(client, page, f"/items/{first.id}", "保存核查结果", chosen).status_code == 302
+
+
+def test_closing_with_unchecked_items_asks_and_lists_them(
+    client: Any, db: Any, login: Any, world: World, matches: list[int], region: Any
+) -> None:
+    check = spot_checks.create(world.auditor, region(JINGYUAN), TODAY, TODAY, "", "", 3, 7)
+    db.session.commit()
+    login(world.auditor)
+    page = f"/oversight/spot-checks/{check.id}"
+    first = check.items[0]
+    partly = {"people": "found", "project": "found", "funds": "unchecked"}
+    submit(client, page, f"/items/{first.id}", "保存核查结果", {**partly, "measures": "found"})
+    html = client.get(page).get_data(as_text=True)
+    assert "还有 3 个抽中的对接未完成核查" in html
+    # With checks not done the button leads to the server's confirmation step, not a dialog.
+    assert "data-confirm" not in str(find_form(html, "/report").button("结束抽查").attrs)
+    step = submit_on(client, html, "/report", "结束抽查", {"text": "时间所限，只查了一部分"})
+    assert step.status_code == 200
+    step_html = step.get_data(as_text=True)
+    assert "仍有核查未完成" in step_html or "未完成核查" in step_html
+    for item in check.items:
+        assert f"item-{item.id}" in step_html  # each unchecked match is listed, with a link
+    assert "资金" in step_html  # and which check is missing on the first
+    db.session.refresh(check)
+    assert check.status == SpotCheckStatus.OPEN  # nothing closed yet
+    assert check.report == "时间所限，只查了一部分"  # the text is kept as a draft
+    # Going back and saving the draft from the step page keeps the check open.
+    assert submit_on(client, step_html, "/report", "保存草稿").status_code == 302
+    db.session.refresh(check)
+    assert check.status == SpotCheckStatus.OPEN
+    # Confirming closes it, and the audit event names what was left unchecked.
+    closed = submit_on(client, step_html, "/report", "仍然结束")
+    assert closed.status_code == 302
+    db.session.refresh(check)
+    assert check.status == SpotCheckStatus.CLOSED
+    event = db.session.scalars(sa.select(AuditEvent).where(
+        AuditEvent.action == "spot_check_closed")).one()  # fmt: skip
+    assert sorted(event.after["unchecked"]) == sorted(i.match_id for i in check.items)
+    with pytest.raises(ServiceError):
+        spot_checks.save_draft(world.auditor, check, "改写")
+
+
+def test_closing_needs_a_report_and_keeps_the_input(
+    client: Any, db: Any, login: Any, world: World, matches: list[int], region: Any
+) -> None:
+    check = spot_checks.create(world.auditor, region(JINGYUAN), TODAY, TODAY, "", "", 1, 7)
+    for name in CHECKS:
+        setattr(check.items[0], name, Finding.FOUND)
+    db.session.commit()
+    login(world.auditor)
+    page = f"/oversight/spot-checks/{check.id}"
+    refused = submit(client, page, "/report", "结束抽查", {"text": "   "})
+    assert refused.status_code == 400 and "请填写核查报告" in refused.get_data(as_text=True)
+    db.session.refresh(check)
+    assert check.status == SpotCheckStatus.OPEN
+    with pytest.raises(ServiceError) as unconfirmed:
+        check.items[0].funds = Finding.UNCHECKED
+        spot_checks.close(world.auditor, check, "报告")
+    assert unconfirmed.value.status == 409
 
 
 def test_bad_draws_are_refused(db: Any, world: World, matches: list[int], region: Any,
@@ -118,15 +207,20 @@ def test_a_finding_may_carry_a_photo(client: Any, db: Any, login: Any, world: Wo
     db.session.commit()
     login(world.auditor)
     item = check.items[0]
-    url = f"/oversight/spot-checks/{check.id}/items/{item.id}"
+    page = f"/oversight/spot-checks/{check.id}"
     data = {"people": "found", "project": "found", "funds": "found", "measures": "not_found"}
-    refused = client.post(url, data={**data, "photo": (io.BytesIO(b"MZ not an image"), "x.jpg")},
-                          content_type="multipart/form-data")  # fmt: skip
+    refused = submit(client, page, f"/items/{item.id}", "保存核查结果",
+                     {**data, "photo": (io.BytesIO(b"MZ not an image"), "x.jpg")},
+                     content_type="multipart/form-data")  # fmt: skip
     assert refused.status_code == 400
+    again = refused.get_data(as_text=True)
+    assert again.count('value="not_found" selected') == 1  # the choices are kept, with a message
+    assert 'class="invalid-feedback' in again or "alert-danger" in again
     db.session.refresh(item)
     assert item.measures == Finding.UNCHECKED  # nothing kept from the refused post
-    saved = client.post(url, data={**data, "photo": (io.BytesIO(PNG), "site.png")},
-                        content_type="multipart/form-data")  # fmt: skip
+    saved = submit(client, page, f"/items/{item.id}", "保存核查结果",
+                   {**data, "photo": (io.BytesIO(PNG), "site.png")},
+                   content_type="multipart/form-data")  # fmt: skip
     assert saved.status_code == 302
     photos = attachments_of("match", item.match_id, spot_checks.photo_purpose(item))
     assert len(photos) == 1
