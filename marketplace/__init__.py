@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from flask_talisman import Talisman
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from marketplace.config import PROJECT_ROOT, load_config
+from marketplace.config import PROJECT_ROOT, check_config, load_config
 from marketplace.extensions import babel, bootstrap, csrf, db, limiter, login_manager, migrate
 
 
@@ -41,6 +41,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.update(load_config())
     if config:
         app.config.update(config)
+    check_config(app.config)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {}
 

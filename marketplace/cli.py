@@ -15,8 +15,12 @@ from marketplace.extensions import db
 
 def _create_app() -> Flask:
     from marketplace import create_app
+    from marketplace.config import ConfigError
 
-    return create_app()
+    try:
+        return create_app()
+    except ConfigError as exc:  # a bad setting stops the start with its name, no traceback
+        raise click.ClickException(f"配置错误 (configuration error): {exc}") from None
 
 
 @click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False)

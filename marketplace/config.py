@@ -30,11 +30,79 @@ def _secret_key(instance: Path) -> str:
     return key_file.read_text().strip()
 
 
+class ConfigError(ValueError):
+    """A setting with a value the application cannot use: the start stops and says which."""
+
+    def __init__(self, name: str, value: Any, allowed: str) -> None:
+        super().__init__(f"{name}={value!r} is not allowed: {allowed}")
+        self.name = name
+
+
+TRUE_WORDS = {"1", "true", "yes", "on"}
+FALSE_WORDS = {"0", "false", "no", "off", ""}
+SEARCH_BACKENDS = ("whoosh", "postgres")
+RATELIMIT_SCHEMES = ("memory", "redis", "rediss", "redis+sentinel", "redis+cluster", "memcached",
+                     "mongodb", "mongodb+srv")  # fmt: skip
+
+
 def _bool(name: str, default: bool) -> bool:
     value = os.environ.get(name)
     if value is None:
         return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+    word = value.strip().lower()
+    if word not in TRUE_WORDS | FALSE_WORDS:
+        raise ConfigError(name, value, "one of 1/0, true/false, yes/no, on/off")
+    return word in TRUE_WORDS
+
+
+def _int(name: str, default: str, minimum: int = 0) -> int:
+    value = os.environ.get(name, default)
+    try:
+        number = int(value.strip().replace("_", ""))
+    except ValueError:
+        number = minimum - 1
+    if number < minimum:
+        raise ConfigError(name, value, f"a whole number of at least {minimum}")
+    return number
+
+
+def check_config(config: dict[str, Any]) -> None:
+    """Refuse settings that would otherwise be ignored or fail later, naming the variable."""
+    import json
+
+    from limits import parse_many
+
+    from matching.scoring import Weights
+
+    backend = config.get("SEARCH_BACKEND")
+    if backend not in SEARCH_BACKENDS:
+        raise ConfigError("SEARCH_BACKEND", backend, "one of " + ", ".join(SEARCH_BACKENDS))
+    raw = config.get("MATCH_WEIGHTS") or "{}"
+    known = ", ".join(Weights().as_dict())
+    try:
+        values = json.loads(raw) if isinstance(raw, str) else dict(raw)
+        if not isinstance(values, dict) or set(values) - set(Weights().as_dict()):
+            raise ValueError
+        Weights(**{k: float(v) for k, v in values.items()})
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(
+            "MATCH_WEIGHTS", raw, f"a JSON object of non-negative numbers for {known}"
+        ) from exc
+    try:
+        parse_many(str(config.get("LOGIN_RATE_LIMIT")))
+    except ValueError as exc:
+        raise ConfigError(
+            "LOGIN_RATE_LIMIT", config.get("LOGIN_RATE_LIMIT"), "a limit such as '20 per minute'"
+        ) from exc
+    uri = str(config.get("RATELIMIT_STORAGE_URI", ""))
+    if uri.partition("://")[0] not in RATELIMIT_SCHEMES or "://" not in uri:
+        raise ConfigError("RATELIMIT_STORAGE_URI", uri, "memory:// or redis://host:port")
+    url = str(config.get("SQLALCHEMY_DATABASE_URI", ""))
+    if not url.startswith(("sqlite:", "postgresql")):
+        raise ConfigError("DATABASE_URL", url, "sqlite:///path or postgresql+psycopg://...")
+    public = str(config.get("PUBLIC_URL", ""))
+    if public and not public.startswith(("http://", "https://")):
+        raise ConfigError("PUBLIC_URL", public, "an address starting with http:// or https://")
 
 
 def load_config() -> dict[str, Any]:
@@ -53,11 +121,15 @@ def load_config() -> dict[str, Any]:
         # Pages: Bootstrap served from the package, never a CDN.
         "BOOTSTRAP_SERVE_LOCAL": True,
         # Login protection.
-        "LOGIN_MAX_FAILURES": int(os.environ.get("LOGIN_MAX_FAILURES", "5")),
-        "LOGIN_LOCK_MINUTES": int(os.environ.get("LOGIN_LOCK_MINUTES", "15")),
+        "LOGIN_MAX_FAILURES": _int("LOGIN_MAX_FAILURES", "5"),
+        "LOGIN_LOCK_MINUTES": _int("LOGIN_LOCK_MINUTES", "15"),
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "20 per minute"),
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", True),
+        # A rate-limit store that is down (Redis) degrades to per-process limits with a logged
+        # warning instead of failing every request.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_SWALLOW_ERRORS": True,
         # HTTPS: off for the embedded default on 127.0.0.1, on behind a TLS proxy.
         "MARKETPLACE_HTTPS": https,
         "SESSION_COOKIE_SECURE": https,
@@ -69,23 +141,28 @@ def load_config() -> dict[str, Any]:
         # (no cookies involved) through.
         "WTF_CSRF_CHECK_DEFAULT": False,
         "VALIDATION_ERROR_STATUS_CODE": 400,
-        "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_CONTENT_LENGTH", str(8 * 1024 * 1024))),
+        "MAX_CONTENT_LENGTH": _int("MAX_CONTENT_LENGTH", str(8 * 1024 * 1024)),
         "PAGE_SIZE": 30,
+        # Ranking: JSON object of the matching library's component weights.
+        "MATCH_WEIGHTS": os.environ.get("MATCH_WEIGHTS", ""),
         # Search: "whoosh" (embedded, index under instance/) or "postgres" (shared by servers).
-        "SEARCH_BACKEND": os.environ.get("SEARCH_BACKEND", "whoosh"),
+        "SEARCH_BACKEND": os.environ.get("SEARCH_BACKEND", "whoosh").strip(),
         # Workflow rules.
-        "DISCLOSURE_DAYS": int(os.environ.get("DISCLOSURE_DAYS", "7")),
-        "PLEDGE_TTL_DAYS": int(os.environ.get("PLEDGE_TTL_DAYS", "14")),
+        "DISCLOSURE_DAYS": _int("DISCLOSURE_DAYS", "7"),
+        "PLEDGE_TTL_DAYS": _int("PLEDGE_TTL_DAYS", "14"),
         # Bulk import of the register: the upload, what it may unpack to, rows per file.
-        "IMPORT_MAX_BYTES": int(os.environ.get("IMPORT_MAX_BYTES", str(5 * 1024 * 1024))),
-        "IMPORT_MAX_UNZIPPED": int(os.environ.get("IMPORT_MAX_UNZIPPED", str(100 * 1024 * 1024))),
-        "IMPORT_MAX_ROWS": int(os.environ.get("IMPORT_MAX_ROWS", "20000")),
-        "PHOTO_MAX_BYTES": int(os.environ.get("PHOTO_MAX_BYTES", str(5 * 1024 * 1024))),
+        "IMPORT_MAX_BYTES": _int("IMPORT_MAX_BYTES", str(5 * 1024 * 1024)),
+        "IMPORT_MAX_UNZIPPED": _int("IMPORT_MAX_UNZIPPED", str(100 * 1024 * 1024)),
+        "IMPORT_MAX_ROWS": _int("IMPORT_MAX_ROWS", "20000"),
+        "PHOTO_MAX_BYTES": _int("PHOTO_MAX_BYTES", str(5 * 1024 * 1024)),
         # E-mail for notifications: off unless MAIL_SERVER is set.
         "MAIL_SERVER": os.environ.get("MAIL_SERVER", ""),
-        "MAIL_PORT": int(os.environ.get("MAIL_PORT", "25")),
+        "MAIL_PORT": _int("MAIL_PORT", "25"),
         "MAIL_USE_TLS": _bool("MAIL_USE_TLS", False),
         "MAIL_USERNAME": os.environ.get("MAIL_USERNAME", ""),
         "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD", ""),
         "MAIL_FROM": os.environ.get("MAIL_FROM", "noreply@localhost"),
+        # The site's address as users reach it, e.g. https://fupin.example.gov.cn: links in
+        # e-mails are built on it (never on the request's Host header).
+        "PUBLIC_URL": os.environ.get("PUBLIC_URL", "").rstrip("/"),
     }

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 from flask import current_app, g, request
 from flask_sqlalchemy.pagination import Pagination
@@ -61,16 +62,27 @@ def refuse_in_form(form: Any, exc: ServiceError) -> None:
         form.form_errors.append(str(exc.message))
 
 
-def submitted(form: Any, action: Callable[[], T]) -> T | None:
-    """Validate a posted form and run the service ``action``. Returns its result, or None when
-    the form must be shown again (invalid input, or a refusal now attached to the form)."""
+@dataclass(frozen=True)
+class Submission(Generic[T]):
+    """What ``submitted`` did: true when the service ran, with what it returned."""
+
+    ok: bool
+    value: T | None = None
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+
+def submitted(form: Any, action: Callable[[], T]) -> Submission[T]:
+    """Validate a posted form and run the service ``action``. False when the form must be
+    shown again: invalid input, or a refusal of the service now shown at its field."""
     if not form.validate_on_submit():
-        return None
+        return Submission(False)
     try:
-        return action()
+        return Submission(True, action())
     except ServiceError as exc:
         refuse_in_form(form, exc)
-        return None
+        return Submission(False)
 
 
 def form_status(form: Any) -> int:

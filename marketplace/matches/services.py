@@ -151,16 +151,29 @@ def check_pairing(need: Need, resource: Resource) -> None:
         date.today(),
     )
     if found:
-        raise ServiceError(VIOLATION_MESSAGES[found[0]])
+        raise ServiceError(VIOLATION_MESSAGES[found[0]], field="resource")
+
+
+def pairing_problem(need: Need, resource: Resource) -> str | None:
+    """Why this resource may not serve this need, or None when it may."""
+    try:
+        check_pairing(need, resource)
+    except ServiceError as exc:
+        return str(exc.message)
+    return None
 
 
 def _check_quantity(quantity: Any, need: Need, resource: Resource) -> None:
     if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity <= 0:
-        raise ServiceError(_l("The quantity must be a whole number above zero."))
+        raise ServiceError(_l("The quantity must be a whole number above zero."), field="quantity")
     if quantity > need.open_quantity:
-        raise ServiceError(_l("Only %(n)s remain open on this need.", n=need.open_quantity))
+        raise ServiceError(
+            _l("Only %(n)s remain open on this need.", n=need.open_quantity), field="quantity"
+        )
     if resource.remaining is not None and quantity > resource.remaining:
-        raise ServiceError(_l("Only %(n)s remain on this resource.", n=resource.remaining))
+        raise ServiceError(
+            _l("Only %(n)s remain on this resource.", n=resource.remaining), field="quantity"
+        )
 
 
 def pledge(actor: User, need: Need, resource: Resource, quantity: int) -> Match:

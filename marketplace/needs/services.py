@@ -84,6 +84,11 @@ def may_edit(user: User, village: Region) -> bool:
     return user.role in (Role.STAFF, Role.SUPERUSER) and in_scope(user, village)
 
 
+def can_edit(user: User, need: Need) -> bool:
+    """Staff of the need's village edit it until it is verified."""
+    return may_edit(user, need.village) and need.status in EDITABLE
+
+
 def _move(need: Need, to: NeedStatus) -> None:
     if to not in TRANSITIONS[need.status]:
         raise ServiceError(_l("This action conflicts with the current state of the record."), 409)
@@ -92,24 +97,26 @@ def _move(need: Need, to: NeedStatus) -> None:
 
 def _validate(values: dict[str, Any]) -> None:
     if values["subcategory"] not in SUBCATEGORY_CODES:
-        raise ServiceError(_l("Choose a category from the list."))
+        raise ServiceError(_l("Choose a category from the list."), field="subcategory")
     quantity = values["quantity"]
     if not isinstance(quantity, int) or quantity <= 0:
-        raise ServiceError(_l("The quantity must be a whole number above zero."))
+        raise ServiceError(_l("The quantity must be a whole number above zero."), field="quantity")
     if not 1 <= int(values["urgency"]) <= 3:
-        raise ServiceError(_l("Urgency is 1, 2 or 3."))
+        raise ServiceError(_l("Urgency is 1, 2 or 3."), field="urgency")
     if Decimal(values["estimated_value"] or 0) < 0:
-        raise ServiceError(_l("The value cannot be negative."))
+        raise ServiceError(_l("The value cannot be negative."), field="estimated_value")
     needed_by = values.get("needed_by")
     if needed_by is not None and needed_by < date.today():
-        raise ServiceError(_l("The date needed by cannot be in the past."))
+        raise ServiceError(_l("The date needed by cannot be in the past."), field="needed_by")
 
 
 def create_need(actor: User, village: Region, household: Household | None, **values: Any) -> Need:
     if village.level != RegionLevel.VILLAGE or not may_edit(actor, village):
         raise ServiceError(_l("Only the staff of this village may post its needs."), 403)
     if household is not None and household.village_id != village.id:
-        raise ServiceError(_l("This household does not belong to the chosen village."))
+        raise ServiceError(
+            _l("This household does not belong to the chosen village."), field="household"
+        )
     _validate(values)
     need = Need(
         village=village,

@@ -7,10 +7,11 @@ from typing import Any
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms import SelectChoice
 
-from marketplace.accounts.models import Role
+from marketplace.accounts.models import Role, VerificationStatus
 from marketplace.attachments.services import attach, attachments_of
 from marketplace.errors import ServiceError
 from marketplace.extensions import db
@@ -28,7 +29,7 @@ from marketplace.permissions import public, roles
 from marketplace.regions.models import Region, RegionLevel
 from marketplace.resources import services as resources
 from marketplace.vocab import CATEGORY_TREE
-from marketplace.web import first_error, int_arg, paginate, uploaded_photo
+from marketplace.web import form_status, int_arg, paginate, submitted, uploaded_photo
 
 bp = Blueprint("needs", __name__, url_prefix="/needs")
 
@@ -105,8 +106,9 @@ def _form_choices(form: NeedForm) -> None:
         .where(Household.village_id.in_([v.id for v in villages]))
         .order_by(Household.register_number)
     ).all()
+    names = households.identity(current_user, list(rows))  # full names: the view is audited
     form.household.choices = [SelectChoice(0, _("(the whole village)"))] + [
-        SelectChoice(h.id, f"{h.register_number} {h.head_name}") for h in rows
+        SelectChoice(h.id, f"{h.register_number} {names[h.id]['name']}") for h in rows
     ]
 
 
@@ -131,17 +133,22 @@ def create() -> Any:
     if not form.is_submitted():
         form.household.data = int_arg("household") or 0
         form.urgency.data = 2
-    if form.validate_on_submit():
-        village = db.session.get(Region, form.village.data)
-        household = db.session.get(Household, form.household.data) if form.household.data else None
-        assert village is not None
-        photo = uploaded_photo(form.photo)
-        need = services.create_need(current_user, village, household, **_values(form))
-        if photo:
-            attach("need", need.id, photo, current_user, "photo")
+    done = submitted(form, lambda: _create(form))
+    if done and done.value:
         flash(_("Need posted; it waits for verification."), "success")
-        return redirect(url_for("needs.detail", need_id=need.id))
-    return render_template("needs/form.html", form=form), 400 if form.errors else 200
+        return redirect(url_for("needs.detail", need_id=done.value.id))
+    return render_template("needs/form.html", form=form), form_status(form)
+
+
+def _create(form: NeedForm) -> Need:
+    village = db.session.get(Region, form.village.data)
+    household = db.session.get(Household, form.household.data) if form.household.data else None
+    assert village is not None  # the choices are the user's own villages
+    photo = uploaded_photo(form.photo)
+    need = services.create_need(current_user, village, household, **_values(form))
+    if photo:
+        attach("need", need.id, photo, current_user, "photo")
+    return need
 
 
 @bp.route("/suggest-category", methods=["POST"])
@@ -162,23 +169,41 @@ def suggest_category() -> Any:
     }
 
 
-@bp.route("/<int:need_id>")
-@public
-def detail(need_id: int) -> Any:
-    user = current_user if current_user.is_authenticated else None
-    need = services.get_need(user, need_id)
+def _pledge_choices(user: Any, need: Need) -> tuple[list[SelectChoice], str]:
+    """The donor's resources that may be pledged to this need now (they fit it and have
+    something left), or why there are none."""
+    org = user.organization
+    if org is None or not org.is_verified:
+        if org is not None and org.status == VerificationStatus.REJECTED:
+            return [], _("Your organization's verification was refused: correct it on your "
+                         "dashboard and submit it again before pledging.")  # fmt: skip
+        return [], _("Your organization is awaiting verification by an administrator: "
+                     "you can pledge once it is verified.")  # fmt: skip
+    own = db.session.scalars(resources.own_resources(user).order_by(sa.text("id"))).all()
+    usable = [r for r in own if resources.is_public(r)]
+    if not usable:
+        return [], _("You have no active resource to pledge: post one first.")
+    fitting = [r for r in usable if (r.remaining is None or r.remaining > 0)
+               and matches.pairing_problem(need, r) is None]  # fmt: skip
+    if not fitting:
+        return [], _("None of your resources fits this need (category, service area, "
+                     "eligibility or what is left).")  # fmt: skip
+    return [SelectChoice(r.id, r.title) for r in fitting], ""
+
+
+def _render_detail(user: Any, need: Need, pledge_form: PledgeForm | None = None) -> Any:
     identity = (
         households.identity(user, [need.household])[need.household.id]
         if user and need.household
         else None
     )
-    pledge_form = None
+    no_pledge_reason = ""
     if user is not None and user.role == Role.DONOR and need.status == NeedStatus.VERIFIED:
-        own = db.session.scalars(resources.own_resources(user).order_by(sa.text("id"))).all()
-        usable = [r for r in own if resources.is_public(r)]
-        if usable:
-            pledge_form = PledgeForm()
-            pledge_form.resource.choices = [SelectChoice(r.id, r.title) for r in usable]
+        options, no_pledge_reason = _pledge_choices(user, need)
+        if options and pledge_form is None:
+            pledge_form = PledgeForm(formdata=None)
+        if pledge_form is not None:
+            pledge_form.resource.choices = options
     in_scope_matches: list[Match] = []
     if user is not None and user.role != Role.DONOR:
         in_scope_matches = list(
@@ -191,16 +216,15 @@ def detail(need_id: int) -> Any:
         if user is not None and need.status == NeedStatus.VERIFIED and need.open_quantity > 0
         else []
     )
-    response = render_template(
+    page = render_template(
         "needs/detail.html",
         need=need,
         suggestions=suggestions,
         identity=identity,
-        pledge_form=pledge_form,
+        pledge_form=pledge_form if pledge_form and pledge_form.resource.choices else None,
+        no_pledge_reason=no_pledge_reason,
         matches=in_scope_matches,
-        may_edit=user is not None
-        and services.may_edit(user, need.village)
-        and need.status in services.EDITABLE,
+        may_edit=user is not None and services.can_edit(user, need),
         may_withdraw=user is not None
         and services.may_edit(user, need.village)
         and need.status not in (NeedStatus.WITHDRAWN, NeedStatus.FULFILLED),
@@ -211,26 +235,40 @@ def detail(need_id: int) -> Any:
         photos=attachments_of("need", need.id),
         reason_form=ReasonForm(),
     )
-    return response
+    return page, form_status(pledge_form) if pledge_form else 200
+
+
+@bp.route("/<int:need_id>")
+@public
+def detail(need_id: int) -> Any:
+    user = current_user if current_user.is_authenticated else None
+    return _render_detail(user, services.get_need(user, need_id))
 
 
 @bp.route("/<int:need_id>/edit", methods=["GET", "POST"])
 @roles(*EDITORS)
 def edit(need_id: int) -> Any:
     need = services.get_need(current_user, need_id)
+    if not services.may_edit(current_user, need.village):
+        abort(404)  # another village's need: as if it did not exist
+    if not services.can_edit(current_user, need):
+        raise ServiceError(_l("A verified need can no longer be edited, only withdrawn."), 409)
     form = NeedForm(obj=need)
     _form_choices(form)
     if not form.is_submitted():
         form.village.data = need.village_id
         form.household.data = need.household_id or 0
-    if form.validate_on_submit():
-        services.update_need(current_user, need, **_values(form))
-        photo = uploaded_photo(form.photo)
-        if photo:
-            attach("need", need.id, photo, current_user, "photo")
+    if submitted(form, lambda: _update(need, form)):
         flash(_("Saved."), "success")
         return redirect(url_for("needs.detail", need_id=need.id))
-    return render_template("needs/form.html", form=form, need=need), 400 if form.errors else 200
+    return render_template("needs/form.html", form=form, need=need), form_status(form)
+
+
+def _update(need: Need, form: NeedForm) -> None:
+    photo = uploaded_photo(form.photo)
+    services.update_need(current_user, need, **_values(form))
+    if photo:
+        attach("need", need.id, photo, current_user, "photo")
 
 
 @bp.route("/<int:need_id>/withdraw", methods=["POST"])
@@ -264,13 +302,16 @@ def decide(need_id: int, decision: str) -> Any:
 def pledge(need_id: int) -> Any:
     need = services.get_need(current_user, need_id)
     form = PledgeForm()
-    form.resource.choices = [
-        SelectChoice(r.id, r.title)
-        for r in db.session.scalars(resources.own_resources(current_user))
-    ]
-    if not form.validate_on_submit():
-        raise ServiceError(first_error(form))
+    form.resource.choices, why_not = _pledge_choices(current_user, need)
+    if not form.resource.choices:
+        raise ServiceError(why_not, 409)
+    done = submitted(form, lambda: _pledge(need, form))
+    if done and done.value:
+        flash(_("Pledge made; it waits for an administrator's approval."), "success")
+        return redirect(url_for("matches.detail", match_id=done.value.id))
+    return _render_detail(current_user, need, form)
+
+
+def _pledge(need: Need, form: PledgeForm) -> Match:
     resource = resources.get_resource(current_user, form.resource.data)
-    match = matches.pledge(current_user, need, resource, form.quantity.data)
-    flash(_("Pledge made; it waits for an administrator's approval."), "success")
-    return redirect(url_for("matches.detail", match_id=match.id))
+    return matches.pledge(current_user, need, resource, form.quantity.data)

@@ -97,16 +97,21 @@ def _require_donor(actor: User) -> Organization:
 def _validate(values: dict[str, Any], service_area: list[Region]) -> None:
     values["kind"] = ResourceKind(values["kind"])
     if not values["categories"] or any(c not in CATEGORIES for c in values["categories"]):
-        raise ServiceError(_l("Choose at least one category from the list."))
+        raise ServiceError(_l("Choose at least one category from the list."), field="categories")
     if not service_area:
-        raise ServiceError(_l("Choose at least one region the resource reaches."))
+        raise ServiceError(
+            _l("Choose at least one region the resource reaches."), field="service_area"
+        )
     if Decimal(values["unit_value"] or 0) < 0:
-        raise ServiceError(_l("The value cannot be negative."))
+        raise ServiceError(_l("The value cannot be negative."), field="unit_value")
     if values["valid_until"] < values["valid_from"]:
-        raise ServiceError(_l("The end of validity comes before its start."))
+        raise ServiceError(_l("The end of validity comes before its start."), field="valid_until")
     deadline = values.get("delivery_deadline")
     if deadline is not None and deadline < values["valid_from"]:
-        raise ServiceError(_l("The delivery deadline comes before the start of validity."))
+        raise ServiceError(
+            _l("The delivery deadline comes before the start of validity."),
+            field="delivery_deadline",
+        )
     values["eligible_statuses"] = [HouseholdStatus(s).value for s in values["eligible_statuses"]]
     values["eligible_causes"] = [PovertyCause(c).value for c in values["eligible_causes"]]
     # Keep the list small and canonical: a top category makes its sub-categories redundant.
@@ -118,7 +123,9 @@ def _validate(values: dict[str, Any], service_area: list[Region]) -> None:
 
 def _check_capacity(capacity: int | None) -> None:
     if capacity is not None and (not isinstance(capacity, int) or capacity <= 0):
-        raise ServiceError(_l("Capacity must be a whole number above zero, or unlimited."))
+        raise ServiceError(
+            _l("Capacity must be a whole number above zero, or unlimited."), field="capacity"
+        )
 
 
 def create_resource(
@@ -145,6 +152,14 @@ def create_resource(
     return resource
 
 
+def can_edit(user: User | None, resource: Resource) -> bool:
+    """Members of the posting organization edit a resource until it is closed or expired."""
+    return is_member(user, resource) and resource.status not in (
+        ResourceStatus.CLOSED,
+        ResourceStatus.EXPIRED,
+    )
+
+
 def update_resource(
     actor: User,
     resource: Resource,
@@ -162,7 +177,8 @@ def update_resource(
     taken = (resource.capacity or 0) - (resource.remaining or 0)
     if capacity is not None and capacity < taken:
         raise ServiceError(
-            _l("Capacity cannot be lower than the %(taken)s already approved.", taken=taken)
+            _l("Capacity cannot be lower than the %(taken)s already approved.", taken=taken),
+            field="capacity",
         )
     before = {"capacity": resource.capacity, "remaining": resource.remaining}
     # One statement, so a concurrent approval cannot slip between reading and writing.

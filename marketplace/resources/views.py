@@ -23,7 +23,7 @@ from marketplace.resources import services
 from marketplace.resources.forms import ResourceForm
 from marketplace.resources.models import Resource, ResourceStatus
 from marketplace.vocab import CATEGORY_TREE
-from marketplace.web import paginate
+from marketplace.web import form_status, paginate, submitted
 
 bp = Blueprint("resources", __name__, url_prefix="/resources")
 
@@ -83,11 +83,11 @@ def _values(form: ResourceForm) -> dict[str, Any]:
 def create() -> Any:
     form = ResourceForm()
     _form_choices(form)
-    if form.validate_on_submit():
-        resource = services.create_resource(current_user, **_values(form))
+    done = submitted(form, lambda: services.create_resource(current_user, **_values(form)))
+    if done and done.value:
         flash(_("Resource posted."), "success")
-        return redirect(url_for("resources.detail", resource_id=resource.id))
-    return render_template("resources/form.html", form=form), 400 if form.errors else 200
+        return redirect(url_for("resources.detail", resource_id=done.value.id))
+    return render_template("resources/form.html", form=form), form_status(form)
 
 
 @bp.route("/<int:resource_id>")
@@ -161,19 +161,18 @@ def allocate(resource_id: int) -> Any:
 @roles(Role.DONOR)
 def edit(resource_id: int) -> Any:
     resource = services.get_resource(current_user, resource_id)
+    if not services.can_edit(current_user, resource):
+        abort(404)  # another organization's resource, or one that is closed
     form = ResourceForm(obj=resource)
     _form_choices(form)
     if not form.is_submitted():
         form.kind.data = resource.kind.value
         form.unlimited.data = resource.capacity is None
         form.service_area.data = [r.id for r in resource.service_area]
-    if form.validate_on_submit():
-        services.update_resource(current_user, resource, **_values(form))
+    if submitted(form, lambda: services.update_resource(current_user, resource, **_values(form))):
         flash(_("Saved."), "success")
         return redirect(url_for("resources.detail", resource_id=resource.id))
-    return render_template("resources/form.html", form=form, resource=resource), (
-        400 if form.errors else 200
-    )
+    return render_template("resources/form.html", form=form, resource=resource), form_status(form)
 
 
 @bp.route("/<int:resource_id>/<any(pause, activate, close):action>", methods=["POST"])
