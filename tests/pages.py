@@ -97,15 +97,17 @@ class _FormParser(HTMLParser):
             self._form.controls.append(
                 Control(
                     "input", kind, a.get("name", ""), a.get("value", ""), checked="checked" in a
-                )  # fmt: skip
+                )
             )
         elif tag == "button":
-            self._button = Control("button", a.get("type", "submit").lower(), a.get("name", ""),
-                                   a.get("value", ""))  # fmt: skip
+            self._button = Control(
+                "button", a.get("type", "submit").lower(), a.get("name", ""), a.get("value", "")
+            )
             self._form.controls.append(self._button)
         elif tag == "select":
-            self._select = Control("select", "select", a.get("name", ""), "",
-                                   multiple="multiple" in a)  # fmt: skip
+            self._select = Control(
+                "select", "select", a.get("name", ""), "", multiple="multiple" in a
+            )
             self._selected_seen = False
             self._form.controls.append(self._select)
         elif tag == "option" and self._select is not None:
@@ -145,9 +147,10 @@ class _FormParser(HTMLParser):
             value = value.strip() if self._option_value is None else value
             self._select.options.append(value)
             if getattr(self, "_pending_selected", False) or (
-                not self._selected_seen and len(self._select.options) == 1
+                not self._selected_seen
+                and len(self._select.options) == 1
                 and not self._select.multiple
-            ):  # fmt: skip
+            ):
                 self._select.value = value
             self._option_value = None
         elif tag == "select":
