@@ -28,7 +28,10 @@ def uploaded_photo(field: Any) -> tuple[bytes, str, str] | None:
     storage = field.data
     if storage is None or isinstance(storage, str) or not getattr(storage, "filename", ""):
         return None
-    return read_photo(storage.stream)
+    try:
+        return read_photo(storage.stream)
+    except ServiceError as exc:  # shown at the photo field, the rest of the form kept
+        raise ServiceError(exc.message, exc.status, field=field.name) from exc
 
 
 def int_arg(name: str) -> int | None:
@@ -56,6 +59,7 @@ def refuse_in_form(form: Any, exc: ServiceError) -> None:
     fields, above the form otherwise. Nothing of the attempted change is kept."""
     db.session.rollback()
     field = getattr(form, exc.field, None) if exc.field else None
+    form.refused_status = exc.status
     if field is not None and hasattr(field, "errors"):
         field.errors = [*field.errors, str(exc.message)]
     else:
@@ -86,5 +90,10 @@ def submitted(form: Any, action: Callable[[], T]) -> Submission[T]:
 
 
 def form_status(form: Any) -> int:
-    """The status of a page showing ``form``: 400 when it carries errors."""
-    return 400 if form.errors else 200
+    """The status of a page showing ``form``: 400 when it carries errors. A form shown again
+    keeps what the session holds by then (a refused change was already rolled back): the
+    audit of the unmasked data the page shows must not be lost with the error status."""
+    if form.errors:
+        keep_changes()
+        return int(getattr(form, "refused_status", 400))
+    return 200

@@ -84,27 +84,29 @@ def identity(user: User, households: list[Household]) -> dict[int, dict[str, str
 def _check_fields(values: dict[str, Any], household: Household | None) -> None:
     duplicates = [
         (
+            "register_number",
             Household.register_number,
             values["register_number"],
             _l("A household with this register number already exists."),
         ),
         (
+            "head_id_number",
             Household.head_id_number,
             values["head_id_number"],
             _l("A household with this ID card number is already registered."),
         ),
     ]
-    for column, value, message in duplicates:
+    for field, column, value, message in duplicates:
         query = sa.select(Household.id).where(column == value)
         if household is not None:
             query = query.where(Household.id != household.id)
         if db.session.scalar(query) is not None:
-            raise ServiceError(message)
+            raise ServiceError(message, field=field)
     if not 1 <= int(values["member_count"]) <= 30:
-        raise ServiceError(_l("A household has 1 to 30 members."))
+        raise ServiceError(_l("A household has 1 to 30 members."), field="member_count")
     income = values.get("income_per_capita")
     if income is not None and Decimal(income) < 0:
-        raise ServiceError(_l("Income cannot be negative."))
+        raise ServiceError(_l("Income cannot be negative."), field="income_per_capita")
     values["primary_cause"] = PovertyCause(values["primary_cause"])
     values["status"] = HouseholdStatus(values["status"])
     values["labour_capacity"] = LabourCapacity(values["labour_capacity"])
@@ -117,7 +119,7 @@ def _check_fields(values: dict[str, Any], household: Household | None) -> None:
 
 def create_household(actor: User, village: Region, **values: Any) -> Household:
     if village.level != RegionLevel.VILLAGE:
-        raise ServiceError(_l("Choose a village."))
+        raise ServiceError(_l("Choose a village."), field="village")
     if not may_edit(actor, village=village):
         raise ServiceError(_l("Only the staff of this village may change its register."), 403)
     _check_fields(values, None)
@@ -134,7 +136,7 @@ def update_household(actor: User, household: Household, village: Region, **value
     if not may_edit(actor, household) or not may_edit(actor, village=village):
         raise ServiceError(_l("Only the staff of this village may change its register."), 403)
     if village.level != RegionLevel.VILLAGE:
-        raise ServiceError(_l("Choose a village."))
+        raise ServiceError(_l("Choose a village."), field="village")
     _check_fields(values, household)
     changed = {
         name: str(getattr(household, name))

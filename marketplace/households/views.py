@@ -36,7 +36,7 @@ from marketplace.households.spreadsheet import check_xlsx
 from marketplace.needs.models import Need
 from marketplace.permissions import roles
 from marketplace.regions.models import Region, RegionLevel
-from marketplace.web import int_arg, paginate
+from marketplace.web import form_status, int_arg, paginate, submitted
 
 bp = Blueprint("households", __name__, url_prefix="/households")
 
@@ -112,13 +112,19 @@ def _values(form: HouseholdForm) -> dict[str, Any]:
 def create() -> Any:
     form = HouseholdForm()
     form.village.choices = _village_choices()
-    if form.validate_on_submit():
-        village = db.session.get(Region, form.village.data)
-        assert village is not None  # the choices are the user's own villages
-        household = services.create_household(current_user, village, **_values(form))
+    done = submitted(form, lambda: services.create_household(
+        current_user, _chosen_village(form), **_values(form)))  # fmt: skip
+    if done and done.value:
+        household = done.value
         flash(_("Household %(number)s registered.", number=household.register_number), "success")
         return redirect(url_for("households.detail", household_id=household.id))
-    return render_template("households/form.html", form=form), 400 if form.errors else 200
+    return render_template("households/form.html", form=form), form_status(form)
+
+
+def _chosen_village(form: HouseholdForm) -> Region:
+    village = db.session.get(Region, form.village.data)
+    assert village is not None  # the choices are the user's own villages
+    return village
 
 
 @bp.route("/<int:household_id>")
@@ -147,7 +153,6 @@ def edit(household_id: int) -> Any:
     household = services.get_household(current_user, household_id)
     if not services.may_edit(current_user, household):
         raise ServiceError(_l("Only the staff of this village may change its register."), 403)
-    services.identity(current_user, [household])  # the form shows unmasked data: audited
     form = HouseholdForm(obj=household)
     form.village.choices = _village_choices()
     if not form.is_submitted():
@@ -155,14 +160,14 @@ def edit(household_id: int) -> Any:
         form.primary_cause.data = household.primary_cause.value
         form.status.data = household.status.value
         form.labour_capacity.data = household.labour_capacity.value
-    if form.validate_on_submit():
-        village = db.session.get(Region, form.village.data)
-        assert village is not None
-        services.update_household(current_user, household, village, **_values(form))
+    if submitted(form, lambda: services.update_household(
+            current_user, household, _chosen_village(form), **_values(form))):  # fmt: skip
         flash(_("Saved."), "success")
         return redirect(url_for("households.detail", household_id=household.id))
+    # After any refusal was rolled back: the form shows unmasked data, and that view is audited.
+    services.identity(current_user, [household])
     response = render_template("households/form.html", form=form, household=household)
-    return response, 400 if form.errors else 200
+    return response, form_status(form)
 
 
 # --- bulk import from the Excel template ---------------------------------------------------

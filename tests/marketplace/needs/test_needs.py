@@ -122,6 +122,7 @@ def test_oversized_photo_is_refused(
     finally:
         app.config["PHOTO_MAX_BYTES"] = saved
     assert response.status_code == 413
+    assert "孩子上高中需要助学金" in response.data.decode()  # the form comes back, input kept
     assert _needs(db) == 1
 
 
