@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
+    DateField,
     EmailField,
     PasswordField,
     SelectChoice,
@@ -15,7 +16,7 @@ from wtforms import (
 )
 from wtforms.validators import EqualTo, Length, Optional
 
-from marketplace.accounts.models import OrganizationKind, Role
+from marketplace.accounts.models import OrganizationKind, Role, TokenScope
 from marketplace.forms import required
 from marketplace.validation import Normalised, normalise_credit_code, normalise_mobile
 
@@ -99,4 +100,52 @@ class TokenForm(FlaskForm):
         validators=required(100),
         description=_l("What the token is for, e.g. the county's reporting system."),
     )
+    scope = SelectField(
+        _l("Scope"),
+        choices=[SelectChoice(s.value, s.label) for s in (TokenScope.READ, TokenScope.WRITE)],
+        default=TokenScope.READ.value,
+        description=_l("A read-only token may only read; one that may act can also change data."),
+    )
+    expires_on = DateField(
+        _l("Valid until"),
+        validators=[Optional()],
+        description=_l("Optional: the last day the token works. Empty: until revoked."),
+    )
     submit = SubmitField(_l("Create token"))
+
+
+class ForgotPasswordForm(FlaskForm):
+    identifier = StringField(_l("User name or e-mail"), validators=required(200))
+    submit = SubmitField(_l("Send a reset link"))
+
+
+class ResetPasswordForm(FlaskForm):
+    password = PasswordField(_l("New password"), validators=required(200))
+    confirm = PasswordField(
+        _l("Repeat new password"),
+        validators=[EqualTo("password", message=_l("The two passwords differ."))],
+    )
+    submit = SubmitField(_l("Set the new password"))
+
+
+class StaffVillagesForm(FlaskForm):
+    regions = SelectMultipleField(
+        _l("Villages"),
+        coerce=int,
+        description=_l("The villages this person looks after from now on."),
+    )
+    submit = SubmitField(_l("Save villages"))
+
+
+class OrganizationForm(FlaskForm):
+    """A donor corrects a rejected organization and submits it again."""
+
+    name = StringField(_l("Organization name"), validators=[Length(max=200)])
+    credit_code = StringField(
+        _l("Unified social credit code"),
+        validators=[Normalised(normalise_credit_code, optional=True)],
+    )
+    region = SelectField(_l("Region where the organization is registered"), coerce=int)
+    contact_name = StringField(_l("Contact person"), validators=required(50))
+    contact_phone = StringField(_l("Mobile number"), validators=[Normalised(normalise_mobile)])
+    submit = SubmitField(_l("Submit for verification again"))

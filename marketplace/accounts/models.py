@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -30,6 +30,11 @@ class OrganizationKind(LabelledEnum):
     INDIVIDUAL = "individual"
 
 
+class TokenScope(LabelledEnum):
+    READ = "read"  # GET, HEAD, OPTIONS only
+    WRITE = "write"  # read and act
+
+
 class VerificationStatus(LabelledEnum):
     PENDING = "pending"
     VERIFIED = "verified"
@@ -50,6 +55,8 @@ LABELS.update(
         VerificationStatus.PENDING: _l("Awaiting verification"),
         VerificationStatus.VERIFIED: _l("Verified"),
         VerificationStatus.REJECTED: _l("Rejected"),
+        TokenScope.READ: _l("Read only"),
+        TokenScope.WRITE: _l("Read and act"),
     }
 )
 
@@ -108,8 +115,8 @@ class User(UserMixin, TimestampMixin, Base):
     active: Mapped[bool] = mapped_column(default=True)
     # Rotated at logout and password change: every session holding the old one is dead.
     session_token: Mapped[str] = mapped_column(sa.String(64), default=lambda: secrets.token_hex(16))
-    failed_logins: Mapped[int] = mapped_column(default=0)
-    locked_until: Mapped[datetime | None]
+    # Set by an administrator's reset: every page leads to the password page until changed.
+    must_change_password: Mapped[bool] = mapped_column(default=False)
     last_login_at: Mapped[datetime | None]
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
 
@@ -117,8 +124,6 @@ class User(UserMixin, TimestampMixin, Base):
         back_populates="members", foreign_keys=[organization_id]
     )
     regions: Mapped[list[Region]] = relationship(secondary=user_region, order_by=Region.code)
-
-    __table_args__ = (sa.CheckConstraint("failed_logins >= 0", name="failed_logins_non_negative"),)
 
     def get_id(self) -> str:
         return f"{self.id}:{self.session_token}"
@@ -145,5 +150,33 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+    # Valid through this day (Beijing time); None: until revoked.
+    expires_on: Mapped[date | None]
+    scope: Mapped[TokenScope] = mapped_column(
+        enum_column(TokenScope, "scope"), default=TokenScope.READ
+    )
 
     user: Mapped[User] = relationship()
+
+
+class LoginThrottle(Base):
+    """Failed sign-ins of one account name from one client address.
+
+    After ``LOGIN_MAX_FAILURES`` failures that address waits ``LOGIN_LOCK_MINUTES`` before it
+    may try that account again; the owner signing in from elsewhere is not affected. Keyed by
+    the name typed, so unknown names are throttled exactly like real ones.
+    """
+
+    __tablename__ = "login_throttle"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(sa.String(50), index=True)
+    address: Mapped[str] = mapped_column(sa.String(64))
+    failures: Mapped[int] = mapped_column(default=0)
+    blocked_until: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (
+        sa.UniqueConstraint("username", "address", name="one_per_account_and_address"),
+        sa.CheckConstraint("failures >= 0", name="failures_non_negative"),
+    )

@@ -1,4 +1,5 @@
-"""Sign-in, registration, password change, organization verification and user management."""
+"""Sign-in, registration, passwords and their resets, API tokens, organization verification and
+resubmission, user management."""
 
 from __future__ import annotations
 
@@ -6,30 +7,64 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from wtforms import SelectChoice
 
 from marketplace.accounts import services
 from marketplace.accounts.forms import (
+    ForgotPasswordForm,
     LoginForm,
+    OrganizationForm,
     PasswordChangeForm,
     RegisterForm,
+    ResetPasswordForm,
+    StaffVillagesForm,
     TokenForm,
     UserCreateForm,
 )
-from marketplace.accounts.models import ApiToken, Organization, OrganizationKind, Role, User
+from marketplace.accounts.models import (
+    ApiToken,
+    Organization,
+    OrganizationKind,
+    Role,
+    TokenScope,
+    User,
+    VerificationStatus,
+)
 from marketplace.errors import ServiceError
 from marketplace.extensions import db, limiter
 from marketplace.forms import ReasonForm
 from marketplace.permissions import public, region_clause, roles, signed_in
 from marketplace.regions import services as region_services
 from marketplace.regions.models import Region
+from marketplace.web import form_status, keep_changes, submitted
 
 bp = Blueprint("accounts", __name__)
 
 ADMINS = (Role.ADMIN, Role.SUPERUSER)
+
+# What a user who must change the password may still reach.
+PASSWORD_CHANGE_OPEN = {
+    "accounts.change_password",
+    "accounts.logout",
+    "home.set_language",
+    "home.health",
+    "static",
+    "bootstrap.static",
+}
 
 
 def _safe_next(target: str | None) -> str:
@@ -45,6 +80,19 @@ def _login_limit() -> str:
     return str(current_app.config["LOGIN_RATE_LIMIT"])
 
 
+@bp.before_app_request
+def require_new_password() -> Any:
+    """After an administrator's reset, every page leads to the password page until changed."""
+    if g.get("token_auth") or not current_user.is_authenticated:
+        return None
+    if not current_user.must_change_password or request.endpoint in PASSWORD_CHANGE_OPEN:
+        return None
+    if request.path.startswith("/api/"):
+        abort(403)
+    flash(_("Your password was reset: choose a new one before you go on."), "warning")
+    return redirect(url_for("accounts.change_password"))
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(_login_limit, methods=["POST"])
 @public
@@ -56,52 +104,101 @@ def login() -> Any:
         try:
             user = services.authenticate(form.username.data, form.password.data)
         except ServiceError as exc:
-            db.session.commit()  # failures and lock-outs are recorded
-            flash(str(exc.message), "danger")
-            return render_template("accounts/login.html", form=form), exc.status
-        db.session.commit()
+            keep_changes()  # failures and throttles are recorded although refused
+            form.form_errors.append(str(exc.message))
+            response = make_response(render_template("accounts/login.html", form=form), exc.status)
+            if isinstance(exc, services.SignInThrottled):
+                response.headers["Retry-After"] = str(exc.retry_after)
+            return response
         login_user(user)
+        if user.must_change_password:
+            return redirect(url_for("accounts.change_password"))
         flash(_("Welcome, %(name)s.", name=user.display_name), "success")
         return redirect(_safe_next(request.args.get("next")))
-    return render_template("accounts/login.html", form=form)
+    return render_template("accounts/login.html", form=form), form_status(form)
 
 
 @bp.route("/logout", methods=["POST"])
 @signed_in
 def logout() -> Any:
     services.logout(current_user)
-    db.session.commit()
     logout_user()
     flash(_("You have signed out."), "info")
     return redirect(url_for("home.index"))
+
+
+@bp.route("/account/sign-out-everywhere", methods=["POST"])
+@signed_in
+def sign_out_everywhere() -> Any:
+    services.sign_out_everywhere(current_user)
+    logout_user()
+    flash(_("Every session and every API token has ended: sign in again."), "success")
+    return redirect(url_for("accounts.login"))
+
+
+@bp.route("/login/forgot", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+@public
+def forgot_password() -> Any:
+    """Self-service reset by e-mail when the site can send mail; the same answer whether or
+    not the account exists."""
+    enabled = services.self_service_reset_enabled()
+    form = ForgotPasswordForm()
+    if enabled and form.validate_on_submit():
+        services.request_password_reset(form.identifier.data)
+        flash(
+            _(
+                "If an active account with an e-mail address matches, a link to choose a new "
+                "password is on its way. It works once, within an hour."
+            ),
+            "info",
+        )
+        return redirect(url_for("accounts.login"))
+    return render_template("accounts/forgot.html", form=form, enabled=enabled), form_status(form)
+
+
+@bp.route("/login/reset/<token>", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+@public
+def reset_password(token: str) -> Any:
+    form = ResetPasswordForm()
+    if services.user_for_reset_token(token) is None:
+        return render_template("accounts/reset.html", form=None), 400
+    if submitted(form, lambda: services.reset_password_with_token(token, form.password.data)):
+        if current_user.is_authenticated:
+            logout_user()
+        flash(_("Your new password is set. Sign in with it."), "success")
+        return redirect(url_for("accounts.login"))
+    return render_template("accounts/reset.html", form=form), form_status(form)
+
+
+def _region_choices() -> list[SelectChoice]:
+    return [SelectChoice(0, _("(choose)"))] + [
+        SelectChoice(r.id, r.full_name) for r in region_services.deployment_regions()
+    ]
 
 
 @bp.route("/register", methods=["GET", "POST"])
 @public
 def register() -> Any:
     form = RegisterForm()
-    form.region.choices = [SelectChoice(0, _("(choose)"))] + [
-        SelectChoice(r.id, r.full_name) for r in region_services.deployment_regions()
-    ]
-    if form.validate_on_submit():
+    form.region.choices = _region_choices()
+
+    def register() -> User:
         region = db.session.get(Region, form.region.data) if form.region.data else None
-        try:
-            services.register_donor(
-                username=form.username.data.strip(),
-                display_name=form.display_name.data.strip(),
-                password=form.password.data,
-                kind=OrganizationKind(form.kind.data),
-                organization_name=(form.organization_name.data or "").strip(),
-                credit_code=form.credit_code.data or None,
-                region=region,
-                contact_phone=form.phone.data,
-                email=form.email.data or "",
-            )
-        except ServiceError as exc:
-            db.session.rollback()
-            flash(str(exc.message), "danger")
-            return render_template("accounts/register.html", form=form), exc.status
-        db.session.commit()
+        return services.register_donor(
+            username=form.username.data.strip(),
+            display_name=form.display_name.data.strip(),
+            password=form.password.data,
+            kind=OrganizationKind(form.kind.data),
+            organization_name=(form.organization_name.data or "").strip(),
+            credit_code=form.credit_code.data or None,
+            region=region,
+            contact_phone=form.phone.data,
+            email=form.email.data or "",
+        )
+
+    if submitted(form, register):
         flash(
             _(
                 "Registered. Sign in now; what you post becomes public once an administrator "
@@ -110,41 +207,81 @@ def register() -> Any:
             "success",
         )
         return redirect(url_for("accounts.login"))
-    return render_template("accounts/register.html", form=form), 400 if form.errors else 200
+    return render_template("accounts/register.html", form=form), form_status(form)
+
+
+@bp.route("/account/organization", methods=["GET", "POST"])
+@roles(Role.DONOR)
+def organization() -> Any:
+    """A rejected (or still waiting) organization corrected by its member and sent again."""
+    org = current_user.organization
+    if org is None:
+        abort(404)
+    if org.status == VerificationStatus.VERIFIED:
+        flash(_("Your organization is verified: ask an administrator to change its details."))
+        return redirect(url_for("home.dashboard"))
+    form = OrganizationForm(obj=org if request.method == "GET" else None)
+    form.region.choices = _region_choices()
+    if request.method == "GET":
+        form.region.data = org.region_id or 0
+        form.credit_code.data = org.credit_code or ""
+
+    def resubmit() -> None:
+        region = db.session.get(Region, form.region.data) if form.region.data else None
+        services.resubmit_organization(
+            current_user,
+            org,
+            name=form.name.data or "",
+            credit_code=form.credit_code.data or None,
+            region=region,
+            contact_name=form.contact_name.data,
+            contact_phone=form.contact_phone.data,
+        )
+
+    if submitted(form, resubmit):
+        flash(_("Submitted again: an administrator will check your organization."), "success")
+        return redirect(url_for("home.dashboard"))
+    return render_template("accounts/organization.html", form=form, org=org), form_status(form)
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
 @signed_in
 def change_password() -> Any:
     form = PasswordChangeForm()
-    if form.validate_on_submit():
-        try:
-            services.change_password(current_user, form.current.data, form.new.data)
-        except ServiceError as exc:
-            db.session.rollback()
-            flash(str(exc.message), "danger")
-            return render_template("accounts/password.html", form=form), exc.status
-        db.session.commit()
+    user = current_user._get_current_object()
+    if submitted(form, lambda: services.change_password(user, form.current.data, form.new.data)):
         logout_user()
         flash(_("Password changed. Every session has ended: sign in again."), "success")
         return redirect(url_for("accounts.login"))
-    return render_template("accounts/password.html", form=form), 400 if form.errors else 200
+    return render_template("accounts/password.html", form=form), form_status(form)
 
 
 @bp.route("/account/tokens", methods=["GET", "POST"])
 @signed_in
 def tokens() -> Any:
-    """Personal API tokens: created here, shown once, revocable."""
+    """Personal API tokens: created here, shown once, revocable; a scope and an expiry."""
     form = TokenForm()
-    created = None
-    if form.validate_on_submit():
-        _token, created = services.create_token(current_user, form.name.data)
-        db.session.commit()
+    created = submitted(
+        form,
+        lambda: services.create_token(
+            current_user,
+            form.name.data,
+            TokenScope(form.scope.data),
+            form.expires_on.data,
+        ),
+    )
+    if created:
         form = TokenForm(formdata=None)
     rows = db.session.scalars(
         sa.select(ApiToken).where(ApiToken.user_id == current_user.id).order_by(ApiToken.id)
     ).all()
-    return render_template("accounts/tokens.html", form=form, rows=rows, created=created)
+    return render_template(
+        "accounts/tokens.html",
+        form=form,
+        rows=rows,
+        created=created.value[1] if created.value else None,
+        expired=services.token_expired,
+    ), form_status(form)
 
 
 @bp.route("/account/tokens/<int:token_id>/revoke", methods=["POST"])
@@ -154,7 +291,6 @@ def revoke_token(token_id: int) -> Any:
     if token is None or token.user_id != current_user.id:
         abort(404)
     services.revoke_token(current_user, token)
-    db.session.commit()
     flash(_("Token revoked."), "info")
     return redirect(url_for("accounts.tokens"))
 
@@ -162,19 +298,31 @@ def revoke_token(token_id: int) -> Any:
 # --- administrators ----------------------------------------------------------------------
 
 
-@bp.route("/admin/organizations")
-@roles(*ADMINS)
-def organizations() -> Any:
+def _organizations_page(
+    form: ReasonForm | None = None, failed: Organization | None = None, status_code: int = 200
+) -> Any:
+    status = request.args.get("status", "pending")
     query = services.organizations_in_scope(current_user).order_by(
         Organization.status.desc(), Organization.created_at.desc()
     )
-    status = request.args.get("status", "pending")
     if status in ("pending", "verified", "rejected"):
         query = query.where(Organization.status == status)
-    orgs = db.session.scalars(query.limit(500)).all()
+    orgs = list(db.session.scalars(query.limit(500)).all())
+    if failed is not None and failed not in orgs:
+        orgs.insert(0, failed)
     return render_template(
-        "accounts/organizations.html", orgs=orgs, status=status, form=ReasonForm()
-    )
+        "accounts/organizations.html",
+        orgs=orgs,
+        status=status,
+        form=form or ReasonForm(formdata=None),
+        failed=failed,
+    ), status_code
+
+
+@bp.route("/admin/organizations")
+@roles(*ADMINS)
+def organizations() -> Any:
+    return _organizations_page()
 
 
 @bp.route("/admin/organizations/<int:org_id>/<any(verify, reject):decision>", methods=["POST"])
@@ -186,17 +334,15 @@ def decide_organization(org_id: int, decision: str) -> Any:
     if org is None:
         abort(404)
     form = ReasonForm()
-    if not form.validate_on_submit():
-        abort(400)
-    try:
-        services.verify_organization(current_user, org, decision == "verify", form.reason.data)
-    except ServiceError as exc:
-        db.session.rollback()
-        flash(str(exc.message), "danger")
+    reason = form.reason.data or ""  # the approve button posts no reason
+    if submitted(
+        form,
+        lambda: services.verify_organization(current_user, org, decision == "verify", reason),
+    ):
+        flash(_("Decision recorded for %(name)s.", name=org.name), "success")
         return redirect(url_for("accounts.organizations"))
-    db.session.commit()
-    flash(_("Decision recorded for %(name)s.", name=org.name), "success")
-    return redirect(url_for("accounts.organizations"))
+    db.session.refresh(org)
+    return _organizations_page(form, failed=org, status_code=form_status(form))
 
 
 @bp.route("/admin/users")
@@ -205,7 +351,13 @@ def users() -> Any:
     page_users = db.session.scalars(
         services.users_in_scope(current_user).order_by(User.role, User.username).limit(500)
     ).all()
-    return render_template("accounts/users.html", users=page_users)
+    throttled = services.throttled_usernames([u.username for u in page_users])
+    return render_template(
+        "accounts/users.html",
+        users=page_users,
+        throttled=throttled,
+        manageable=lambda u: services.manageable(current_user, u),
+    )
 
 
 def _scope_region_choices(role: Role) -> list[SelectChoice]:
@@ -220,48 +372,56 @@ def _scope_region_choices(role: Role) -> list[SelectChoice]:
     return [SelectChoice(r.id, r.full_name) for r in regions]
 
 
+def _all_scope_choices() -> list[SelectChoice]:
+    seen: dict[int, SelectChoice] = {}
+    for scoped_role in services.SCOPE_LEVELS:
+        seen.update((c.value, c) for c in _scope_region_choices(scoped_role))
+    return sorted(seen.values(), key=lambda c: c.label)
+
+
 @bp.route("/admin/users/new", methods=["GET", "POST"])
 @roles(*ADMINS)
 def create_user() -> Any:
     form = UserCreateForm()
-    role = Role(form.role.data) if form.role.data in {r.value for r in Role} else Role.STAFF
-    form.regions.choices = _scope_region_choices(role)
-    if request.method == "GET":
-        seen: dict[int, SelectChoice] = {}
-        for scoped_role in services.SCOPE_LEVELS:
-            seen.update((c.value, c) for c in _scope_region_choices(scoped_role))
-        form.regions.choices = sorted(seen.values(), key=lambda c: c.label)
-    if form.validate_on_submit():
+    # Only the roles the form offers; any other value is refused at the field by the form.
+    role = next((r for r in services.SCOPE_LEVELS if r.value == form.role.data), None)
+    if request.method == "POST" and role is not None:
+        form.regions.choices = _scope_region_choices(role)
+    else:
+        form.regions.choices = _all_scope_choices()
+
+    def create() -> User:
+        assert role is not None  # the form's choices admit only these
         chosen = db.session.scalars(sa.select(Region).where(Region.id.in_(form.regions.data)))
-        try:
-            user = services.create_user(
-                current_user,
-                username=form.username.data.strip(),
-                display_name=form.display_name.data.strip(),
-                role=role,
-                regions=list(chosen),
-                password=form.password.data,
-                phone=form.phone.data or "",
-                email=form.email.data or "",
-            )
-        except ServiceError as exc:
-            db.session.rollback()
-            flash(str(exc.message), "danger")
-            return render_template("accounts/user_new.html", form=form), exc.status
-        db.session.commit()
-        flash(_("Account %(name)s created.", name=user.username), "success")
+        return services.create_user(
+            current_user,
+            username=form.username.data.strip(),
+            display_name=form.display_name.data.strip(),
+            role=role,
+            regions=list(chosen),
+            password=form.password.data,
+            phone=form.phone.data or "",
+            email=form.email.data or "",
+        )
+
+    result = submitted(form, create)
+    if result.value is not None:
+        flash(_("Account %(name)s created.", name=result.value.username), "success")
         return redirect(url_for("accounts.users"))
-    return render_template("accounts/user_new.html", form=form), 400 if form.errors else 200
+    return render_template("accounts/user_new.html", form=form), form_status(form)
+
+
+def _managed_user(user_id: int) -> User:
+    user = db.session.scalar(services.users_in_scope(current_user).where(User.id == user_id))
+    if user is None or not services.manageable(current_user, user):
+        abort(404)
+    return user
 
 
 @bp.route("/admin/users/<int:user_id>/<any(activate, deactivate, unlock):action>", methods=["POST"])
 @roles(*ADMINS)
 def user_action(user_id: int, action: str) -> Any:
-    user = db.session.scalar(services.users_in_scope(current_user).where(User.id == user_id))
-    if user is None:
-        abort(404)
-    if not ReasonForm().validate_on_submit():
-        abort(400)
+    user = _managed_user(user_id)
     try:
         if action == "unlock":
             services.unlock(current_user, user)
@@ -271,6 +431,36 @@ def user_action(user_id: int, action: str) -> Any:
         db.session.rollback()
         flash(str(exc.message), "danger")
         return redirect(url_for("accounts.users"))
-    db.session.commit()
     flash(_("Account %(name)s updated.", name=user.username), "success")
     return redirect(url_for("accounts.users"))
+
+
+@bp.route("/admin/users/<int:user_id>/reset-password", methods=["POST"])
+@roles(*ADMINS)
+def reset_user_password(user_id: int) -> Any:
+    """A temporary password, shown on this page only, to be changed at the next sign-in."""
+    user = _managed_user(user_id)
+    temporary = services.reset_password(current_user, user)
+    return render_template("accounts/reset_done.html", user=user, temporary=temporary)
+
+
+@bp.route("/admin/users/<int:user_id>/villages", methods=["GET", "POST"])
+@roles(*ADMINS)
+def staff_villages(user_id: int) -> Any:
+    """Rotate village staff: the villages a member of staff looks after."""
+    user = _managed_user(user_id)
+    if user.role != Role.STAFF:
+        abort(404)
+    form = StaffVillagesForm()
+    form.regions.choices = _scope_region_choices(Role.STAFF)
+    if request.method == "GET":
+        form.regions.data = [r.id for r in user.regions]
+
+    def save() -> None:
+        chosen = db.session.scalars(sa.select(Region).where(Region.id.in_(form.regions.data)))
+        services.set_staff_villages(current_user, user, list(chosen))
+
+    if submitted(form, save):
+        flash(_("Account %(name)s updated.", name=user.username), "success")
+        return redirect(url_for("accounts.users"))
+    return render_template("accounts/staff_villages.html", form=form, user=user), form_status(form)

@@ -31,6 +31,11 @@ MESSAGES = {
     "match_resolved": _l("A dispute or objection was resolved: %(title)s"),
     "match_expired": _l("A pledge or match expired: %(title)s"),
     "objection_filed": _l("Objection filed against a disclosed match: %(title)s"),
+    "organization_submitted": _l("Organization to verify: %(name)s"),
+    "organization_verified": _l("Your organization was verified: %(name)s"),
+    "organization_rejected": _l(
+        "Your organization was not verified (%(name)s): %(reason)s. Correct it and submit it again."
+    ),
 }
 
 
@@ -107,6 +112,30 @@ def mark_all_read(user: User) -> None:
     )
 
 
+def absolute_link(link: str) -> str:
+    """A link as an e-mail must carry it: prefixed with ``PUBLIC_URL`` when it is a path."""
+    base = str(current_app.config.get("PUBLIC_URL") or "").rstrip("/")
+    return f"{base}{link}" if base and link.startswith("/") else link
+
+
+def send_email(to: str, subject: str, body: str) -> None:
+    """Send one message now through ``MAIL_SERVER`` (password-reset links); raises on failure."""
+    server = current_app.config.get("MAIL_SERVER")
+    if not server:
+        raise RuntimeError("MAIL_SERVER is not set")
+    message = EmailMessage()
+    message["Subject"] = subject
+    message["From"] = current_app.config.get("MAIL_FROM", "noreply@localhost")
+    message["To"] = to
+    message.set_content(body)
+    with smtplib.SMTP(server, int(current_app.config.get("MAIL_PORT", 25)), timeout=10) as smtp:
+        if current_app.config.get("MAIL_USE_TLS"):
+            smtp.starttls()
+        if current_app.config.get("MAIL_USERNAME"):
+            smtp.login(current_app.config["MAIL_USERNAME"], current_app.config["MAIL_PASSWORD"])
+        smtp.send_message(message)
+
+
 def send_pending_emails() -> int:
     """Send queued notifications to users with an e-mail address; idempotent, for cron."""
     server = current_app.config.get("MAIL_SERVER")
@@ -132,7 +161,7 @@ def send_pending_emails() -> int:
                 message["Subject"] = text_of(notification)
             message["From"] = current_app.config.get("MAIL_FROM", "noreply@localhost")
             message["To"] = user.email
-            message.set_content(f"{text_of(notification)}\n{notification.link}")
+            message.set_content(f"{text_of(notification)}\n{absolute_link(notification.link)}")
             smtp.send_message(message)
             notification.emailed_at = utcnow()
             sent += 1
