@@ -60,7 +60,11 @@ class ResolveForm(FlaskForm):
         ),
     )
     reason = TextAreaField(_l("Reason for the decision"), validators=required(500))
-    submit = SubmitField(_l("Record decision"))
+    submit = SubmitField(
+        _l("Record decision"),
+        # Final: the browser asks first (static/js/confirm.js).
+        render_kw={"data-confirm": _l("Record this decision? It cannot be undone.")},
+    )
 
 
 class ObjectionForm(FlaskForm):

@@ -293,7 +293,7 @@ def approve(actor: User, match: Match) -> None:
 def reject(actor: User, match: Match, reason: str) -> None:
     _require_admin_over(actor, match)
     if not reason.strip():
-        raise ServiceError(_l("Give a reason when you reject."))
+        raise ServiceError(_l("Give a reason when you reject."), field="reason")
     transition(match, S.REJECTED, actor, decided_by_id=actor.id, decided_at=utcnow(),
                decision_reason=reason.strip()[:500])  # fmt: skip
     notify([match.proposed_by_id], "pledge_rejected", f"/matches/{match.id}",
@@ -348,14 +348,17 @@ def confirm(
     _require_staff_over(actor, match)
     if not isinstance(received_quantity, int) or not 1 <= received_quantity <= match.quantity:
         raise ServiceError(
-            _l("The quantity received is between 1 and the %(n)s pledged.", n=match.quantity)
+            _l("The quantity received is between 1 and the %(n)s pledged.", n=match.quantity),
+            field="received_quantity",
         )
     if not 1 <= satisfaction <= 5:
-        raise ServiceError(_l("Satisfaction is from 1 to 5."))
+        raise ServiceError(_l("Satisfaction is from 1 to 5."), field="satisfaction")
     if received_on > date.today():
-        raise ServiceError(_l("The date received cannot be in the future."))
+        raise ServiceError(_l("The date received cannot be in the future."), field="received_on")
     if match.decided_at and received_on < match.decided_at.date():
-        raise ServiceError(_l("The date received cannot be before the approval."))
+        raise ServiceError(
+            _l("The date received cannot be before the approval."), field="received_on"
+        )
     transition(match, S.CONFIRMED, actor, confirmed_at=utcnow(), confirmed_by_id=actor.id,
                received_quantity=received_quantity, received_on=received_on,
                satisfaction=satisfaction, feedback=feedback.strip()[:2000])  # fmt: skip
@@ -376,7 +379,7 @@ def _fulfil_if_done(need: Need) -> None:
 def report_non_receipt(actor: User, match: Match, reason: str) -> None:
     _require_staff_over(actor, match)
     if not reason.strip():
-        raise ServiceError(_l("Say what the household reports."))
+        raise ServiceError(_l("Say what the household reports."), field="reason")
     transition(match, S.DISPUTED, actor, dispute_reason=reason.strip()[:500])
     notify(admins_over(match.need.village), "match_disputed", f"/matches/{match.id}",
            title=match.need.title)  # fmt: skip
@@ -390,15 +393,19 @@ def resolve_dispute(actor: User, match: Match, outcome: str, reason: str) -> Non
     releasing the quantity)."""
     _require_admin_over(actor, match)
     if outcome not in DISPUTE_OUTCOMES:
-        raise ServiceError(_l("Choose an outcome."))
+        raise ServiceError(_l("Choose an outcome."), field="outcome")
     if not reason.strip():
-        raise ServiceError(_l("Record the reason for the decision."))
+        raise ServiceError(_l("Record the reason for the decision."), field="reason")
     if match.status != S.DISPUTED:
         raise conflict()
     to = DISPUTE_OUTCOMES[outcome]
     extra: dict[str, Any] = {"decision_reason": reason.strip()[:500]}
     if to == S.CONFIRMED:
         extra.update(confirmed_at=utcnow(), confirmed_by_id=actor.id)
+    elif to == S.APPROVED:
+        # The delivery did not arrive: it and the report of non-receipt become history (the
+        # audit trail keeps both, the match page shows them as past); the next one starts afresh.
+        extra.update(delivered_at=None, delivered_by_id=None, delivery_note="", dispute_reason="")
     transition(match, to, actor, **extra)
     if to == S.CONFIRMED:
         _fulfil_if_done(match.need)
@@ -412,7 +419,7 @@ def file_objection(match: Match, reason: str, contact: str, actor: User | None) 
     if match.status not in HOLDING or not match.disclosure_until or match.disclosure_until < now:
         raise conflict(_l("This match is not open to objections."))
     if not 5 <= len(reason.strip()) <= 2000:
-        raise ServiceError(_l("Explain the objection in 5 to 2000 characters."))
+        raise ServiceError(_l("Explain the objection in 5 to 2000 characters."), field="reason")
     objection = Objection(
         match=match, reason=reason.strip(), contact=contact.strip()[:100],
         filed_by_id=actor.id if actor else None,
@@ -432,7 +439,7 @@ def resolve_objection(actor: User, objection: Objection, uphold: bool, reason: s
     if objection.status != ObjectionStatus.OPEN:
         raise conflict()
     if not reason.strip():
-        raise ServiceError(_l("Record the reason for the decision."))
+        raise ServiceError(_l("Record the reason for the decision."), field="reason")
     objection.status = ObjectionStatus.UPHELD if uphold else ObjectionStatus.DISMISSED
     objection.decision = reason.strip()[:500]
     objection.decided_by_id = actor.id

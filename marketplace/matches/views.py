@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -23,11 +34,13 @@ from marketplace.matches.forms import (
     ObjectionForm,
     ResolveForm,
 )
+from marketplace.matches.history import timeline
 from marketplace.matches.models import Match, MatchStatus, Objection
 from marketplace.needs import services as needs
+from marketplace.oversight.services import record_event
 from marketplace.permissions import public, roles, signed_in
 from marketplace.privacy import mask_name
-from marketplace.web import first_error, paginate, uploaded_photo
+from marketplace.web import form_status, paginate, submitted, uploaded_photo
 
 OVERSIGHT_ROLES = (Role.AUDITOR, Role.ADMIN, Role.SUPERUSER)
 bp = Blueprint("matches", __name__)
@@ -72,49 +85,74 @@ def disputes() -> Any:
 @bp.route("/matches/<int:match_id>")
 @signed_in
 def detail(match_id: int) -> Any:
-    match = services.get_match(current_user, match_id)
+    return _detail_page(services.get_match(current_user, match_id))
+
+
+def _act(form: Any, action: Callable[[], Any]) -> Any:
+    """``submitted``, remembering the status of a refusal (409 when someone else acted first,
+    403) so the page shown again answers with it rather than a plain 400."""
+
+    def run() -> Any:
+        try:
+            return action()
+        except ServiceError as exc:
+            g.match_refusal = exc.status
+            raise
+
+    return submitted(form, run)
+
+
+def _detail_page(match: Match, failed: str | None = None, form: Any = None, **extra: Any) -> Any:
+    """The match page: its current state, its history, and the actions the user may take. A
+    refused action comes back here with its form (``failed`` names it), input kept, status 400."""
     household = match.need.household
     identity = households.identity(current_user, [household])[household.id] if household else None
     staff_here = current_user.role in (Role.STAFF, Role.SUPERUSER) and needs.in_scope(
         current_user, match.need.village
     )
     admin_here = current_user.role in ADMINS and needs.in_scope(current_user, match.need.village)
-    member = current_user.organization_id == match.resource.organization_id
-    response = render_template(
+    forms: dict[str, Any] = {
+        "reason_form": ReasonForm(formdata=None),
+        "reject_form": ReasonForm(formdata=None),
+        "objection_form": ReasonForm(formdata=None),
+        "deliver_form": DeliverForm(formdata=None),
+        "confirm_form": ConfirmForm(formdata=None, received_quantity=match.quantity),
+        "non_receipt_form": NonReceiptForm(formdata=None),
+        "resolve_form": ResolveForm(formdata=None),
+    }
+    if failed is not None:
+        forms[failed] = form
+    contacts = [o.id for o in match.objections if o.contact] if admin_here else []
+    if contacts:  # an objector's contact is personal data: its every view is recorded
+        record_event("objection_contact_viewed", current_user, match,
+                     after={"objections": contacts})  # fmt: skip
+    return render_template(
         "matches/detail.html",
         match=match,
         identity=identity,
         staff_here=staff_here,
         admin_here=admin_here,
-        member=member,
-        reason_form=ReasonForm(),
-        deliver_form=DeliverForm(),
-        confirm_form=ConfirmForm(received_quantity=match.quantity),
-        non_receipt_form=NonReceiptForm(),
-        resolve_form=ResolveForm(),
+        member=current_user.organization_id == match.resource.organization_id,
+        history=timeline(match),
         # Spot-check evidence belongs to the check's page, not to the parties of the match.
         photos=[p for p in attachments_of("match", match.id) if not p.purpose.startswith("check_")],
         S=MatchStatus,
-    )
-    return response
-
-
-def _reason_form() -> ReasonForm:
-    form = ReasonForm()
-    if not form.validate_on_submit():
-        abort(400)
-    return form
+        failed_objection=extra.get("failed_objection"),
+        **forms,
+    ), (g.pop("match_refusal", None) or form_status(form) if form is not None else 200)
 
 
 @bp.route("/matches/<int:match_id>/<any(approve, reject):decision>", methods=["POST"])
 @roles(*ADMINS)
 def decide(match_id: int, decision: str) -> Any:
     match = services.get_match(current_user, match_id)
-    form = _reason_form()
+    form = ReasonForm()
     if decision == "approve":
-        services.approve(current_user, match)
+        done = _act(form, lambda: services.approve(current_user, match))
     else:
-        services.reject(current_user, match, form.reason.data or "")
+        done = _act(form, lambda: services.reject(current_user, match, form.reason.data or ""))
+    if not done:
+        return _detail_page(match, "reason_form" if decision == "approve" else "reject_form", form)
     flash(_("Decision recorded."), "success")
     if request.form.get("next") == "queue":
         return redirect(url_for("matches.approvals"))
@@ -125,8 +163,9 @@ def decide(match_id: int, decision: str) -> Any:
 @roles(Role.DONOR)
 def withdraw(match_id: int) -> Any:
     match = services.get_match(current_user, match_id)
-    _reason_form()
-    services.withdraw_pledge(current_user, match)
+    form = ReasonForm()
+    if not _act(form, lambda: services.withdraw_pledge(current_user, match)):
+        return _detail_page(match, "reason_form", form)
     flash(_("Pledge withdrawn."), "info")
     return redirect(url_for("matches.detail", match_id=match.id))
 
@@ -136,12 +175,15 @@ def withdraw(match_id: int) -> Any:
 def deliver(match_id: int) -> Any:
     match = services.get_match(current_user, match_id)
     form = DeliverForm()
-    if not form.validate_on_submit():
-        raise ServiceError(first_error(form))
-    photo = uploaded_photo(form.photo)
-    services.deliver(current_user, match, form.note.data or "")
-    if photo:
-        attach("match", match.id, photo, current_user, "delivery")
+
+    def act() -> None:
+        photo = uploaded_photo(form.photo)
+        services.deliver(current_user, match, form.note.data or "")
+        if photo:
+            attach("match", match.id, photo, current_user, "delivery")
+
+    if not _act(form, act):
+        return _detail_page(match, "deliver_form", form)
     flash(_("Marked delivered; village staff will confirm with the household."), "success")
     return redirect(url_for("matches.detail", match_id=match.id))
 
@@ -151,16 +193,19 @@ def deliver(match_id: int) -> Any:
 def confirm(match_id: int) -> Any:
     match = services.get_match(current_user, match_id)
     form = ConfirmForm()
-    if not form.validate_on_submit():
-        raise ServiceError(first_error(form))
-    photo = uploaded_photo(form.photo)
-    services.confirm(
-        current_user, match,
-        received_quantity=form.received_quantity.data, received_on=form.received_on.data,
-        satisfaction=form.satisfaction.data, feedback=form.feedback.data or "",
-    )  # fmt: skip
-    if photo:
-        attach("match", match.id, photo, current_user, "receipt")
+
+    def act() -> None:
+        photo = uploaded_photo(form.photo)
+        services.confirm(
+            current_user, match,
+            received_quantity=form.received_quantity.data, received_on=form.received_on.data,
+            satisfaction=form.satisfaction.data, feedback=form.feedback.data or "",
+        )  # fmt: skip
+        if photo:
+            attach("match", match.id, photo, current_user, "receipt")
+
+    if not _act(form, act):
+        return _detail_page(match, "confirm_form", form)
     flash(_("Receipt confirmed with the household."), "success")
     return redirect(url_for("matches.detail", match_id=match.id))
 
@@ -170,9 +215,9 @@ def confirm(match_id: int) -> Any:
 def non_receipt(match_id: int) -> Any:
     match = services.get_match(current_user, match_id)
     form = NonReceiptForm()
-    if not form.validate_on_submit():
-        raise ServiceError(first_error(form))
-    services.report_non_receipt(current_user, match, form.reason.data)
+    if not _act(form, lambda: services.report_non_receipt(current_user, match,
+                                                               form.reason.data)):  # fmt: skip
+        return _detail_page(match, "non_receipt_form", form)
     flash(_("Non-receipt reported to the administrators."), "warning")
     return redirect(url_for("matches.detail", match_id=match.id))
 
@@ -182,9 +227,10 @@ def non_receipt(match_id: int) -> Any:
 def resolve(match_id: int) -> Any:
     match = services.get_match(current_user, match_id)
     form = ResolveForm()
-    if not form.validate_on_submit():
-        raise ServiceError(first_error(form))
-    services.resolve_dispute(current_user, match, form.outcome.data, form.reason.data)
+    if not _act(form, lambda: services.resolve_dispute(current_user, match,
+                                                            form.outcome.data,
+                                                            form.reason.data)):  # fmt: skip
+        return _detail_page(match, "resolve_form", form)
     flash(_("Decision recorded."), "success")
     return redirect(url_for("matches.detail", match_id=match.id))
 
@@ -195,11 +241,12 @@ def decide_objection(objection_id: int, decision: str) -> Any:
     objection = db.session.get(Objection, objection_id)
     if objection is None:
         abort(404)
-    services.get_match(current_user, objection.match_id)  # 404 outside the scope
-    form = _reason_form()
-    services.resolve_objection(
-        current_user, objection, decision == "uphold", form.reason.data or ""
-    )
+    match = services.get_match(current_user, objection.match_id)  # 404 outside the scope
+    form = ReasonForm()
+    uphold = decision == "uphold"
+    if not _act(form, lambda: services.resolve_objection(current_user, objection, uphold,
+                                                              form.reason.data or "")):  # fmt: skip
+        return _detail_page(match, "objection_form", form, failed_objection=objection.id)
     flash(_("Decision recorded."), "success")
     return redirect(url_for("matches.detail", match_id=objection.match_id))
 
