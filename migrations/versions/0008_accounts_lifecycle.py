@@ -79,6 +79,7 @@ def downgrade():
         batch_op.drop_column("must_change_password")
 
     with op.batch_alter_table("api_token", schema=None) as batch_op:
+        batch_op.drop_constraint(op.f("ck_api_token_scope"), type_="check")
         batch_op.drop_column("scope")
         batch_op.drop_column("expires_on")
 
