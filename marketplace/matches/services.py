@@ -3,6 +3,7 @@ objections and expiry. Every status change goes through ``transition``."""
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -19,9 +20,16 @@ from marketplace.households.services import prior_aid_counts
 from marketplace.matches.adapters import need_view, resource_view
 from marketplace.matches.models import Match, MatchStatus, Objection, ObjectionStatus
 from marketplace.needs.models import Need, NeedStatus
-from marketplace.notifications.services import admins_over, notify, staff_of
+from marketplace.notifications.services import (
+    admins_over,
+    is_email,
+    notify,
+    notify_address,
+    staff_of,
+)
 from marketplace.oversight.services import record_event
 from marketplace.permissions import in_scope, region_clause
+from marketplace.privacy import mask_name
 from marketplace.regions.models import Region
 from marketplace.resources.models import Resource
 from marketplace.search.services import enqueue
@@ -450,6 +458,45 @@ def resolve_objection(actor: User, objection: Objection, uphold: bool, reason: s
         transition(match, S.CANCELLED, actor, decision_reason=objection.decision)
     notify([match.proposed_by_id, *staff_of(match.need.village)], "match_resolved",
            f"/matches/{match.id}", title=match.need.title)  # fmt: skip
+    _tell_objector(objection)
+
+
+def _tell_objector(objection: Objection) -> None:
+    """The outcome reaches the objector: in the app when signed in at filing, by e-mail when
+    the contact given is an address (a telephone number is for the administrators to call).
+    What it says is what the public disclosure page shows: no personal data."""
+    kind = "objection_" + objection.status.value
+    link = f"/disclosure#objection-{objection.id}"
+    params = {"number": objection.id, "reason": public_text(objection)}
+    if objection.filed_by_id is not None:
+        notify([objection.filed_by_id], kind, link, **params)
+    elif is_email(objection.contact):
+        notify_address(objection.contact.strip(), kind, link, **params)
+
+
+DIGITS = re.compile(r"\d[\d\s-]{5,}[\dXx]")
+
+
+def public_text(objection: Objection) -> str:
+    """The decision's reason as the public may read it: the household's name masked, and any
+    run of digits long enough to be a telephone or ID number hidden."""
+    text = objection.decision
+    household = objection.match.need.household
+    if household is not None and household.head_name:
+        text = text.replace(household.head_name, mask_name(household.head_name))
+    return DIGITS.sub(lambda m: "*" * len(m.group(0)), text)
+
+
+def decided_objections(now: datetime | None = None) -> sa.Select[Any]:
+    """Objections decided within the disclosure period, newest first, for the public page."""
+    now = now or utcnow()
+    days = int(current_app.config.get("DISCLOSURE_DAYS", 7))
+    return (
+        sa.select(Objection)
+        .where(Objection.status != ObjectionStatus.OPEN,
+               Objection.decided_at >= now - timedelta(days=days))
+        .order_by(Objection.decided_at.desc(), Objection.id.desc())
+    )  # fmt: skip
 
 
 def expire_matches(now: datetime | None = None) -> dict[str, int]:

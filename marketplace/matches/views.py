@@ -277,7 +277,13 @@ def disclosure() -> Any:
     names = {
         m.id: mask_name(m.need.household.head_name) if m.need.household else "" for m in page.items
     }
-    return render_template("matches/disclosure.html", page=page, names=names)
+    # Outcomes of objections, masked like the rest of the page: what an objector looks up.
+    decided = [
+        (o, mask_name(o.match.need.household.head_name) if o.match.need.household else "",
+         services.public_text(o))
+        for o in db.session.scalars(services.decided_objections().limit(50))
+    ]  # fmt: skip
+    return render_template("matches/disclosure.html", page=page, names=names, decided=decided)
 
 
 @bp.route("/disclosure/<int:match_id>/objection", methods=["GET", "POST"])
@@ -289,11 +295,14 @@ def object_to(match_id: int) -> Any:
         abort(404)
     form = ObjectionForm()
     name = mask_name(match.need.household.head_name) if match.need.household else ""
-    if form.validate_on_submit():
-        user = current_user if current_user.is_authenticated else None
-        services.file_objection(match, form.reason.data, form.contact.data or "", user)
-        flash(_("Objection filed. An administrator will look into it."), "success")
+    user = current_user if current_user.is_authenticated else None
+    contact = form.contact.data or ""
+    filed = submitted(form, lambda: services.file_objection(match, form.reason.data, contact, user))
+    if filed and filed.value is not None:
+        flash(_("Objection #%(number)s filed. An administrator will look into it; the outcome "
+                "will be shown on this page under that number.", number=filed.value.id),
+              "success")  # fmt: skip
         return redirect(url_for("matches.disclosure"))
     return render_template("matches/objection.html", form=form, match=match, name=name), (
-        400 if form.errors else 200
+        form_status(form)
     )

@@ -15,7 +15,11 @@ class Notification(Base):
     __tablename__ = "notification"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    # None for a notification to an address without an account (an objector's e-mail contact).
+    user_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user.id", ondelete="CASCADE"), index=True
+    )
+    email: Mapped[str] = mapped_column(sa.String(200), default="", server_default="")
     # A code from marketplace.notifications.services.MESSAGES; the text is translated on display.
     kind: Mapped[str] = mapped_column(sa.String(40))
     params: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import smtplib
 from collections.abc import Iterable
 from email.message import EmailMessage
@@ -31,6 +32,13 @@ MESSAGES = {
     "match_resolved": _l("A dispute or objection was resolved: %(title)s"),
     "match_expired": _l("A pledge or match expired: %(title)s"),
     "objection_filed": _l("Objection filed against a disclosed match: %(title)s"),
+    # To the objector; no personal data, the public disclosure page shows the same.
+    "objection_upheld": _l(
+        "Your objection #%(number)s was upheld: the match is cancelled. Reason: %(reason)s"
+    ),
+    "objection_dismissed": _l(
+        "Your objection #%(number)s was not upheld: the match goes on. Reason: %(reason)s"
+    ),
     "organization_submitted": _l("Organization to verify: %(name)s"),
     "organization_verified": _l("Your organization was verified: %(name)s"),
     "organization_rejected": _l(
@@ -45,6 +53,20 @@ def notify(recipients: Iterable[User | int | None], kind: str, link: str, **para
     ids = {r.id if isinstance(r, User) else r for r in recipients}
     for user_id in sorted(i for i in ids if i is not None):
         db.session.add(Notification(user_id=user_id, kind=kind, params=params, link=link))
+
+
+def notify_address(email: str, kind: str, link: str, **params: Any) -> None:
+    """Queue a notification for an address without an account; only e-mail carries it."""
+    assert kind in MESSAGES, kind
+    db.session.add(Notification(user_id=None, email=email[:200], kind=kind, params=params,
+                                link=link))  # fmt: skip
+
+
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+def is_email(text: str) -> bool:
+    return bool(EMAIL.fullmatch(text.strip()))
 
 
 def text_of(notification: Notification) -> str:
@@ -141,10 +163,12 @@ def send_pending_emails() -> int:
     server = current_app.config.get("MAIL_SERVER")
     if not server:
         return 0
+    # To an account's address, or to the address a notification carries (no account).
+    address = sa.func.coalesce(User.email, Notification.email)
     pending = db.session.execute(
-        sa.select(Notification, User)
-        .join(User, User.id == Notification.user_id)
-        .where(Notification.emailed_at.is_(None), User.email != "")
+        sa.select(Notification, address)
+        .outerjoin(User, User.id == Notification.user_id)
+        .where(Notification.emailed_at.is_(None), address != "")
         .limit(500)
     ).all()
     if not pending:
@@ -155,12 +179,12 @@ def send_pending_emails() -> int:
             smtp.starttls()
         if current_app.config.get("MAIL_USERNAME"):
             smtp.login(current_app.config["MAIL_USERNAME"], current_app.config["MAIL_PASSWORD"])
-        for notification, user in pending:
+        for notification, to in pending:
             message = EmailMessage()
             with force_locale("zh_Hans_CN"):
                 message["Subject"] = text_of(notification)
             message["From"] = current_app.config.get("MAIL_FROM", "noreply@localhost")
-            message["To"] = user.email
+            message["To"] = to
             message.set_content(f"{text_of(notification)}\n{absolute_link(notification.link)}")
             smtp.send_message(message)
             notification.emailed_at = utcnow()

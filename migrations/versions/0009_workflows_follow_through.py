@@ -22,9 +22,17 @@ def upgrade():
     with op.batch_alter_table('audit_event', schema=None) as batch_op:
         batch_op.add_column(sa.Column('region_path', sa.String(length=200), nullable=False, server_default=''))
         batch_op.create_index(batch_op.f('ix_audit_event_region_path'), ['region_path'], unique=False)
+    # An objector without an account who left an e-mail address is told the outcome.
+    with op.batch_alter_table('notification', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('email', sa.String(length=200), nullable=False, server_default=''))
+        batch_op.alter_column('user_id', existing_type=sa.Integer(), nullable=True)
 
 
 def downgrade():
+    op.execute("DELETE FROM notification WHERE user_id IS NULL")
+    with op.batch_alter_table('notification', schema=None) as batch_op:
+        batch_op.alter_column('user_id', existing_type=sa.Integer(), nullable=False)
+        batch_op.drop_column('email')
     with op.batch_alter_table('audit_event', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_audit_event_region_path'))
         batch_op.drop_column('region_path')

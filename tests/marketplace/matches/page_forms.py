@@ -113,16 +113,19 @@ class _Parser(HTMLParser):
             self._button = None
 
 
-def forms_on(html: str) -> list[PageForm]:
+def forms_on(html: str, page: str = "") -> list[PageForm]:
+    """The page's forms; an empty action posts to the page itself (``page``)."""
     parser = _Parser()
     parser.feed(html)
+    for form in parser.forms:
+        form.action = form.action or page
     return parser.forms
 
 
-def find_form(html: str, action: str, button: str | None = None) -> PageForm:
+def find_form(html: str, action: str, button: str | None = None, page: str = "") -> PageForm:
     """The form whose action (or one of whose buttons' formaction) contains ``action``."""
     found = [
-        f for f in forms_on(html)
+        f for f in forms_on(html, page)
         if action in f.action or any(b.formaction and action in b.formaction for b in f.buttons)
     ]  # fmt: skip
     if button is not None:
@@ -139,14 +142,14 @@ def submit(
     fields the form has), press ``button`` (by its text or name) and post exactly that."""
     response = client.get(page)
     assert response.status_code == 200, (page, response.status_code)
-    return submit_on(client, response.data.decode(), action, button, typed, **kwargs)
+    return submit_on(client, response.data.decode(), action, button, typed, page=page, **kwargs)
 
 
 def submit_on(
     client: Any, html: str, action: str, button: str, typed: dict[str, Any] | None = None,
-    **kwargs: Any,
+    page: str = "", **kwargs: Any,
 ) -> Any:  # fmt: skip
-    form = find_form(html, action, button)
+    form = find_form(html, action, button, page)
     pressed = form.button(button)
     typed = typed or {}
     unknown = set(typed) - form.names
