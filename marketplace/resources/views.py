@@ -7,10 +7,12 @@ from typing import Any
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms import SelectChoice
 
 from marketplace.accounts.models import Role
+from marketplace.errors import ServiceError
 from marketplace.extensions import db
 from marketplace.forms import ReasonForm
 from marketplace.matches import scoring
@@ -138,9 +140,13 @@ def allocate(resource_id: int) -> Any:
     resource = services.get_resource(current_user, resource_id)
     regions = [r for r in current_user.regions] or region_services.deployment_regions()
     source = request.form if request.method == "POST" else request.args
-    region = next((r for r in regions if str(r.id) == source.get("region")), regions[0])
+    region = regions[0]
+    if source.get("region"):
+        region = next((r for r in regions if str(r.id) == source.get("region")), None) or abort(404)
     cap_raw = (source.get("cap") or "").strip()
     village_cap = int(cap_raw) if cap_raw.isdigit() and int(cap_raw) > 0 else None
+    if cap_raw and village_cap is None:  # never silently allocate without the cap asked for
+        raise ServiceError(_l("The cap per village must be a whole number above zero."))
     if request.method == "POST":
         if not ReasonForm().validate_on_submit():
             abort(400)

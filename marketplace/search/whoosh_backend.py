@@ -228,6 +228,13 @@ class WhooshBackend:
         return self._current
 
 
+def _column(reader: Any, name: str) -> list[Any]:
+    """A column's values; an index with no segment yet (nothing ever indexed) has none."""
+    if reader.doc_count_all():
+        return list(reader.column_reader(name))
+    return []
+
+
 class _View:
     """One generation of the index: its searcher, per-document columns as numpy arrays, and
     the documents of each filter value (cached), so that filters and facet counts are array
@@ -239,10 +246,10 @@ class _View:
         size = reader.doc_count_all()
         self.alive = np.zeros(size, dtype=bool)
         self.alive[list(reader.all_doc_ids())] = True
-        self.created = np.array(list(reader.column_reader("created")), dtype=np.int64)
+        self.created = np.array(_column(reader, "created"), dtype=np.int64)
         self._codes: dict[str, tuple[np.ndarray, list[str]]] = {}
         for name in ("topcat", "kind"):
-            values = list(reader.column_reader(name))
+            values = _column(reader, name)
             labels = sorted({str(v) for v in values})
             index = {label: i for i, label in enumerate(labels)}
             self._codes[name] = (np.array([index[str(v)] for v in values], np.int64), labels)
