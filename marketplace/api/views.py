@@ -1,7 +1,13 @@
 """The JSON API under /api/v1: the same services and permission checks as the pages.
 
 Authentication: the browser session (cookies; POSTs then need the CSRF token) or a personal
-token in ``Authorization: Bearer fp_...`` (no cookies, no CSRF).
+token in ``Authorization: Bearer fp_...`` (no cookies, no CSRF; a read-only token only reads).
+
+Every answer is JSON. A refusal is ``{"status": <code>, "message": "..."}`` (a refused field
+adds ``detail``): 400 input that fails the schema, 401 no valid token or session, 403 not for
+your role or token, 404 not found in your scope, 409 refused by the record's state or a rule,
+413 too large. The OpenAPI document (/api/v1/openapi.json) declares each operation's answers;
+tests/marketplace/api/test_openapi_conformance.py holds the API to it with schemathesis.
 """
 
 from __future__ import annotations
@@ -10,12 +16,15 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from apiflask import APIBlueprint
+from apiflask import APIBlueprint, HTTPError
 from flask import abort, render_template, send_from_directory
+from flask.blueprints import BlueprintSetupState
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from marketplace.accounts.models import Role, User
 from marketplace.api import schemas
+from marketplace.errors import ServiceError
 from marketplace.extensions import db
 from marketplace.households import services as households
 from marketplace.households.models import Household
@@ -30,6 +39,98 @@ from marketplace.resources.models import Resource
 bp = APIBlueprint("api", __name__, url_prefix="/api/v1", tag="v1")
 
 IN_SCOPE = (Role.STAFF, Role.ADMIN, Role.AUDITOR, Role.SUPERUSER)
+
+
+# --- the OpenAPI document: security, error bodies, the answers of each operation ------------
+
+BEARER = "BearerAuth"
+SECURITY_SCHEMES = {
+    BEARER: {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "A personal token (fp_...) made on the account's token page; a read-only "
+        "token answers 403 to every POST. A signed-in browser session works too (POSTs then "
+        "need the X-CSRFToken header).",
+    }
+}
+Security = list[str | dict[str, list[Any]]]  # what APIFlask's doc(security=...) takes
+SIGNED_IN: Security = [{BEARER: []}]
+# Anyone may read; a token (or session) of staff, administrators and auditors sees more.
+OPTIONAL: Security = [{}, {BEARER: []}]
+
+ANSWERS = {
+    400: "Refused input: a field fails the schema (detail names it) or text holds a NUL",
+    403: "Not for your role, your token is read-only, or your password must be changed first",
+    404: "No such record in your scope (an id out of range included)",
+    409: "Refused by the record's current state or a rule: already decided, more than is "
+    "still open or left, a resource that does not fit the need, dates that do not fit",
+    413: "The body is larger than the server accepts",
+}
+
+
+def answers(*codes: int) -> dict[int, str]:
+    return {code: ANSWERS[code] for code in (400, 403, *codes)}
+
+
+READ = answers()
+READ_ONE = answers(404)
+ACT = answers(404, 409, 413)
+
+
+@bp.record_once
+def document(state: BlueprintSetupState) -> None:
+    """The document describes what this API sends: its security scheme and error bodies."""
+    state.app.config.update(
+        SECURITY_SCHEMES=SECURITY_SCHEMES,
+        HTTP_ERROR_SCHEMA=schemas.ErrorOut,
+        VALIDATION_ERROR_SCHEMA=schemas.ValidationErrorOut,
+    )
+    state.app.spec_processor(finish_document)  # type: ignore[attr-defined]
+
+
+def finish_document(spec: dict[str, Any]) -> dict[str, Any]:
+    """What APIFlask does not say by itself: the range of ids in paths, and that a body with
+    required fields is itself required."""
+    components = spec.get("components", {}).get("schemas", {})
+    for operations in spec.get("paths", {}).values():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                if parameter["in"] == "path" and parameter["schema"].get("type") == "integer":
+                    parameter["schema"].update(minimum=1, maximum=schemas.MAX_ID)
+            body = operation.get("requestBody")
+            if body:
+                ref = body["content"]["application/json"]["schema"].get("$ref", "")
+                body["required"] = bool(components.get(ref.rsplit("/", 1)[-1], {}).get("required"))
+    return spec
+
+
+@bp.url_value_preprocessor
+def ids_in_range(_endpoint: str | None, values: dict[str, Any] | None) -> None:
+    """An id beyond the database's integers names nothing: 404, before any query."""
+    if values and any(isinstance(v, int) and v > schemas.MAX_ID for v in values.values()):
+        abort(404)
+
+
+@bp.errorhandler(HTTPError)
+def refused_input(error: HTTPError) -> Any:
+    """A body or query that fails its schema: the one error body, in the user's language, with
+    the fields refused."""
+    message = (
+        _("The request could not be understood. Please check what you entered.")
+        if error.status_code in (400, 422)
+        else (error.message or "")
+    )
+    body = {"status": error.status_code, "message": message, "detail": error.detail}
+    return body, error.status_code, error.headers
+
+
+@bp.errorhandler(ServiceError)
+def refused_by_rule(exc: ServiceError) -> Any:
+    """The input passed the schema, so a plain refusal from a service is about the records
+    (more than is open, a resource that does not fit, dates): 409, with the rule's message."""
+    db.session.rollback()
+    status = 409 if exc.status == 400 else exc.status
+    return {"status": status, "message": str(exc.message)}, status
 
 
 def _user() -> User | None:
@@ -86,7 +187,8 @@ def match_out(match: Match, names: dict[int, dict[str, str]]) -> dict[str, Any]:
     household = match.need.household
     return {
         "id": match.id, "need_id": match.need_id, "resource_id": match.resource_id,
-        "quantity": match.quantity, "status": match.status.value, "score": match.score,
+        "quantity": match.quantity, "status": match.status.value,
+        "score": None if match.score is None else round(match.score, 4),
         "household": names[household.id]["name"] if household else None,
         "village": match.need.village.full_name, "received_quantity": match.received_quantity,
         "satisfaction": match.satisfaction, "feedback": match.feedback,
@@ -102,6 +204,7 @@ def _page(query: Any, page: dict[str, int]) -> list[Any]:
 
 @bp.get("/needs")
 @public
+@bp.doc(security=OPTIONAL, responses=READ)
 @bp.input(schemas.NeedQuery, location="query", arg_name="query")
 @bp.output(schemas.NeedOut(many=True))
 def list_needs(query: dict[str, Any]) -> Any:
@@ -121,6 +224,7 @@ def list_needs(query: dict[str, Any]) -> Any:
 
 @bp.get("/needs/<int:need_id>")
 @public
+@bp.doc(security=OPTIONAL, responses=READ_ONE)
 @bp.output(schemas.NeedOut)
 def get_need(need_id: int) -> Any:
     need = needs.get_need(_user(), need_id)
@@ -130,6 +234,7 @@ def get_need(need_id: int) -> Any:
 
 @bp.get("/resources")
 @public
+@bp.doc(security=OPTIONAL, responses=READ)
 @bp.input(schemas.PageIn, location="query", arg_name="page")
 @bp.output(schemas.ResourceOut(many=True))
 def list_resources(page: dict[str, int]) -> Any:
@@ -140,6 +245,7 @@ def list_resources(page: dict[str, int]) -> Any:
 
 @bp.get("/resources/<int:resource_id>")
 @public
+@bp.doc(security=OPTIONAL, responses=READ_ONE)
 @bp.output(schemas.ResourceOut)
 def get_resource(resource_id: int) -> Any:
     return resource_out(resources.get_resource(_user(), resource_id))
@@ -147,6 +253,7 @@ def get_resource(resource_id: int) -> Any:
 
 @bp.get("/matches")
 @signed_in
+@bp.doc(security=SIGNED_IN, responses=READ)
 @bp.input(schemas.PageIn, location="query", arg_name="page")
 @bp.output(schemas.MatchOut(many=True))
 def list_matches(page: dict[str, int]) -> Any:
@@ -158,6 +265,7 @@ def list_matches(page: dict[str, int]) -> Any:
 
 @bp.get("/matches/<int:match_id>")
 @signed_in
+@bp.doc(security=SIGNED_IN, responses=READ_ONE)
 @bp.output(schemas.MatchOut)
 def get_match(match_id: int) -> Any:
     match = matches.get_match(current_user, match_id)
@@ -177,6 +285,7 @@ def household_out(household: Household, shown: dict[str, str]) -> dict[str, Any]
 
 @bp.get("/households")
 @roles(*IN_SCOPE)
+@bp.doc(security=SIGNED_IN, responses=READ)
 @bp.input(schemas.PageIn, location="query", arg_name="page")
 @bp.output(schemas.HouseholdOut(many=True))
 def list_households(page: dict[str, int]) -> Any:
@@ -188,6 +297,7 @@ def list_households(page: dict[str, int]) -> Any:
 
 @bp.get("/households/<int:household_id>")
 @roles(*IN_SCOPE)
+@bp.doc(security=SIGNED_IN, responses=READ_ONE)
 @bp.output(schemas.HouseholdOut)
 def get_household(household_id: int) -> Any:
     household = households.get_household(current_user, household_id)
@@ -210,6 +320,7 @@ def _suggestion(item_id: int, title: str, scored: Any) -> dict[str, Any]:
 
 @bp.get("/needs/<int:need_id>/suggestions")
 @signed_in
+@bp.doc(security=SIGNED_IN, responses=READ_ONE)
 @bp.input(schemas.SuggestionQuery, location="query", arg_name="query")
 @bp.output(schemas.SuggestionOut(many=True))
 def need_suggestions(need_id: int, query: dict[str, int]) -> Any:
@@ -222,6 +333,7 @@ def need_suggestions(need_id: int, query: dict[str, int]) -> Any:
 
 @bp.get("/resources/<int:resource_id>/suggestions")
 @signed_in
+@bp.doc(security=SIGNED_IN, responses=READ_ONE)
 @bp.input(schemas.SuggestionQuery, location="query", arg_name="query")
 @bp.output(schemas.SuggestionOut(many=True))
 def resource_suggestions(resource_id: int, query: dict[str, int]) -> Any:
@@ -234,6 +346,30 @@ def resource_suggestions(resource_id: int, query: dict[str, int]) -> Any:
     return [_suggestion(n.id, n.title, s) for n, s in suggest_needs(resource, query["limit"])]
 
 
+@bp.get("/search")
+@public
+@bp.doc(security=OPTIONAL, responses=READ)
+@bp.input(schemas.SearchQueryIn, location="query", arg_name="args")
+@bp.output(schemas.SearchOut)
+def search(args: dict[str, str]) -> Any:
+    """Search needs or resources (public text only, never personal data).
+
+    Filters it does not know (a category, region, type or kind) are ignored and named in
+    ``notes``; the words are cut to 200 characters.
+    """
+    from marketplace.search.services import search as run_search
+    from marketplace.search.views import parse_query
+
+    query, notes = parse_query(args)
+    results = run_search(query)
+    hits = [{"type": h.type, "id": h.id, "title": h.title, "highlight": h.highlight}
+            for h in results.hits]  # fmt: skip
+    return {
+        "total": results.total, "total_capped": results.capped, "page": query.page,
+        "notes": notes, "facets": results.facets, "hits": hits,
+    }  # fmt: skip
+
+
 # --- actions -------------------------------------------------------------------------------
 
 
@@ -244,6 +380,7 @@ def _match_result(match: Match) -> Any:
 
 @bp.post("/needs/<int:need_id>/pledge")
 @roles(Role.DONOR)
+@bp.doc(security=SIGNED_IN, responses=ACT)
 @bp.input(schemas.PledgeIn, arg_name="body")
 @bp.output(schemas.MatchOut, status_code=201)
 def pledge(need_id: int, body: dict[str, Any]) -> Any:
@@ -254,6 +391,7 @@ def pledge(need_id: int, body: dict[str, Any]) -> Any:
 
 @bp.post("/matches/<int:match_id>/approve")
 @roles(Role.ADMIN, Role.SUPERUSER)
+@bp.doc(security=SIGNED_IN, responses=ACT)
 @bp.output(schemas.MatchOut)
 def approve(match_id: int) -> Any:
     match = matches.get_match(current_user, match_id)
@@ -263,6 +401,7 @@ def approve(match_id: int) -> Any:
 
 @bp.post("/matches/<int:match_id>/reject")
 @roles(Role.ADMIN, Role.SUPERUSER)
+@bp.doc(security=SIGNED_IN, responses=ACT)
 @bp.input(schemas.ReasonIn, arg_name="body")
 @bp.output(schemas.MatchOut)
 def reject(match_id: int, body: dict[str, Any]) -> Any:
@@ -273,6 +412,7 @@ def reject(match_id: int, body: dict[str, Any]) -> Any:
 
 @bp.post("/matches/<int:match_id>/deliver")
 @roles(Role.DONOR)
+@bp.doc(security=SIGNED_IN, responses=ACT)
 @bp.input(schemas.DeliverIn, arg_name="body")
 @bp.output(schemas.MatchOut)
 def deliver(match_id: int, body: dict[str, Any]) -> Any:
@@ -283,6 +423,7 @@ def deliver(match_id: int, body: dict[str, Any]) -> Any:
 
 @bp.post("/matches/<int:match_id>/confirm")
 @roles(Role.STAFF, Role.SUPERUSER)
+@bp.doc(security=SIGNED_IN, responses=ACT)
 @bp.input(schemas.ConfirmIn, arg_name="body")
 @bp.output(schemas.MatchOut)
 def confirm(match_id: int, body: dict[str, Any]) -> Any:

@@ -1,4 +1,4 @@
-"""The search page and the search API."""
+"""The search page (the search API is in marketplace/api)."""
 
 from __future__ import annotations
 
@@ -69,21 +69,4 @@ def page() -> Any:
     )  # fmt: skip
 
 
-@bp.route("/api/v1/search")
-@public
-def api() -> Any:
-    """Search needs or resources: q, type, category, region (12-digit code), kind, urgency,
-    sort (relevance|newest), page."""
-    query, notes = parse_query(request.args)
-    results = search(query)
-    return {
-        "total": results.total,
-        "total_capped": results.capped,
-        "page": query.page,
-        "notes": notes,
-        "facets": results.facets,
-        "hits": [
-            {"type": h.type, "id": h.id, "title": h.title, "highlight": h.highlight}
-            for h in results.hits
-        ],
-    }
+# The search API (/api/v1/search) is documented with the rest of the API in marketplace/api.
