@@ -162,6 +162,26 @@ def test_odd_input_gets_a_clear_4xx(
     assert db.session.scalar(sa.select(sa.func.count(Match.id))) == 0
 
 
+def test_a_body_over_the_limit_is_a_json_413(
+    app: Any, client: Any, db: Any, world: World, token_for: Any
+) -> None:
+    headers = token_for(world.donor)
+    limit = app.config["MAX_CONTENT_LENGTH"]
+    app.config["MAX_CONTENT_LENGTH"] = 1000
+    try:
+        for content_type in ("application/json", "application/x-www-form-urlencoded"):
+            answer = client.post(
+                f"/api/v1/matches/{world.need.id}/deliver",
+                data='{"note": "' + "x" * 2000 + '"}',
+                content_type=content_type,
+                headers=headers,
+            )
+            assert answer.status_code == 413, content_type
+            assert answer.get_json()["status"] == 413 and answer.get_json()["message"]
+    finally:
+        app.config["MAX_CONTENT_LENGTH"] = limit
+
+
 def test_a_rule_refusal_of_well_formed_input_is_a_409(
     client: Any, db: Any, world: World, token_for: Any
 ) -> None:
