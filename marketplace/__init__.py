@@ -156,7 +156,8 @@ def _register_login(app: Flask) -> None:
         g._login_user = token.user  # Flask-Login's per-request user
         g.token_auth = True
         g.token_scope = token.scope
-        if token.scope == TokenScope.READ and request.method not in ("GET", "HEAD", "OPTIONS"):
+        acts = request.url_rule is not None and request.method not in ("GET", "HEAD", "OPTIONS")
+        if token.scope == TokenScope.READ and acts:  # an unknown method stays a 405
             abort(403)  # a read-only token never acts
 
     @app.before_request
