@@ -12,7 +12,7 @@ from marketplace.accounts.models import Organization, Role, User, VerificationSt
 from marketplace.notifications.models import Notification
 from marketplace.oversight.models import AuditEvent
 from tests.conftest import BAIYIN, HUINING, JINGYUAN, PASSWORD
-from tests.marketplace.accounts.pageforms import find_form, submit
+from tests.pages import find_form, submit
 
 
 def _event(db: Any, action: str) -> AuditEvent | None:

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from marketplace.accounts.models import LoginThrottle, Role
 from marketplace.oversight.models import AuditEvent
 from tests.conftest import BAIYIN, JINGYUAN, PASSWORD
-from tests.marketplace.accounts.pageforms import submit
+from tests.pages import submit
 
 ATTACKER = {"REMOTE_ADDR": "203.0.113.7"}
 OWNER = {"REMOTE_ADDR": "198.51.100.20"}

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from marketplace.accounts.models import ApiToken, Role, TokenScope, User
 from marketplace.accounts.services import create_token, today_in_beijing
 from tests.conftest import JINGYUAN, PASSWORD, World
-from tests.marketplace.accounts.pageforms import submit
+from tests.pages import submit
 
 
 def _bearer(plain: str) -> dict[str, str]:
@@ -139,3 +139,11 @@ def test_revoke_asks_for_confirmation_and_revokes(
     response = submit(client, "/account/tokens", action=f"/account/tokens/{token_id}/revoke")
     assert response.status_code == 302
     assert client.get("/api/v1/matches", headers=_bearer(plain)).status_code == 401
+
+
+def test_a_method_no_route_serves_stays_405_for_a_read_only_token(
+    client: Any, db: Any, world: World
+) -> None:
+    plain = _token(db, world.donor, TokenScope.READ)
+    answer = client.open("/api/v1/needs", method="TRACE", headers=_bearer(plain))
+    assert answer.status_code == 405 and "GET" in answer.headers["Allow"]

@@ -14,7 +14,7 @@ from marketplace.matches import services
 from marketplace.matches.models import Match, MatchStatus
 from marketplace.needs.models import NeedStatus
 from tests.conftest import World
-from tests.marketplace.matches.page_forms import find_form, forms_on, submit
+from tests.pages import find_form, forms_on, submit
 
 
 def _section(html: str, section_id: str) -> str:
@@ -43,13 +43,22 @@ def test_after_redelivery_the_old_delivery_and_report_are_history(
     page = f"/matches/{approved.id}"
     donor, staff, admin = (_client(app, n) for n in ("donor", "staff", "admin"))
     assert (
-        submit(donor, page, "/deliver", "标记为已交付", {"note": "第一次送货上门"}).status_code
+        submit(
+            donor, page, {"note": "第一次送货上门"}, action="/deliver", button="标记为已交付"
+        ).status_code
         == 302
     )
-    reported = submit(staff, page, "/non-receipt", "报告未收到", {"reason": "农户说没有收到洗衣机"})
+    reported = submit(
+        staff, page, {"reason": "农户说没有收到洗衣机"}, action="/non-receipt", button="报告未收到"
+    )
     assert reported.status_code == 302
-    resolved = submit(admin, page, "/resolve", "记录处理结果",
-                      {"outcome": "redeliver", "reason": "送错了村，重新送"})  # fmt: skip
+    resolved = submit(
+        admin,
+        page,
+        {"outcome": "redeliver", "reason": "送错了村，重新送"},
+        action="/resolve",
+        button="记录处理结果",
+    )
     assert resolved.status_code == 302
     db.session.refresh(approved)
     assert approved.status == MatchStatus.APPROVED
@@ -85,7 +94,7 @@ def test_a_refused_confirmation_comes_back_with_the_input(
     page = f"/matches/{approved.id}"
     typed = {"received_quantity": "5", "received_on": date.today().isoformat(),
              "feedback": "农户很满意"}  # fmt: skip
-    refused = submit(staff, page, "/confirm", "确认收到", typed)
+    refused = submit(staff, page, typed, action="/confirm", button="确认收到")
     assert refused.status_code == 400
     html = refused.get_data(as_text=True)
     assert "农户很满意" in html and 'value="5"' in html
@@ -102,7 +111,9 @@ def test_a_reject_without_reason_keeps_the_page(app: Any, db: Any, world: World)
     match = services.pledge(world.donor, world.need, world.resource, 1)
     db.session.commit()
     admin = _client(app, "admin")
-    refused = submit(admin, f"/matches/{match.id}", "/reject", "驳回", {"reason": " "})
+    refused = submit(
+        admin, f"/matches/{match.id}", {"reason": " "}, action="/reject", button="驳回"
+    )
     assert refused.status_code == 400 and "驳回时请填写理由" in refused.get_data(as_text=True)
     db.session.refresh(match)
     assert match.status == MatchStatus.PROPOSED
@@ -177,8 +188,8 @@ def test_post_button_macro_renders_the_confirmation(app: Any, db: Any) -> None:
             csrf_form=FlaskForm(formdata=None),
         )
     first, second = forms_on(html)
-    assert first.buttons[0].attrs["data-confirm"] == "Sure?"
-    assert "data-confirm" not in second.buttons[0].attrs
+    assert first.buttons()[0].attrs["data-confirm"] == "Sure?"
+    assert "data-confirm" not in second.buttons()[0].attrs
 
 
 def test_objection_contact_is_shown_to_the_administrators_only(

@@ -13,7 +13,7 @@ from marketplace.matches.models import Match, MatchStatus, Objection
 from marketplace.notifications import services as notifications
 from marketplace.notifications.models import Notification
 from tests.conftest import World
-from tests.marketplace.matches.page_forms import submit
+from tests.pages import submit
 
 
 @pytest.fixture
@@ -56,15 +56,21 @@ def test_anonymous_objector_with_an_email_is_told_and_the_public_sees_it_masked(
     app: Any, client: Any, db: Any, world: World, approved: Match, monkeypatch: Any
 ) -> None:
     page = f"/disclosure/{approved.id}/objection"
-    filed = submit(client, page, "/objection", "提出异议",
-                   {"reason": "该户去年已领过洗衣机", "contact": "zhang@example.com"})  # fmt: skip
+    filed = submit(
+        client,
+        page,
+        {"reason": "该户去年已领过洗衣机", "contact": "zhang@example.com"},
+        action="/objection",
+        button="提出异议",
+    )
     assert filed.status_code == 302
     objection = db.session.scalars(sa.select(Objection)).one()
     assert f"#{objection.id}" in client.get("/disclosure").get_data(as_text=True)  # the flash
     admin = _client(app, "admin")
     reason = f"经核实{world.household.head_name}家未领过，电话 13912345678 可查"
-    dismissed = submit(admin, f"/matches/{approved.id}", "/dismiss", "异议不成立",
-                       {"reason": reason})  # fmt: skip
+    dismissed = submit(
+        admin, f"/matches/{approved.id}", {"reason": reason}, action="/dismiss", button="异议不成立"
+    )
     assert dismissed.status_code == 302
     note = db.session.scalars(sa.select(Notification).where(Notification.user_id.is_(None))).one()
     assert note.email == "zhang@example.com" and note.kind == "objection_dismissed"
@@ -97,11 +103,20 @@ def test_signed_in_objector_gets_an_in_app_notification(
 ) -> None:
     objector = _client(app, "otherstaff")
     page = f"/disclosure/{approved.id}/objection"
-    assert submit(objector, page, "/objection", "提出异议",
-                  {"reason": "该户不是建档立卡户"}).status_code == 302  # fmt: skip
+    assert (
+        submit(
+            objector, page, {"reason": "该户不是建档立卡户"}, action="/objection", button="提出异议"
+        ).status_code
+        == 302
+    )
     admin = _client(app, "admin")
-    upheld = submit(admin, f"/matches/{approved.id}", "/uphold", "异议成立并取消对接",
-                    {"reason": "核实后确非建档立卡户"})  # fmt: skip
+    upheld = submit(
+        admin,
+        f"/matches/{approved.id}",
+        {"reason": "核实后确非建档立卡户"},
+        action="/uphold",
+        button="异议成立并取消对接",
+    )
     assert upheld.status_code == 302
     db.session.refresh(approved)
     assert approved.status == MatchStatus.CANCELLED
@@ -126,7 +141,12 @@ def test_a_refused_objection_keeps_the_text(
     client: Any, db: Any, world: World, approved: Match
 ) -> None:
     page = f"/disclosure/{approved.id}/objection"
-    refused = submit(client, page, "/objection", "提出异议",
-                     {"reason": "不", "contact": "zhang@example.com"})  # fmt: skip
+    refused = submit(
+        client,
+        page,
+        {"reason": "不", "contact": "zhang@example.com"},
+        action="/objection",
+        button="提出异议",
+    )
     assert refused.status_code == 400
     assert "zhang@example.com" in refused.get_data(as_text=True)

@@ -18,7 +18,7 @@ from marketplace.matches.models import Match, MatchStatus
 from marketplace.oversight import spot_checks
 from marketplace.oversight.models import CHECKS, AuditEvent, Finding, SpotCheck, SpotCheckStatus
 from tests.conftest import JINGYUAN, World
-from tests.marketplace.matches.page_forms import find_form, submit, submit_on
+from tests.pages import find_form, submit, submit_on
 
 TODAY = date.today()
 
@@ -78,14 +78,16 @@ def test_findings_report_and_answer(
     for item in check.items:
         chosen = {"people": "found", "project": "found", "funds": "not_found",
                   "measures": "found", "note": "资金去向不明"}  # fmt: skip
-        saved = submit(client, page, f"/items/{item.id}", "保存核查结果", chosen)
+        saved = submit(client, page, chosen, action=f"/items/{item.id}", button="保存核查结果")
         assert saved.status_code == 302
     db.session.refresh(check.items[0])
     assert check.items[0].funds == Finding.NOT_FOUND and check.items[0].note == "资金去向不明"
     # Everything is checked: the page's close button asks the browser to confirm, then closes.
     html = client.get(page).get_data(as_text=True)
     assert find_form(html, "/report").button("结束抽查").attrs.get("data-confirm")
-    closed = submit_on(client, html, "/report", "结束抽查", {"text": "发现一户资金未落实"})
+    closed = submit_on(
+        client, html, {"text": "发现一户资金未落实"}, action="/report", button="结束抽查"
+    )
     assert closed.status_code == 302
     db.session.refresh(check)
     assert check.status == SpotCheckStatus.CLOSED and check.report == "发现一户资金未落实"
@@ -95,9 +97,12 @@ def test_findings_report_and_answer(
     admin = app.test_client()
     admin.post("/login", data={"username": "admin", "password": "testpass123"})
     assert "发现一户资金未落实" in admin.get(page).data.decode()
-    empty = submit(admin, page, "/answer", "提交答复", {"text": " "})
+    empty = submit(admin, page, {"text": " "}, action="/answer", button="提交答复")
     assert empty.status_code == 400 and "请填写回复" in empty.get_data(as_text=True)
-    assert submit(admin, page, "/answer", "提交答复", {"text": "已责令整改"}).status_code == 302
+    assert (
+        submit(admin, page, {"text": "已责令整改"}, action="/answer", button="提交答复").status_code
+        == 302
+    )
     db.session.refresh(check)
     assert check.reply == "已责令整改"
     other = app.test_client()
@@ -113,7 +118,9 @@ def test_saving_the_report_keeps_the_check_open(
     db.session.commit()
     login(world.auditor)
     page = f"/oversight/spot-checks/{check.id}"
-    saved = submit(client, page, "/report", "保存草稿", {"text": "初步：第一户已走访"})
+    saved = submit(
+        client, page, {"text": "初步：第一户已走访"}, action="/report", button="保存草稿"
+    )
     assert saved.status_code == 302
     db.session.refresh(check)
     assert check.status == SpotCheckStatus.OPEN and check.report == "初步：第一户已走访"
@@ -122,7 +129,10 @@ def test_saving_the_report_keeps_the_check_open(
     # Findings can still be recorded after saving the draft.
     first = check.items[0]
     chosen = {"people": "found", "project": "found", "funds": "found", "measures": "found"}
-    assert submit(client, page, f"/items/{first.id}", "保存核查结果", chosen).status_code == 302
+    assert (
+        submit(client, page, chosen, action=f"/items/{first.id}", button="保存核查结果").status_code
+        == 302
+    )
 
 
 def test_closing_with_unchecked_items_asks_and_lists_them(
@@ -134,12 +144,20 @@ def test_closing_with_unchecked_items_asks_and_lists_them(
     page = f"/oversight/spot-checks/{check.id}"
     first = check.items[0]
     partly = {"people": "found", "project": "found", "funds": "unchecked"}
-    submit(client, page, f"/items/{first.id}", "保存核查结果", {**partly, "measures": "found"})
+    submit(
+        client,
+        page,
+        {**partly, "measures": "found"},
+        action=f"/items/{first.id}",
+        button="保存核查结果",
+    )
     html = client.get(page).get_data(as_text=True)
     assert "还有 3 个抽中的对接未完成核查" in html
     # With checks not done the button leads to the server's confirmation step, not a dialog.
     assert "data-confirm" not in str(find_form(html, "/report").button("结束抽查").attrs)
-    step = submit_on(client, html, "/report", "结束抽查", {"text": "时间所限，只查了一部分"})
+    step = submit_on(
+        client, html, {"text": "时间所限，只查了一部分"}, action="/report", button="结束抽查"
+    )
     assert step.status_code == 200
     step_html = step.get_data(as_text=True)
     assert "仍有核查未完成" in step_html or "未完成核查" in step_html
@@ -150,11 +168,11 @@ def test_closing_with_unchecked_items_asks_and_lists_them(
     assert check.status == SpotCheckStatus.OPEN  # nothing closed yet
     assert check.report == "时间所限，只查了一部分"  # the text is kept as a draft
     # Going back and saving the draft from the step page keeps the check open.
-    assert submit_on(client, step_html, "/report", "保存草稿").status_code == 302
+    assert submit_on(client, step_html, action="/report", button="保存草稿").status_code == 302
     db.session.refresh(check)
     assert check.status == SpotCheckStatus.OPEN
     # Confirming closes it, and the audit event names what was left unchecked.
-    closed = submit_on(client, step_html, "/report", "仍然结束")
+    closed = submit_on(client, step_html, action="/report", button="仍然结束")
     assert closed.status_code == 302
     db.session.refresh(check)
     assert check.status == SpotCheckStatus.CLOSED
@@ -174,7 +192,7 @@ def test_closing_needs_a_report_and_keeps_the_input(
     db.session.commit()
     login(world.auditor)
     page = f"/oversight/spot-checks/{check.id}"
-    refused = submit(client, page, "/report", "结束抽查", {"text": "   "})
+    refused = submit(client, page, {"text": "   "}, action="/report", button="结束抽查")
     assert refused.status_code == 400 and "请填写核查报告" in refused.get_data(as_text=True)
     db.session.refresh(check)
     assert check.status == SpotCheckStatus.OPEN
@@ -209,18 +227,28 @@ def test_a_finding_may_carry_a_photo(client: Any, db: Any, login: Any, world: Wo
     item = check.items[0]
     page = f"/oversight/spot-checks/{check.id}"
     data = {"people": "found", "project": "found", "funds": "found", "measures": "not_found"}
-    refused = submit(client, page, f"/items/{item.id}", "保存核查结果",
-                     {**data, "photo": (io.BytesIO(b"MZ not an image"), "x.jpg")},
-                     content_type="multipart/form-data")  # fmt: skip
+    refused = submit(
+        client,
+        page,
+        {**data, "photo": (io.BytesIO(b"MZ not an image"), "x.jpg")},
+        action=f"/items/{item.id}",
+        button="保存核查结果",
+        content_type="multipart/form-data",
+    )
     assert refused.status_code == 400
     again = refused.get_data(as_text=True)
     assert again.count('value="not_found" selected') == 1  # the choices are kept, with a message
     assert 'class="invalid-feedback' in again or "alert-danger" in again
     db.session.refresh(item)
     assert item.measures == Finding.UNCHECKED  # nothing kept from the refused post
-    saved = submit(client, page, f"/items/{item.id}", "保存核查结果",
-                   {**data, "photo": (io.BytesIO(PNG), "site.png")},
-                   content_type="multipart/form-data")  # fmt: skip
+    saved = submit(
+        client,
+        page,
+        {**data, "photo": (io.BytesIO(PNG), "site.png")},
+        action=f"/items/{item.id}",
+        button="保存核查结果",
+        content_type="multipart/form-data",
+    )
     assert saved.status_code == 302
     photos = attachments_of("match", item.match_id, spot_checks.photo_purpose(item))
     assert len(photos) == 1
