@@ -7,7 +7,6 @@ import re
 from datetime import date
 from typing import Any
 
-import pytest
 import sqlalchemy as sa
 
 from marketplace.matches import services
@@ -23,25 +22,11 @@ def _section(html: str, section_id: str) -> str:
     return found.group(0)
 
 
-@pytest.fixture
-def approved(db: Any, world: World) -> Match:
-    match = services.pledge(world.donor, world.need, world.resource, 1)
-    services.approve(world.admin, match)
-    db.session.commit()
-    return match
-
-
-def _client(app: Any, username: str) -> Any:
-    client = app.test_client()
-    client.post("/login", data={"username": username, "password": "testpass123"})
-    return client
-
-
 def test_after_redelivery_the_old_delivery_and_report_are_history(
-    app: Any, db: Any, world: World, approved: Match
+    client_of: Any, app: Any, db: Any, world: World, approved: Match
 ) -> None:
     page = f"/matches/{approved.id}"
-    donor, staff, admin = (_client(app, n) for n in ("donor", "staff", "admin"))
+    donor, staff, admin = (client_of(n) for n in ("donor", "staff", "admin"))
     assert (
         submit(
             donor, page, {"note": "第一次送货上门"}, action="/deliver", button="标记为已交付"
@@ -86,11 +71,11 @@ def test_after_redelivery_the_old_delivery_and_report_are_history(
 
 
 def test_a_refused_confirmation_comes_back_with_the_input(
-    app: Any, db: Any, world: World, approved: Match
+    client_of: Any, app: Any, db: Any, world: World, approved: Match
 ) -> None:
     services.deliver(world.donor, approved, "已送达")
     db.session.commit()
-    staff = _client(app, "staff")
+    staff = client_of("staff")
     page = f"/matches/{approved.id}"
     typed = {"received_quantity": "5", "received_on": date.today().isoformat(),
              "feedback": "农户很满意"}  # fmt: skip
@@ -102,15 +87,17 @@ def test_a_refused_confirmation_comes_back_with_the_input(
     db.session.refresh(approved)
     assert approved.status == MatchStatus.DELIVERED
     # Someone else acted first: the page comes back with 409 and says so.
-    admin = _client(app, "admin")
+    admin = client_of("admin")
     stale = admin.post(f"/matches/{approved.id}/approve", data={})
     assert stale.status_code == 409 and "对接" in stale.get_data(as_text=True)
 
 
-def test_a_reject_without_reason_keeps_the_page(app: Any, db: Any, world: World) -> None:
+def test_a_reject_without_reason_keeps_the_page(
+    client_of: Any, app: Any, db: Any, world: World
+) -> None:
     match = services.pledge(world.donor, world.need, world.resource, 1)
     db.session.commit()
-    admin = _client(app, "admin")
+    admin = client_of("admin")
     refused = submit(
         admin, f"/matches/{match.id}", {"reason": " "}, action="/reject", button="驳回"
     )
@@ -127,11 +114,11 @@ def _confirming(html: str, action: str, button: str) -> str:
 
 
 def test_final_actions_ask_for_confirmation(
-    app: Any, client: Any, db: Any, login: Any, world: World, make_need: Any
+    client_of: Any, app: Any, client: Any, db: Any, login: Any, world: World, make_need: Any
 ) -> None:
     match = services.pledge(world.donor, world.need, world.resource, 1)
     db.session.commit()
-    admin, donor, staff = (_client(app, n) for n in ("admin", "donor", "staff"))
+    admin, donor, staff = (client_of(n) for n in ("admin", "donor", "staff"))
     html = admin.get(f"/matches/{match.id}").get_data(as_text=True)
     assert "驳回" in _confirming(html, "/reject", "驳回")
     assert "data-confirm" not in str(find_form(html, "/approve").button("审批通过").attrs)
@@ -155,11 +142,13 @@ def test_final_actions_ask_for_confirmation(
                 "关闭")  # fmt: skip
 
 
-def test_dispute_decision_asks_first(app: Any, db: Any, world: World, approved: Match) -> None:
+def test_dispute_decision_asks_first(
+    client_of: Any, app: Any, db: Any, world: World, approved: Match
+) -> None:
     services.deliver(world.donor, approved, "已送达")
     services.report_non_receipt(world.staff, approved, "没收到")
     db.session.commit()
-    html = _client(app, "admin").get(f"/matches/{approved.id}").get_data(as_text=True)
+    html = client_of("admin").get(f"/matches/{approved.id}").get_data(as_text=True)
     _confirming(html, "/resolve", "记录处理结果")
 
 
@@ -193,18 +182,16 @@ def test_post_button_macro_renders_the_confirmation(app: Any, db: Any) -> None:
 
 
 def test_objection_contact_is_shown_to_the_administrators_only(
-    app: Any, db: Any, world: World, approved: Match
+    client_of: Any, app: Any, db: Any, world: World, approved: Match
 ) -> None:
     from marketplace.oversight.models import AuditEvent
 
     services.file_objection(approved, "该户已经有洗衣机了", "13800001111", None)
     db.session.commit()
-    assert "13800001111" in _client(app, "admin").get(f"/matches/{approved.id}").get_data(
-        as_text=True
-    )
+    assert "13800001111" in client_of("admin").get(f"/matches/{approved.id}").get_data(as_text=True)
     viewed = db.session.scalar(sa.select(sa.func.count(AuditEvent.id)).where(
         AuditEvent.action == "objection_contact_viewed"))  # fmt: skip
     assert viewed == 1
-    assert "13800001111" not in _client(app, "donor").get(f"/matches/{approved.id}").get_data(
+    assert "13800001111" not in client_of("donor").get(f"/matches/{approved.id}").get_data(
         as_text=True
     )

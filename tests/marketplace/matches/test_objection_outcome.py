@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 import sqlalchemy as sa
 
 from marketplace.matches import services
@@ -14,20 +13,6 @@ from marketplace.notifications import services as notifications
 from marketplace.notifications.models import Notification
 from tests.conftest import World
 from tests.pages import submit
-
-
-@pytest.fixture
-def approved(db: Any, world: World) -> Match:
-    match = services.pledge(world.donor, world.need, world.resource, 1)
-    services.approve(world.admin, match)
-    db.session.commit()
-    return match
-
-
-def _client(app: Any, username: str) -> Any:
-    client = app.test_client()
-    client.post("/login", data={"username": username, "password": "testpass123"})
-    return client
 
 
 class FakeSMTP:
@@ -53,7 +38,7 @@ class FakeSMTP:
 
 
 def test_anonymous_objector_with_an_email_is_told_and_the_public_sees_it_masked(
-    app: Any, client: Any, db: Any, world: World, approved: Match, monkeypatch: Any
+    client_of: Any, app: Any, client: Any, db: Any, world: World, approved: Match, monkeypatch: Any
 ) -> None:
     page = f"/disclosure/{approved.id}/objection"
     filed = submit(
@@ -66,7 +51,7 @@ def test_anonymous_objector_with_an_email_is_told_and_the_public_sees_it_masked(
     assert filed.status_code == 302
     objection = db.session.scalars(sa.select(Objection)).one()
     assert f"#{objection.id}" in client.get("/disclosure").get_data(as_text=True)  # the flash
-    admin = _client(app, "admin")
+    admin = client_of("admin")
     reason = f"经核实{world.household.head_name}家未领过，电话 13912345678 可查"
     dismissed = submit(
         admin, f"/matches/{approved.id}", {"reason": reason}, action="/dismiss", button="异议不成立"
@@ -99,9 +84,9 @@ def test_anonymous_objector_with_an_email_is_told_and_the_public_sees_it_masked(
 
 
 def test_signed_in_objector_gets_an_in_app_notification(
-    app: Any, db: Any, world: World, approved: Match
+    client_of: Any, app: Any, db: Any, world: World, approved: Match
 ) -> None:
-    objector = _client(app, "otherstaff")
+    objector = client_of("otherstaff")
     page = f"/disclosure/{approved.id}/objection"
     assert (
         submit(
@@ -109,7 +94,7 @@ def test_signed_in_objector_gets_an_in_app_notification(
         ).status_code
         == 302
     )
-    admin = _client(app, "admin")
+    admin = client_of("admin")
     upheld = submit(
         admin,
         f"/matches/{approved.id}",

@@ -5,20 +5,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-import pytest
 import sqlalchemy as sa
 
 from marketplace.matches import services
 from marketplace.matches.models import Match, MatchStatus, Objection
 from tests.conftest import World
-
-
-@pytest.fixture
-def approved(db: Any, world: World) -> Match:
-    match = services.pledge(world.donor, world.need, world.resource, 1)
-    services.approve(world.admin, match)
-    db.session.commit()
-    return match
 
 
 def test_approval_queue_and_decision(client: Any, db: Any, login: Any, world: World) -> None:
