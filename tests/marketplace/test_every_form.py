@@ -66,7 +66,7 @@ def _fill(form: PageForm) -> dict[str, Any]:
 def _rows(db: Any) -> dict[str, int]:
     counts = {}
     for table in _db.metadata.sorted_tables:
-        if table.name in ("audit_event", "search_outbox", "region", "login_attempt"):
+        if table.name in ("audit_event", "search_outbox", "region"):
             continue
         counts[table.name] = db.session.scalar(sa.select(sa.func.count()).select_from(table))
     return counts

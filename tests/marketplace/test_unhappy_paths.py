@@ -94,7 +94,7 @@ def test_pledge_refusal_keeps_the_form_on_the_need_page(
     response = client.post(form.action, data=form.data(quantity="5"))  # only 1 is open
     refused = response.data.decode()
     assert response.status_code == 400
-    assert "此需求仅剩 1 未满足" in refused or "1" in refused
+    assert "该需求仅剩 1 待对接。" in refused  # the message, at the quantity field
     assert 'value="5"' in refused  # the quantity typed is still there
     assert _count(db, Match) == 0
     done = client.post(form.action, data=form.data(quantity="1"))
