@@ -187,7 +187,7 @@ def audit_group() -> None:
 @with_appcontext
 def audit_verify() -> None:
     """Check the hash chain; report the first event changed, inserted or deleted."""
-    from marketplace.oversight.services import verify_chain
+    from marketplace.audit.services import verify_chain
 
     problem = verify_chain()
     if problem is not None:

@@ -2,11 +2,12 @@
 
 from marketplace.accounts.models import ApiToken, Organization, User, user_region
 from marketplace.attachments.models import Attachment
+from marketplace.audit.models import AuditEvent
 from marketplace.households.models import Household, HouseholdMember
 from marketplace.matches.models import Match, Objection
 from marketplace.needs.models import Need
 from marketplace.notifications.models import Notification
-from marketplace.oversight.models import AuditEvent, SpotCheck, SpotCheckItem
+from marketplace.oversight.models import SpotCheck, SpotCheckItem
 from marketplace.regions.models import Region
 from marketplace.reports.models import ReportSnapshot
 from marketplace.resources.models import Resource, resource_service_area

@@ -31,11 +31,14 @@ from marketplace.accounts.models import (
     TokenScope,
     User,
     VerificationStatus,
+    user_region,
 )
+from marketplace.audit.services import record_event
 from marketplace.db import utcnow
 from marketplace.errors import ServiceError
 from marketplace.extensions import db
-from marketplace.oversight.services import record_event
+from marketplace.notifications import services as notifications
+from marketplace.notifications.services import notify
 from marketplace.permissions import in_scope
 from marketplace.regions.models import Region, RegionLevel
 
@@ -283,8 +286,6 @@ def user_for_reset_token(token: str) -> User | None:
 def request_password_reset(identifier: str) -> None:
     """Mail a reset link to the account named (user name or e-mail address) when it exists,
     is active and has an address; the caller answers the same in every case."""
-    from marketplace.notifications import services as notifications
-
     identifier = identifier.strip()[:200]
     if not identifier or not self_service_reset_enabled():
         return
@@ -405,8 +406,6 @@ def _check_credit_code_free(credit_code: str | None, org: Organization | None = 
 
 
 def _tell_admins_of(org: Organization) -> None:
-    from marketplace.notifications.services import admins_over, notify
-
     if org.region is not None:
         notify(
             admins_over(org.region), "organization_submitted", "/admin/organizations", name=org.name
@@ -496,8 +495,6 @@ def organizations_in_scope(actor: User) -> sa.Select[Any]:
 def verify_organization(
     actor: User, org: Organization, approve: bool, reason: str | None = ""
 ) -> None:
-    from marketplace.notifications.services import notify
-
     reason = (reason or "").strip()  # the approve button posts no reason at all
     _require_admin(actor)
     if actor.role != Role.SUPERUSER and not in_scope(actor, org.region):
@@ -617,6 +614,38 @@ def set_staff_villages(actor: User, user: User, villages: list[Region]) -> None:
         user,
         before={"regions": before},
         after={"regions": [r.code for r in user.regions]},
+    )
+
+
+def admins_over(region: Region) -> list[User]:
+    """Active administrators whose region contains this one."""
+    return list(
+        db.session.scalars(
+            sa.select(User)
+            .join(user_region, user_region.c.user_id == User.id)
+            .join(Region, Region.id == user_region.c.region_id)
+            .where(
+                User.role == Role.ADMIN,
+                User.active.is_(True),
+                sa.literal(region.path).startswith(Region.path),
+            )
+            .distinct()
+        )
+    )
+
+
+def staff_of(village: Region) -> list[User]:
+    """Active staff of this village."""
+    return list(
+        db.session.scalars(
+            sa.select(User)
+            .join(user_region, user_region.c.user_id == User.id)
+            .where(
+                User.role == Role.STAFF,
+                User.active.is_(True),
+                user_region.c.region_id == village.id,
+            )
+        )
     )
 
 

@@ -16,15 +16,13 @@ from marketplace.permissions import region_clause
 from marketplace.regions.models import Region
 from marketplace.resources.models import Resource, ResourceStatus
 
-DONE = (MatchStatus.DELIVERED, MatchStatus.CONFIRMED)
-
 
 def headline_figures() -> dict[str, Any]:
     """Public figures: counts only, nothing personal."""
     value_delivered = db.session.scalar(
         sa.select(sa.func.coalesce(sa.func.sum(Match.quantity * Resource.unit_value), 0))
         .join(Resource, Match.resource_id == Resource.id)
-        .where(Match.status.in_(DONE))
+        .where(Match.status.in_(MatchStatus.DONE))
     )
     return {
         "households": db.session.scalar(sa.select(sa.func.count(Household.id))),
@@ -41,7 +39,7 @@ def headline_figures() -> dict[str, Any]:
         ),
         "matches": db.session.scalar(
             sa.select(sa.func.count(Match.id)).where(
-                Match.status.in_((MatchStatus.APPROVED, *DONE))
+                Match.status.in_({MatchStatus.APPROVED, *MatchStatus.DONE})
             )
         ),
         "value_delivered": Decimal(value_delivered or 0),

@@ -9,11 +9,10 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from marketplace.accounts.models import Role, User
-from marketplace.errors import ServiceError
+from marketplace.audit.services import record_event
+from marketplace.errors import Problem, ServiceError, refuse_first
 from marketplace.extensions import db
-from marketplace.households.models import Household
-from marketplace.matches.models import Match, MatchStatus
-from marketplace.oversight.services import record_event
+from marketplace.households.models import MEMBER_COUNT_RANGE, Household
 from marketplace.permissions import in_scope, region_clause
 from marketplace.privacy import mask_id_number, mask_name, mask_phone
 from marketplace.regions.models import Region, RegionLevel
@@ -22,7 +21,6 @@ from marketplace.vocab import HouseholdStatus, LabourCapacity, PovertyCause
 # Roles that may see personal data at all, inside their scope. Donors, auditors and the public
 # never do.
 PERSONAL_DATA_ROLES = (Role.STAFF, Role.ADMIN, Role.SUPERUSER)
-AID_STATUSES = (MatchStatus.APPROVED, MatchStatus.DELIVERED, MatchStatus.CONFIRMED)
 EDITABLE_FIELDS = (
     "register_number",
     "head_name",
@@ -35,6 +33,16 @@ EDITABLE_FIELDS = (
     "labour_capacity",
     "income_per_capita",
 )
+MEMBER_COUNT_MESSAGE = _l(
+    "A household has %(low)s to %(high)s members.",
+    low=MEMBER_COUNT_RANGE[0],
+    high=MEMBER_COUNT_RANGE[1],
+)
+# Register and ID card numbers are unique: the message for a number already registered.
+ALREADY_REGISTERED = {
+    "register_number": _l("A household with this register number already exists."),
+    "head_id_number": _l("A household with this ID card number is already registered."),
+}
 
 
 def households_query(user: User) -> sa.Select[Any]:
@@ -81,32 +89,32 @@ def identity(user: User, households: list[Household]) -> dict[int, dict[str, str
     return shown
 
 
+def household_problems(values: dict[str, Any]) -> list[Problem]:
+    """Every rule the values of one household break, found without the database (that the
+    register and ID card numbers are not yet registered is checked against it, see
+    ALREADY_REGISTERED). The form, the services and the import all apply these."""
+    problems = []
+    count = values.get("member_count")
+    low, high = MEMBER_COUNT_RANGE
+    if not isinstance(count, int) or isinstance(count, bool) or not low <= count <= high:
+        problems.append(Problem("member_count", MEMBER_COUNT_MESSAGE))
+    income = values.get("income_per_capita")
+    if income is not None and Decimal(income) < 0:
+        problems.append(Problem("income_per_capita", _l("Income cannot be negative.")))
+    return problems
+
+
 def _check_fields(values: dict[str, Any], household: Household | None) -> None:
-    duplicates = [
-        (
-            "register_number",
-            Household.register_number,
-            values["register_number"],
-            _l("A household with this register number already exists."),
-        ),
-        (
-            "head_id_number",
-            Household.head_id_number,
-            values["head_id_number"],
-            _l("A household with this ID card number is already registered."),
-        ),
-    ]
-    for field, column, value, message in duplicates:
-        query = sa.select(Household.id).where(column == value)
+    for field, column in (
+        ("register_number", Household.register_number),
+        ("head_id_number", Household.head_id_number),
+    ):
+        query = sa.select(Household.id).where(column == values[field])
         if household is not None:
             query = query.where(Household.id != household.id)
         if db.session.scalar(query) is not None:
-            raise ServiceError(message, field=field)
-    if not 1 <= int(values["member_count"]) <= 30:
-        raise ServiceError(_l("A household has 1 to 30 members."), field="member_count")
-    income = values.get("income_per_capita")
-    if income is not None and Decimal(income) < 0:
-        raise ServiceError(_l("Income cannot be negative."), field="income_per_capita")
+            raise ServiceError(ALREADY_REGISTERED[field], field=field)
+    refuse_first(household_problems(values))
     values["primary_cause"] = PovertyCause(values["primary_cause"])
     values["status"] = HouseholdStatus(values["status"])
     values["labour_capacity"] = LabourCapacity(values["labour_capacity"])
@@ -148,47 +156,3 @@ def update_household(actor: User, household: Household, village: Region, **value
     household.village = village
     # Field names only: the audit trail must not become a copy of the personal data.
     record_event("household_updated", actor, household, after={"fields": sorted(changed)})
-
-
-def aid_received(household: Household) -> list[Match]:
-    """Every approved, delivered or confirmed match of the household, across all resources."""
-    from marketplace.needs.models import Need
-
-    return list(
-        db.session.scalars(
-            sa.select(Match)
-            .join(Need, Match.need_id == Need.id)
-            .where(Need.household_id == household.id, Match.status.in_(AID_STATUSES))
-            .order_by(Match.created_at)
-        )
-    )
-
-
-def prior_aid_counts(household_ids: list[int]) -> dict[int, int]:
-    """How many matches each household has received: the ranking favours the less aided."""
-    from marketplace.needs.models import Need
-
-    if not household_ids:
-        return {}
-    rows = db.session.execute(
-        sa.select(Need.household_id, sa.func.count(Match.id))
-        .join(Match, Match.need_id == Need.id)
-        .where(Need.household_id.in_(household_ids), Match.status.in_(AID_STATUSES))
-        .group_by(Need.household_id)
-    )
-    return {hid: count for hid, count in rows if hid is not None}
-
-
-def village_aid_summary(village: Region) -> dict[str, int]:
-    """Households of the village with and without any aid: repeated aid while others wait."""
-    from marketplace.needs.models import Need
-
-    total = db.session.scalar(
-        sa.select(sa.func.count(Household.id)).where(Household.village_id == village.id)
-    )
-    aided = db.session.scalar(
-        sa.select(sa.func.count(sa.distinct(Need.household_id)))
-        .join(Match, Match.need_id == Need.id)
-        .where(Need.village_id == village.id, Match.status.in_(AID_STATUSES))
-    )
-    return {"households": int(total or 0), "aided": int(aided or 0)}

@@ -33,9 +33,9 @@ from marketplace.households.forms import (
 )
 from marketplace.households.models import Household
 from marketplace.households.spreadsheet import check_xlsx
-from marketplace.needs.models import Need
 from marketplace.permissions import roles
 from marketplace.regions.models import Region, RegionLevel
+from marketplace.signals import household_page, page_context
 from marketplace.web import form_status, int_arg, paginate, submitted
 
 bp = Blueprint("households", __name__, url_prefix="/households")
@@ -131,20 +131,15 @@ def _chosen_village(form: HouseholdForm) -> Region:
 @roles(*READERS)
 def detail(household_id: int) -> Any:
     household = services.get_household(current_user, household_id)
-    needs = db.session.scalars(
-        sa.select(Need).where(Need.household_id == household.id).order_by(Need.created_at.desc())
-    ).all()
-    response = render_template(
+    # Its needs and the help it has had come from the packages above households.
+    return render_template(
         "households/detail.html",
         household=household,
         identity=services.identity(current_user, [household])[household.id],
         full=services.may_see_personal(current_user, household),
         may_edit=services.may_edit(current_user, household),
-        needs=needs,
-        aid=services.aid_received(household),
-        village_summary=services.village_aid_summary(household.village),
+        **page_context(household_page, user=current_user, household=household),
     )
-    return response
 
 
 @bp.route("/<int:household_id>/edit", methods=["GET", "POST"])

@@ -14,9 +14,9 @@ from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 
 from marketplace.accounts.models import Role
+from marketplace.audit.models import AuditEvent
 from marketplace.extensions import db
 from marketplace.matches.models import Match
-from marketplace.oversight.models import AuditEvent
 
 BEIJING = timezone(timedelta(hours=8))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -25,6 +25,23 @@ class MatchStatus(LabelledEnum):
     CANCELLED = "cancelled"
     EXPIRED = "expired"
     DISPUTED = "disputed"
+
+    # Named groups of states, defined once (assigned below the class: members must exist first).
+    HELPING: ClassVar[frozenset[MatchStatus]]  # help given or under way: "aided"
+    UNDER_WAY: ClassVar[frozenset[MatchStatus]]  # holding capacity until confirmed or ended
+    DONE: ClassVar[frozenset[MatchStatus]]  # delivered, whether or not confirmed yet
+    LOST: ClassVar[frozenset[MatchStatus]]  # ended without help
+
+
+# A disputed match counts as help until the dispute ends it: the ranking and the reports agree.
+MatchStatus.HELPING = frozenset(
+    {MatchStatus.APPROVED, MatchStatus.DELIVERED, MatchStatus.CONFIRMED, MatchStatus.DISPUTED}
+)
+MatchStatus.UNDER_WAY = frozenset(
+    {MatchStatus.APPROVED, MatchStatus.DELIVERED, MatchStatus.DISPUTED}
+)
+MatchStatus.DONE = frozenset({MatchStatus.DELIVERED, MatchStatus.CONFIRMED})
+MatchStatus.LOST = frozenset({MatchStatus.REJECTED, MatchStatus.CANCELLED, MatchStatus.EXPIRED})
 
 
 LABELS.update(

@@ -15,9 +15,9 @@ from sqlalchemy.orm import contains_eager, selectinload
 
 from marketplace.extensions import db
 from marketplace.households.models import Household
-from marketplace.households.services import AID_STATUSES, prior_aid_counts
 from marketplace.matches.adapters import need_view, resource_view
-from marketplace.matches.models import Match
+from marketplace.matches.aid import prior_aid_counts
+from marketplace.matches.models import Match, MatchStatus
 from marketplace.needs.models import Need, NeedStatus
 from marketplace.needs.services import public_needs_query
 from marketplace.regions.models import Region
@@ -175,7 +175,7 @@ def candidate_need_views(resource: Resource) -> list[NeedView]:
         sa.select(Need.household_id, sa.func.count(Match.id).label("times"))
         .join(Match, Match.need_id == Need.id)
         .where(
-            Match.status.in_(AID_STATUSES),
+            Match.status.in_(MatchStatus.HELPING),
             Need.household_id.is_not(None),
             Need.village_id.in_(villages),
         )

@@ -13,26 +13,22 @@ from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 
 from marketplace.accounts.models import Role, User
+from marketplace.accounts.services import admins_over, staff_of
+from marketplace.audit.services import record_event
 from marketplace.db import utcnow
 from marketplace.errors import ServiceError
 from marketplace.extensions import db
-from marketplace.households.services import prior_aid_counts
 from marketplace.matches.adapters import need_view, resource_view
+from marketplace.matches.aid import prior_aid_counts
 from marketplace.matches.models import Match, MatchStatus, Objection, ObjectionStatus
+from marketplace.needs import services as needs
 from marketplace.needs.models import Need, NeedStatus
-from marketplace.notifications.services import (
-    admins_over,
-    is_email,
-    notify,
-    notify_address,
-    staff_of,
-)
-from marketplace.oversight.services import record_event
+from marketplace.notifications.services import is_email, notify, notify_address
 from marketplace.permissions import in_scope, region_clause
 from marketplace.privacy import mask_name
 from marketplace.regions.models import Region
 from marketplace.resources.models import Resource
-from marketplace.search.services import enqueue
+from marketplace.signals import capacity_changed, need_viewing
 from matching.constraints import Violation, violations
 
 S = MatchStatus
@@ -246,7 +242,7 @@ def _take_capacity(match: Match) -> None:
         raise conflict(_l("The need no longer has that much open: the pledge cannot be approved."))
     db.session.expire(match.resource, ["remaining"])
     db.session.expire(match.need, ["open_quantity"])
-    enqueue(f"need:{match.need_id}", f"resource:{match.resource_id}")
+    capacity_changed.send(need_id=match.need_id, resource_id=match.resource_id)
 
 
 def _release_capacity(match: Match) -> None:
@@ -266,7 +262,7 @@ def _release_capacity(match: Match) -> None:
     )
     db.session.expire(match.resource, ["remaining"])
     db.session.expire(match.need, ["open_quantity"])
-    enqueue(f"need:{match.need_id}", f"resource:{match.resource_id}")
+    capacity_changed.send(need_id=match.need_id, resource_id=match.resource_id)
 
 
 def approve(actor: User, match: Match) -> None:
@@ -317,11 +313,40 @@ def withdraw_pledge(actor: User, match: Match) -> None:
     transition(match, S.CANCELLED, actor)
 
 
-def cancel_open_pledges(actor: User, need: Need) -> None:
+def withdraw_need(actor: User, need: Need) -> None:
+    """Staff withdraw a need: refused while a match is under way, and its open pledges are
+    cancelled. Here rather than in needs because it changes matches."""
+    if not needs.may_edit(actor, need.village):
+        raise ServiceError(_l("Only the staff of this village may post its needs."), 403)
+    active = db.session.scalar(
+        sa.select(sa.func.count(Match.id)).where(
+            Match.need_id == need.id, Match.status.in_(S.UNDER_WAY)
+        )
+    )
+    if active:
+        raise ServiceError(
+            _l("This need has approved matches under way; it cannot be withdrawn now."), 409
+        )
+    before = need.status.value
+    needs.move(need, NeedStatus.WITHDRAWN)
     for match in db.session.scalars(
         sa.select(Match).where(Match.need_id == need.id, Match.status == S.PROPOSED)
     ):
         transition(match, S.CANCELLED, actor, decision_reason="need withdrawn")
+    record_event("need_withdrawn", actor, need, before={"status": before})
+
+
+@need_viewing.connect
+def _donor_pledged_to(_sender: Any, *, user: User, need: Need) -> bool:
+    """A donor keeps seeing a need its organization pledged to, after it closed."""
+    return bool(
+        user.organization_id
+        and db.session.scalar(
+            sa.select(Match.id)
+            .join(Resource, Match.resource_id == Resource.id)
+            .where(Match.need_id == need.id, Resource.organization_id == user.organization_id)
+        )
+    )
 
 
 def deliver(actor: User, match: Match, note: str) -> None:

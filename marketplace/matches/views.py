@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import sqlalchemy as sa
 from flask import (
     Blueprint,
     abort,
@@ -17,29 +18,39 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from wtforms import SelectChoice
 
-from marketplace.accounts.models import Role
+from marketplace.accounts.models import Role, VerificationStatus
 from marketplace.attachments.models import Attachment
 from marketplace.attachments.services import attach, attachments_of, path_of
+from marketplace.audit.services import record_event
 from marketplace.errors import ServiceError
 from marketplace.extensions import db, limiter
 from marketplace.forms import ReasonForm
 from marketplace.households import services as households
-from marketplace.matches import services
+from marketplace.households.models import Household
+from marketplace.matches import aid, scoring, services
 from marketplace.matches.forms import (
     ConfirmForm,
     DeliverForm,
     NonReceiptForm,
     ObjectionForm,
+    PledgeForm,
     ResolveForm,
 )
 from marketplace.matches.history import timeline
 from marketplace.matches.models import Match, MatchStatus, Objection
 from marketplace.needs import services as needs
-from marketplace.oversight.services import record_event
+from marketplace.needs import views as need_views
+from marketplace.needs.models import Need, NeedStatus
 from marketplace.permissions import public, roles, signed_in
 from marketplace.privacy import mask_name
+from marketplace.regions.services import deployment_regions
+from marketplace.resources import services as resources
+from marketplace.resources.models import Resource
+from marketplace.signals import household_page, need_page, resource_page
 from marketplace.web import form_status, paginate, submitted, uploaded_photo
 
 OVERSIGHT_ROLES = (Role.AUDITOR, Role.ADMIN, Role.SUPERUSER)
@@ -306,3 +317,155 @@ def object_to(match_id: int) -> Any:
     return render_template("matches/objection.html", form=form, match=match, name=name), (
         form_status(form)
     )
+
+
+# --- the matching parts of the need, resource and household pages ---------------------------
+# Those pages belong to packages below matches; matches fills in what it knows through the page
+# signals (marketplace.signals), and serves the actions that create or cancel matches there.
+
+
+def _pledge_choices(user: Any, need: Need) -> tuple[list[SelectChoice], str]:
+    """The donor's resources that may be pledged to this need now (they fit it and have
+    something left), or why there are none."""
+    org = user.organization
+    if org is None or not org.is_verified:
+        if org is not None and org.status == VerificationStatus.REJECTED:
+            return [], _("Your organization's verification was refused: correct it on your "
+                         "dashboard and submit it again before pledging.")  # fmt: skip
+        return [], _("Your organization is awaiting verification by an administrator: "
+                     "you can pledge once it is verified.")  # fmt: skip
+    own = db.session.scalars(resources.own_resources(user).order_by(sa.text("id"))).all()
+    usable = [r for r in own if resources.is_public(r)]
+    if not usable:
+        return [], _("You have no active resource to pledge: post one first.")
+    fitting = [r for r in usable if (r.remaining is None or r.remaining > 0)
+               and services.pairing_problem(need, r) is None]  # fmt: skip
+    if not fitting:
+        return [], _("None of your resources fits this need (category, service area, "
+                     "eligibility or what is left).")  # fmt: skip
+    return [SelectChoice(r.id, r.title) for r in fitting], ""
+
+
+@need_page.connect
+def _need_page(
+    _sender: Any, *, user: Any, need: Need, pledge_form: PledgeForm | None = None
+) -> dict[str, Any]:
+    no_pledge_reason = ""
+    if user is not None and user.role == Role.DONOR and need.status == NeedStatus.VERIFIED:
+        options, no_pledge_reason = _pledge_choices(user, need)
+        if options and pledge_form is None:
+            pledge_form = PledgeForm(formdata=None)
+        if pledge_form is not None:
+            pledge_form.resource.choices = options
+    in_scope_matches: list[Match] = []
+    if user is not None and user.role != Role.DONOR:
+        in_scope_matches = list(
+            db.session.scalars(
+                services.matches_for(user).where(Match.need_id == need.id).order_by(Match.id)
+            )
+        )
+    suggestions = (
+        scoring.suggest_resources(need, limit=5)
+        if user is not None and need.status == NeedStatus.VERIFIED and need.open_quantity > 0
+        else []
+    )
+    return {
+        "suggestions": suggestions,
+        "pledge_form": pledge_form if pledge_form and pledge_form.resource.choices else None,
+        "no_pledge_reason": no_pledge_reason,
+        "matches": in_scope_matches,
+    }
+
+
+@bp.route("/needs/<int:need_id>/pledge", methods=["POST"])
+@roles(Role.DONOR)
+def pledge(need_id: int) -> Any:
+    need = needs.get_need(current_user, need_id)
+    form = PledgeForm()
+    form.resource.choices, why_not = _pledge_choices(current_user, need)
+    if not form.resource.choices:
+        raise ServiceError(why_not, 409)
+    done = submitted(form, lambda: _pledge(need, form))
+    if done and done.value:
+        flash(_("Pledge made; it waits for an administrator's approval."), "success")
+        return redirect(url_for("matches.detail", match_id=done.value.id))
+    return need_views.render_detail(current_user, need, form_status(form), pledge_form=form)
+
+
+def _pledge(need: Need, form: PledgeForm) -> Match:
+    resource = resources.get_resource(current_user, form.resource.data)
+    return services.pledge(current_user, need, resource, form.quantity.data)
+
+
+@bp.route("/needs/<int:need_id>/withdraw", methods=["POST"])
+@roles(Role.STAFF, Role.SUPERUSER)
+def withdraw_need(need_id: int) -> Any:
+    need = needs.get_need(current_user, need_id)
+    services.withdraw_need(current_user, need)
+    flash(_("Need withdrawn."), "info")
+    return redirect(url_for("needs.detail", need_id=need.id))
+
+
+@resource_page.connect
+def _resource_page(_sender: Any, *, user: Any, resource: Resource) -> dict[str, Any]:
+    member = resources.is_member(user, resource)
+    own_matches: list[Match] = []
+    if member:
+        own_matches = list(
+            db.session.scalars(
+                services.matches_for(user)
+                .where(Match.resource_id == resource.id)
+                .order_by(Match.id.desc())
+            )
+        )
+    suggestions = []
+    if member and resources.is_public(resource):
+        found = scoring.suggest_needs(resource, limit=10)
+        names = households.identity(user, [n.household for n, _s in found if n.household])
+        suggestions = [(n, s, names[n.household.id]["name"] if n.household else "")
+                       for n, s in found]  # fmt: skip
+    may_allocate = (
+        user is not None
+        and user.role in ADMINS
+        and resource.capacity is not None
+        and resources.is_public(resource)
+    )
+    return {"matches": own_matches, "suggestions": suggestions, "may_allocate": may_allocate}
+
+
+@bp.route("/resources/<int:resource_id>/allocate", methods=["GET", "POST"])
+@roles(*ADMINS)
+def allocate(resource_id: int) -> Any:
+    """Propose the fairest use of a scarce resource in the administrator's region."""
+    resource = resources.get_resource(current_user, resource_id)
+    regions = [r for r in current_user.regions] or deployment_regions()
+    source = request.form if request.method == "POST" else request.args
+    region = regions[0]
+    if source.get("region"):
+        region = next((r for r in regions if str(r.id) == source.get("region")), None) or abort(404)
+    cap_raw = (source.get("cap") or "").strip()
+    village_cap = int(cap_raw) if cap_raw.isdigit() and int(cap_raw) > 0 else None
+    if cap_raw and village_cap is None:  # never silently allocate without the cap asked for
+        raise ServiceError(_l("The cap per village must be a whole number above zero."))
+    if request.method == "POST":
+        if not ReasonForm().validate_on_submit():
+            abort(400)
+        created = services.allocate(current_user, resource, region, village_cap)
+        flash(_("%(n)s matches proposed; they wait in the approval queue.", n=len(created)),
+              "success")  # fmt: skip
+        return redirect(url_for("matches.approvals"))
+    best, greedy, needs_by_id, scored = scoring.propose_allocation(
+        resource, region.path, village_cap
+    )
+    return render_template(
+        "resources/allocate.html", resource=resource, regions=regions, region=region,
+        cap=village_cap, best=best, greedy=greedy, needs=needs_by_id, scored=scored,
+    )  # fmt: skip
+
+
+@household_page.connect
+def _household_page(_sender: Any, *, user: Any, household: Household) -> dict[str, Any]:
+    return {
+        "aid": aid.aid_received(household),
+        "village_summary": aid.village_aid_summary(household.village),
+    }

@@ -10,21 +10,21 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from marketplace.accounts.models import Role, User, VerificationStatus
+from marketplace.accounts.services import admins_over
+from marketplace.audit.services import record_event
 from marketplace.db import utcnow
-from marketplace.errors import ServiceError
+from marketplace.errors import Problem, ServiceError, refuse_first
 from marketplace.extensions import db
 from marketplace.households.models import Household
-from marketplace.matches.models import Match, MatchStatus
 from marketplace.needs.models import Need, NeedStatus
 from marketplace.notifications.services import notify
-from marketplace.oversight.services import record_event
 from marketplace.permissions import in_scope, region_clause
 from marketplace.regions.models import Region, RegionLevel
 from marketplace.resources.models import Resource, ResourceStatus, resource_service_area
+from marketplace.signals import granted, need_viewing
 from marketplace.vocab import CATEGORIES, SUBCATEGORY_CODES
 
 EDITABLE = (NeedStatus.SUBMITTED, NeedStatus.RETURNED)
-ACTIVE_MATCHES = (MatchStatus.APPROVED, MatchStatus.DELIVERED, MatchStatus.DISPUTED)
 FIELDS = ("subcategory", "title", "description", "quantity", "unit", "estimated_value",
           "urgency", "needed_by")  # fmt: skip
 
@@ -61,23 +61,16 @@ def get_need(user: User | None, need_id: int) -> Need:
     visible = need is not None and (
         (need.status == NeedStatus.VERIFIED and need.open_quantity > 0)
         or (user is not None and user.role != Role.DONOR and in_scope(user, need.village))
-        or (user is not None and user.role == Role.DONOR and _pledged_by_org(user, need))
+        or (
+            user is not None
+            and user.role == Role.DONOR
+            and granted(need_viewing, user=user, need=need)
+        )
     )
     if not visible:
         raise ServiceError(_l("The page or record was not found."), 404)
     assert need is not None
     return need
-
-
-def _pledged_by_org(user: User, need: Need) -> bool:
-    return bool(
-        user.organization_id
-        and db.session.scalar(
-            sa.select(Match.id)
-            .join(Resource, Match.resource_id == Resource.id)
-            .where(Match.need_id == need.id, Resource.organization_id == user.organization_id)
-        )
-    )
 
 
 def may_edit(user: User, village: Region) -> bool:
@@ -89,28 +82,38 @@ def can_edit(user: User, need: Need) -> bool:
     return may_edit(user, need.village) and need.status in EDITABLE
 
 
-def _move(need: Need, to: NeedStatus) -> None:
+def move(need: Need, to: NeedStatus) -> None:
     if to not in TRANSITIONS[need.status]:
         raise ServiceError(_l("This action conflicts with the current state of the record."), 409)
     need.status = to
 
 
-def _validate(values: dict[str, Any]) -> None:
-    if values["subcategory"] not in SUBCATEGORY_CODES:
-        raise ServiceError(_l("Choose a category from the list."), field="subcategory")
-    quantity = values["quantity"]
-    if not isinstance(quantity, int) or quantity <= 0:
-        raise ServiceError(_l("The quantity must be a whole number above zero."), field="quantity")
-    if not 1 <= int(values["urgency"]) <= 3:
-        raise ServiceError(_l("Urgency is 1, 2 or 3."), field="urgency")
-    if Decimal(values["estimated_value"] or 0) < 0:
-        raise ServiceError(_l("The value cannot be negative."), field="estimated_value")
+def need_problems(values: dict[str, Any]) -> list[Problem]:
+    """Every rule the values of one need break (FIELDS): the services refuse the first, the
+    import lists them all on the spreadsheet's row."""
+    problems = []
+    if values.get("subcategory") not in SUBCATEGORY_CODES:
+        problems.append(Problem("subcategory", _l("Choose a category from the list.")))
+    quantity = values.get("quantity")
+    if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity <= 0:
+        problems.append(Problem("quantity", _l("The quantity must be a whole number above zero.")))
+    if values.get("urgency") not in (1, 2, 3):
+        problems.append(Problem("urgency", _l("Urgency is 1, 2 or 3.")))
+    if Decimal(values.get("estimated_value") or 0) < 0:
+        problems.append(Problem("estimated_value", _l("The value cannot be negative.")))
     needed_by = values.get("needed_by")
     if needed_by is not None and needed_by < date.today():
-        raise ServiceError(_l("The date needed by cannot be in the past."), field="needed_by")
+        problems.append(Problem("needed_by", _l("The date needed by cannot be in the past.")))
+    return problems
 
 
-def create_need(actor: User, village: Region, household: Household | None, **values: Any) -> Need:
+def _validate(values: dict[str, Any]) -> None:
+    refuse_first(need_problems(values))
+
+
+def new_need(actor: User, village: Region, household: Household | None, **values: Any) -> Need:
+    """A need submitted for review, checked, not yet in the session: what create_need and the
+    bulk import share (the import adds thousands at once, then calls notify_reviewers)."""
     if village.level != RegionLevel.VILLAGE or not may_edit(actor, village):
         raise ServiceError(_l("Only the staff of this village may post its needs."), 403)
     if household is not None and household.village_id != village.id:
@@ -118,7 +121,7 @@ def create_need(actor: User, village: Region, household: Household | None, **val
             _l("This household does not belong to the chosen village."), field="household"
         )
     _validate(values)
-    need = Need(
+    return Need(
         village=village,
         household=household,
         category=CATEGORIES[values["subcategory"]].parent,
@@ -127,10 +130,14 @@ def create_need(actor: User, village: Region, household: Household | None, **val
         status=NeedStatus.SUBMITTED,
         **values,
     )
+
+
+def create_need(actor: User, village: Region, household: Household | None, **values: Any) -> Need:
+    need = new_need(actor, village, household, **values)
     db.session.add(need)
     db.session.flush()
     record_event("need_created", actor, need, after={"category": need.subcategory})
-    _notify_reviewers(need, "need_submitted")
+    notify_reviewers([need])
     return need
 
 
@@ -146,30 +153,10 @@ def update_need(actor: User, need: Need, **values: Any) -> None:
     need.category = CATEGORIES[need.subcategory].parent
     need.open_quantity = need.quantity
     if need.status == NeedStatus.RETURNED:
-        _move(need, NeedStatus.SUBMITTED)
+        move(need, NeedStatus.SUBMITTED)
         need.return_reason = ""
-        _notify_reviewers(need, "need_submitted")
+        notify_reviewers([need])
     record_event("need_updated", actor, need, after={"status": need.status.value})
-
-
-def withdraw_need(actor: User, need: Need) -> None:
-    if not may_edit(actor, need.village):
-        raise ServiceError(_l("Only the staff of this village may post its needs."), 403)
-    active = db.session.scalar(
-        sa.select(sa.func.count(Match.id)).where(
-            Match.need_id == need.id, Match.status.in_(ACTIVE_MATCHES)
-        )
-    )
-    if active:
-        raise ServiceError(
-            _l("This need has approved matches under way; it cannot be withdrawn now."), 409
-        )
-    before = need.status.value
-    _move(need, NeedStatus.WITHDRAWN)
-    from marketplace.matches.services import cancel_open_pledges
-
-    cancel_open_pledges(actor, need=need)
-    record_event("need_withdrawn", actor, need, before={"status": before})
 
 
 def _require_reviewer(actor: User, need: Need) -> None:
@@ -179,7 +166,7 @@ def _require_reviewer(actor: User, need: Need) -> None:
 
 def verify_need(actor: User, need: Need) -> None:
     _require_reviewer(actor, need)
-    _move(need, NeedStatus.VERIFIED)
+    move(need, NeedStatus.VERIFIED)
     need.verified_by_id = actor.id
     need.verified_at = utcnow()
     record_event("need_verified", actor, need, before={"status": "submitted"},
@@ -191,7 +178,7 @@ def return_need(actor: User, need: Need, reason: str) -> None:
     _require_reviewer(actor, need)
     if not reason.strip():
         raise ServiceError(_l("Give a reason when you return a need."))
-    _move(need, NeedStatus.RETURNED)
+    move(need, NeedStatus.RETURNED)
     need.return_reason = reason.strip()[:500]
     record_event("need_returned", actor, need, after={"reason": need.return_reason})
     notify([need.created_by_id], "need_returned", f"/needs/{need.id}", title=need.title)
@@ -205,10 +192,14 @@ def review_queue(actor: User) -> sa.Select[Any]:
     )
 
 
-def _notify_reviewers(need: Need, kind: str) -> None:
-    from marketplace.notifications.services import admins_over
-
-    notify(admins_over(need.village), kind, f"/needs/{need.id}", title=need.title)
+def notify_reviewers(needs: list[Need]) -> None:
+    """Tell the administrators over each need's village that it waits for their review (the
+    needs are flushed: they have ids). One query for the reviewers of each village."""
+    reviewers: dict[int, list[User]] = {}
+    for need in needs:
+        if need.village_id not in reviewers:
+            reviewers[need.village_id] = admins_over(need.village)
+        notify(reviewers[need.village_id], "need_submitted", f"/needs/{need.id}", title=need.title)
 
 
 def donor_service_paths(user: User) -> list[str]:

@@ -11,23 +11,19 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms import SelectChoice
 
-from marketplace.accounts.models import Role, VerificationStatus
+from marketplace.accounts.models import Role
 from marketplace.attachments.services import attach, attachments_of
 from marketplace.errors import ServiceError
 from marketplace.extensions import db
 from marketplace.forms import ReasonForm
 from marketplace.households import services as households
 from marketplace.households.models import Household
-from marketplace.matches import scoring
-from marketplace.matches import services as matches
-from marketplace.matches.forms import PledgeForm
-from marketplace.matches.models import Match
 from marketplace.needs import services
 from marketplace.needs.forms import URGENCY_CHOICES, BrowseForm, NeedForm
 from marketplace.needs.models import Need, NeedStatus
 from marketplace.permissions import public, roles
 from marketplace.regions.models import Region, RegionLevel
-from marketplace.resources import services as resources
+from marketplace.signals import household_page, need_page, page_context
 from marketplace.vocab import CATEGORY_TREE
 from marketplace.web import form_status, int_arg, paginate, submitted, uploaded_photo
 
@@ -169,61 +165,18 @@ def suggest_category() -> Any:
     }
 
 
-def _pledge_choices(user: Any, need: Need) -> tuple[list[SelectChoice], str]:
-    """The donor's resources that may be pledged to this need now (they fit it and have
-    something left), or why there are none."""
-    org = user.organization
-    if org is None or not org.is_verified:
-        if org is not None and org.status == VerificationStatus.REJECTED:
-            return [], _("Your organization's verification was refused: correct it on your "
-                         "dashboard and submit it again before pledging.")  # fmt: skip
-        return [], _("Your organization is awaiting verification by an administrator: "
-                     "you can pledge once it is verified.")  # fmt: skip
-    own = db.session.scalars(resources.own_resources(user).order_by(sa.text("id"))).all()
-    usable = [r for r in own if resources.is_public(r)]
-    if not usable:
-        return [], _("You have no active resource to pledge: post one first.")
-    fitting = [r for r in usable if (r.remaining is None or r.remaining > 0)
-               and matches.pairing_problem(need, r) is None]  # fmt: skip
-    if not fitting:
-        return [], _("None of your resources fits this need (category, service area, "
-                     "eligibility or what is left).")  # fmt: skip
-    return [SelectChoice(r.id, r.title) for r in fitting], ""
-
-
-def _render_detail(user: Any, need: Need, pledge_form: PledgeForm | None = None) -> Any:
+def render_detail(user: Any, need: Need, status: int = 200, **extra: Any) -> Any:
+    """The need page. Its pledge form, matches and best resources come from matches (above
+    needs), through the ``need_page`` signal; ``extra`` goes to them (a refused pledge form)."""
     identity = (
         households.identity(user, [need.household])[need.household.id]
         if user and need.household
         else None
     )
-    no_pledge_reason = ""
-    if user is not None and user.role == Role.DONOR and need.status == NeedStatus.VERIFIED:
-        options, no_pledge_reason = _pledge_choices(user, need)
-        if options and pledge_form is None:
-            pledge_form = PledgeForm(formdata=None)
-        if pledge_form is not None:
-            pledge_form.resource.choices = options
-    in_scope_matches: list[Match] = []
-    if user is not None and user.role != Role.DONOR:
-        in_scope_matches = list(
-            db.session.scalars(
-                matches.matches_for(user).where(Match.need_id == need.id).order_by(Match.id)
-            )
-        )
-    suggestions = (
-        scoring.suggest_resources(need, limit=5)
-        if user is not None and need.status == NeedStatus.VERIFIED and need.open_quantity > 0
-        else []
-    )
     page = render_template(
         "needs/detail.html",
         need=need,
-        suggestions=suggestions,
         identity=identity,
-        pledge_form=pledge_form if pledge_form and pledge_form.resource.choices else None,
-        no_pledge_reason=no_pledge_reason,
-        matches=in_scope_matches,
         may_edit=user is not None and services.can_edit(user, need),
         may_withdraw=user is not None
         and services.may_edit(user, need.village)
@@ -234,15 +187,16 @@ def _render_detail(user: Any, need: Need, pledge_form: PledgeForm | None = None)
         and services.in_scope(user, need.village),
         photos=attachments_of("need", need.id),
         reason_form=ReasonForm(),
+        **page_context(need_page, user=user, need=need, **extra),
     )
-    return page, form_status(pledge_form) if pledge_form else 200
+    return page, status
 
 
 @bp.route("/<int:need_id>")
 @public
 def detail(need_id: int) -> Any:
     user = current_user if current_user.is_authenticated else None
-    return _render_detail(user, services.get_need(user, need_id))
+    return render_detail(user, services.get_need(user, need_id))
 
 
 @bp.route("/<int:need_id>/edit", methods=["GET", "POST"])
@@ -271,15 +225,6 @@ def _update(need: Need, form: NeedForm) -> None:
         attach("need", need.id, photo, current_user, "photo")
 
 
-@bp.route("/<int:need_id>/withdraw", methods=["POST"])
-@roles(*EDITORS)
-def withdraw(need_id: int) -> Any:
-    need = services.get_need(current_user, need_id)
-    services.withdraw_need(current_user, need)
-    flash(_("Need withdrawn."), "info")
-    return redirect(url_for("needs.detail", need_id=need.id))
-
-
 @bp.route("/<int:need_id>/<any(verify, return):decision>", methods=["POST"])
 @roles(*ADMINS)
 def decide(need_id: int, decision: str) -> Any:
@@ -297,21 +242,9 @@ def decide(need_id: int, decision: str) -> Any:
     return redirect(url_for("needs.detail", need_id=need.id))
 
 
-@bp.route("/<int:need_id>/pledge", methods=["POST"])
-@roles(Role.DONOR)
-def pledge(need_id: int) -> Any:
-    need = services.get_need(current_user, need_id)
-    form = PledgeForm()
-    form.resource.choices, why_not = _pledge_choices(current_user, need)
-    if not form.resource.choices:
-        raise ServiceError(why_not, 409)
-    done = submitted(form, lambda: _pledge(need, form))
-    if done and done.value:
-        flash(_("Pledge made; it waits for an administrator's approval."), "success")
-        return redirect(url_for("matches.detail", match_id=done.value.id))
-    return _render_detail(current_user, need, form)
-
-
-def _pledge(need: Need, form: PledgeForm) -> Match:
-    resource = resources.get_resource(current_user, form.resource.data)
-    return matches.pledge(current_user, need, resource, form.quantity.data)
+@household_page.connect
+def _household_needs(_sender: Any, *, user: Any, household: Household) -> dict[str, Any]:
+    needs = db.session.scalars(
+        sa.select(Need).where(Need.household_id == household.id).order_by(Need.created_at.desc())
+    ).all()
+    return {"needs": needs}

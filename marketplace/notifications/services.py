@@ -6,18 +6,19 @@ import re
 import smtplib
 from collections.abc import Iterable
 from email.message import EmailMessage
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 
-from marketplace.accounts.models import Role, User, user_region
 from marketplace.db import utcnow
 from marketplace.extensions import db
 from marketplace.notifications.models import Notification
-from marketplace.regions.models import Region
+
+if TYPE_CHECKING:
+    from marketplace.accounts.models import User
 
 MESSAGES = {
     "need_submitted": _l("New need to verify: %(title)s"),
@@ -50,7 +51,7 @@ MESSAGES = {
 def notify(recipients: Iterable[User | int | None], kind: str, link: str, **params: Any) -> None:
     """Queue one notification per distinct recipient; e-mail goes out after commit."""
     assert kind in MESSAGES, kind
-    ids = {r.id if isinstance(r, User) else r for r in recipients}
+    ids = {r if r is None or isinstance(r, int) else r.id for r in recipients}
     for user_id in sorted(i for i in ids if i is not None):
         db.session.add(Notification(user_id=user_id, kind=kind, params=params, link=link))
 
@@ -71,37 +72,6 @@ def is_email(text: str) -> bool:
 
 def text_of(notification: Notification) -> str:
     return str(MESSAGES[notification.kind]) % notification.params
-
-
-def admins_over(region: Region) -> list[User]:
-    """Active administrators whose region contains this one."""
-    return list(
-        db.session.scalars(
-            sa.select(User)
-            .join(user_region, user_region.c.user_id == User.id)
-            .join(Region, Region.id == user_region.c.region_id)
-            .where(
-                User.role == Role.ADMIN,
-                User.active.is_(True),
-                sa.literal(region.path).startswith(Region.path),
-            )
-            .distinct()
-        )
-    )
-
-
-def staff_of(village: Region) -> list[User]:
-    return list(
-        db.session.scalars(
-            sa.select(User)
-            .join(user_region, user_region.c.user_id == User.id)
-            .where(
-                User.role == Role.STAFF,
-                User.active.is_(True),
-                user_region.c.region_id == village.id,
-            )
-        )
-    )
 
 
 def for_user(user: User, limit: int = 100) -> list[Notification]:
@@ -158,16 +128,22 @@ def send_email(to: str, subject: str, body: str) -> None:
         smtp.send_message(message)
 
 
+def _user_table() -> sa.Table:
+    """The accounts' table, by name: notifications sit below accounts and do not import them."""
+    return db.metadata.tables["user"]
+
+
 def send_pending_emails() -> int:
     """Send queued notifications to users with an e-mail address; idempotent, for cron."""
     server = current_app.config.get("MAIL_SERVER")
     if not server:
         return 0
     # To an account's address, or to the address a notification carries (no account).
-    address = sa.func.coalesce(User.email, Notification.email)
+    users = _user_table()
+    address = sa.func.coalesce(users.c.email, Notification.email)
     pending = db.session.execute(
         sa.select(Notification, address)
-        .outerjoin(User, User.id == Notification.user_id)
+        .outerjoin(users, users.c.id == Notification.user_id)
         .where(Notification.emailed_at.is_(None), address != "")
         .limit(500)
     ).all()
@@ -193,7 +169,7 @@ def send_pending_emails() -> int:
     db.session.execute(
         sa.update(Notification)
         .where(Notification.emailed_at.is_(None))
-        .where(Notification.user_id.in_(sa.select(User.id).where(User.email == "")))
+        .where(Notification.user_id.in_(sa.select(users.c.id).where(users.c.email == "")))
         .values(emailed_at=utcnow())
     )
     return sent

@@ -1,9 +1,8 @@
-"""The append-only audit trail."""
+"""Spot checks of delivered help (随机抽查)."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -12,33 +11,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from marketplace.db import Base, enum_column, utcnow
 from marketplace.regions.models import Region
 from marketplace.vocab import LABELS, LabelledEnum
-
-
-class AuditEvent(Base):
-    """One thing that happened. The application inserts these and never updates or deletes one."""
-
-    __tablename__ = "audit_event"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
-    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"), index=True)
-    actor_role: Mapped[str] = mapped_column(sa.String(20), default="")
-    action: Mapped[str] = mapped_column(sa.String(50), index=True)
-    object_type: Mapped[str] = mapped_column(sa.String(30), default="")
-    object_id: Mapped[int | None]
-    before: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
-    after: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
-    ip: Mapped[str] = mapped_column(sa.String(45), default="")
-    # Path of the region of the object acted on ("" when it has none, and before migration 0009):
-    # administrators and auditors read the events about their regions, whoever acted.
-    region_path: Mapped[str] = mapped_column(
-        sa.String(200), default="", server_default="", index=True
-    )
-    # Tamper evidence: each event's hash covers its content and the previous event's hash.
-    prev_hash: Mapped[str] = mapped_column(sa.String(64), default="")
-    hash: Mapped[str] = mapped_column(sa.String(64), default="")
-
-    __table_args__ = (sa.Index("ix_audit_event_object", "object_type", "object_id"),)
 
 
 class SpotCheckStatus(LabelledEnum):

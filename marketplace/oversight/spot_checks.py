@@ -13,6 +13,7 @@ from flask_babel import lazy_gettext as _l
 
 from marketplace.accounts.models import Role, User
 from marketplace.attachments.services import attach
+from marketplace.audit.services import record_event
 from marketplace.db import utcnow
 from marketplace.errors import ServiceError
 from marketplace.extensions import db
@@ -25,7 +26,6 @@ from marketplace.oversight.models import (
     SpotCheckItem,
     SpotCheckStatus,
 )
-from marketplace.oversight.services import record_event
 from marketplace.permissions import in_scope, region_clause
 from marketplace.regions.models import Region
 from marketplace.vocab import CATEGORIES

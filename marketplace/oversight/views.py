@@ -14,6 +14,7 @@ from wtforms import SelectChoice
 
 from marketplace.accounts.models import Role, User
 from marketplace.attachments.services import attachments_of
+from marketplace.audit.models import AuditEvent
 from marketplace.errors import ServiceError
 from marketplace.extensions import db
 from marketplace.matches.models import Match, MatchStatus
@@ -25,7 +26,7 @@ from marketplace.oversight.forms import (
     SpotCheckForm,
     blank_choice,
 )
-from marketplace.oversight.models import CHECKS, AuditEvent, SpotCheck
+from marketplace.oversight.models import CHECKS, SpotCheck
 from marketplace.oversight.services import trail_for
 from marketplace.permissions import roles
 from marketplace.regions.services import deployment_regions

@@ -27,14 +27,6 @@ from marketplace.resources.models import Resource
 from marketplace.vocab import CATEGORIES
 
 BEIJING = timezone(timedelta(hours=8))
-# A match counts as help given once approved, unless it was later cancelled or rejected.
-HELP_STATUSES = (
-    MatchStatus.APPROVED,
-    MatchStatus.DELIVERED,
-    MatchStatus.CONFIRMED,
-    MatchStatus.DISPUTED,
-)
-PLEDGE_LOST = (MatchStatus.REJECTED, MatchStatus.CANCELLED, MatchStatus.EXPIRED)
 COUNTS = ("posted", "verified", "matched", "fulfilled", "unmet", "aided_repeatedly")
 VALUES = ("value_pledged", "value_delivered", "value_income", "value_handout")
 # Dimensions of the breakdown inside each region.
@@ -233,9 +225,9 @@ def _add_matches(figures: MonthFigures, inside: Any, start: datetime, end: datet
          org_id, unit_value) in rows:  # fmt: skip
         value = Decimal(quantity) * (unit_value or Decimal(0))
         delta = Tally()
-        if _within(created, start, end) and status not in PLEDGE_LOST:
+        if _within(created, start, end) and status not in MatchStatus.LOST:
             delta.values["value_pledged"] = value
-        if status in HELP_STATUSES:
+        if status in MatchStatus.HELPING:
             if _within(decided, start, end):
                 income = CATEGORIES[category].builds_income
                 delta.counts["matched"] = 1
@@ -259,7 +251,7 @@ def _add_repeated_aid(figures: MonthFigures, inside: Any, end: datetime) -> None
         .where(
             inside,
             Need.household_id.is_not(None),
-            Match.status.in_(HELP_STATUSES),
+            Match.status.in_(MatchStatus.HELPING),
             Match.decided_at < end,
         )
         .group_by(Need.household_id, Region.path)

@@ -10,9 +10,9 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from marketplace.accounts.models import Role, User
+from marketplace.audit.services import record_event
 from marketplace.errors import ServiceError
 from marketplace.extensions import db
-from marketplace.oversight.services import record_event
 from marketplace.permissions import in_scope
 from marketplace.regions.models import Region
 from marketplace.regions.services import by_code, deployment_paths_query

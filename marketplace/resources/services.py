@@ -10,10 +10,10 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from marketplace.accounts.models import Organization, Role, User, VerificationStatus
+from marketplace.audit.services import record_event
 from marketplace.db import utcnow
 from marketplace.errors import ServiceError
 from marketplace.extensions import db
-from marketplace.oversight.services import record_event
 from marketplace.permissions import in_scope
 from marketplace.regions.models import Region
 from marketplace.resources.models import Resource, ResourceKind, ResourceStatus

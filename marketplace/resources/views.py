@@ -7,23 +7,18 @@ from typing import Any
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms import SelectChoice
 
 from marketplace.accounts.models import Role
-from marketplace.errors import ServiceError
 from marketplace.extensions import db
-from marketplace.forms import ReasonForm
-from marketplace.matches import scoring
-from marketplace.matches import services as matches
-from marketplace.matches.models import Match
 from marketplace.permissions import public, roles
 from marketplace.regions import services as region_services
 from marketplace.regions.models import Region, RegionLevel
 from marketplace.resources import services
 from marketplace.resources.forms import ResourceForm
 from marketplace.resources.models import Resource, ResourceStatus
+from marketplace.signals import page_context, resource_page
 from marketplace.vocab import CATEGORY_TREE
 from marketplace.web import form_status, paginate, submitted
 
@@ -95,72 +90,17 @@ def create() -> Any:
 @bp.route("/<int:resource_id>")
 @public
 def detail(resource_id: int) -> Any:
+    """The resource page; its matches, best needs and allocation link come from matches
+    (above resources) through the ``resource_page`` signal."""
     user = current_user if current_user.is_authenticated else None
     resource = services.get_resource(user, resource_id)
-    member = services.is_member(user, resource)
-    own_matches: list[Match] = []
-    if member:
-        own_matches = list(
-            db.session.scalars(
-                matches.matches_for(current_user)
-                .where(Match.resource_id == resource.id)
-                .order_by(Match.id.desc())
-            )
-        )
-    suggestions = []
-    if member and services.is_public(resource):
-        from marketplace.households.services import identity
-
-        found = scoring.suggest_needs(resource, limit=10)
-        names = identity(current_user, [n.household for n, _s in found if n.household])
-        suggestions = [(n, s, names[n.household.id]["name"] if n.household else "")
-                       for n, s in found]  # fmt: skip
-    may_allocate = (
-        user is not None
-        and user.role in (Role.ADMIN, Role.SUPERUSER)
-        and resource.capacity is not None
-        and services.is_public(resource)
-    )
-    response = render_template(
+    return render_template(
         "resources/detail.html",
         resource=resource,
-        member=member,
+        member=services.is_member(user, resource),
         public=services.is_public(resource),
-        matches=own_matches,
-        suggestions=suggestions,
-        may_allocate=may_allocate,
+        **page_context(resource_page, user=user, resource=resource),
     )
-    return response
-
-
-@bp.route("/<int:resource_id>/allocate", methods=["GET", "POST"])
-@roles(Role.ADMIN, Role.SUPERUSER)
-def allocate(resource_id: int) -> Any:
-    """Propose the fairest use of a scarce resource in the administrator's region."""
-    resource = services.get_resource(current_user, resource_id)
-    regions = [r for r in current_user.regions] or region_services.deployment_regions()
-    source = request.form if request.method == "POST" else request.args
-    region = regions[0]
-    if source.get("region"):
-        region = next((r for r in regions if str(r.id) == source.get("region")), None) or abort(404)
-    cap_raw = (source.get("cap") or "").strip()
-    village_cap = int(cap_raw) if cap_raw.isdigit() and int(cap_raw) > 0 else None
-    if cap_raw and village_cap is None:  # never silently allocate without the cap asked for
-        raise ServiceError(_l("The cap per village must be a whole number above zero."))
-    if request.method == "POST":
-        if not ReasonForm().validate_on_submit():
-            abort(400)
-        created = matches.allocate(current_user, resource, region, village_cap)
-        flash(_("%(n)s matches proposed; they wait in the approval queue.", n=len(created)),
-              "success")  # fmt: skip
-        return redirect(url_for("matches.approvals"))
-    best, greedy, needs_by_id, scored = scoring.propose_allocation(
-        resource, region.path, village_cap
-    )
-    return render_template(
-        "resources/allocate.html", resource=resource, regions=regions, region=region,
-        cap=village_cap, best=best, greedy=greedy, needs=needs_by_id, scored=scored,
-    )  # fmt: skip
 
 
 @bp.route("/<int:resource_id>/edit", methods=["GET", "POST"])

@@ -25,6 +25,7 @@ from marketplace.resources.models import Resource
 from marketplace.search.backend import SearchBackend, SearchQuery
 from marketplace.search.documents import SearchDocument, need_document, resource_document
 from marketplace.search.models import SearchOutbox
+from marketplace.signals import capacity_changed
 
 _backends: dict[str, SearchBackend] = {}
 _lock = threading.Lock()
@@ -66,6 +67,11 @@ def keys_for(obj: Any) -> list[str]:
 def enqueue(*keys: str) -> None:
     db.session.add_all(SearchOutbox(key=k) for k in keys)
     db.session.info["search_dirty"] = True
+
+
+@capacity_changed.connect
+def _capacity_changed(_sender: Any, *, need_id: int, resource_id: int) -> None:
+    enqueue(f"need:{need_id}", f"resource:{resource_id}")
 
 
 @event.listens_for(Session, "after_flush")

@@ -11,8 +11,8 @@ import pytest
 import sqlalchemy as sa
 
 from marketplace.accounts.models import Role, VerificationStatus
+from marketplace.audit.models import AuditEvent
 from marketplace.matches.models import Match
-from marketplace.oversight.models import AuditEvent
 from marketplace.resources.models import Resource
 from tests.conftest import HUINING, JINGYUAN, World
 from tests.pages import form_posting_to

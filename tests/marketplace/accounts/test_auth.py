@@ -7,7 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from marketplace.accounts.models import Role, User
-from marketplace.oversight.models import AuditEvent
+from marketplace.audit.models import AuditEvent
 from tests.conftest import BAIYIN, PASSWORD
 
 

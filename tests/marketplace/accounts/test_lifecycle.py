@@ -9,8 +9,8 @@ import pytest
 import sqlalchemy as sa
 
 from marketplace.accounts.models import Organization, Role, User, VerificationStatus
+from marketplace.audit.models import AuditEvent
 from marketplace.notifications.models import Notification
-from marketplace.oversight.models import AuditEvent
 from tests.conftest import BAIYIN, HUINING, JINGYUAN, PASSWORD
 from tests.pages import find_form, submit
 

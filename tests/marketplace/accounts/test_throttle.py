@@ -7,7 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from marketplace.accounts.models import LoginThrottle, Role
-from marketplace.oversight.models import AuditEvent
+from marketplace.audit.models import AuditEvent
 from tests.conftest import BAIYIN, JINGYUAN, PASSWORD
 from tests.pages import submit
 

@@ -12,11 +12,11 @@ import pytest
 import sqlalchemy as sa
 from openpyxl import load_workbook
 
+from marketplace.audit.models import AuditEvent
 from marketplace.demo import id_number
 from marketplace.households import importer
 from marketplace.households.models import Household
 from marketplace.needs.models import Need, NeedStatus
-from marketplace.oversight.models import AuditEvent
 from tests.conftest import World
 
 

@@ -6,8 +6,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from marketplace.audit.models import AuditEvent
 from marketplace.households.models import Household
-from marketplace.oversight.models import AuditEvent
 from tests.conftest import World
 
 

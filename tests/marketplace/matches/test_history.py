@@ -184,7 +184,7 @@ def test_post_button_macro_renders_the_confirmation(app: Any, db: Any) -> None:
 def test_objection_contact_is_shown_to_the_administrators_only(
     client_of: Any, app: Any, db: Any, world: World, approved: Match
 ) -> None:
-    from marketplace.oversight.models import AuditEvent
+    from marketplace.audit.models import AuditEvent
 
     services.file_objection(approved, "该户已经有洗衣机了", "13800001111", None)
     db.session.commit()

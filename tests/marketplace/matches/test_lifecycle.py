@@ -10,11 +10,11 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from marketplace.audit.models import AuditEvent
 from marketplace.errors import ServiceError
 from marketplace.matches import services
 from marketplace.matches.models import Match, MatchStatus
 from marketplace.needs.models import NeedStatus
-from marketplace.oversight.models import AuditEvent
 from marketplace.resources.models import Resource
 from tests.conftest import World
 

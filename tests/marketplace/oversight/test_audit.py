@@ -9,8 +9,8 @@ import pytest
 import sqlalchemy as sa
 
 from marketplace.accounts.models import Role
-from marketplace.oversight.models import AuditEvent
-from marketplace.oversight.services import record_event, verify_chain
+from marketplace.audit.models import AuditEvent
+from marketplace.audit.services import record_event, verify_chain
 from tests.conftest import BAIYIN, JINGYUAN, World
 
 
@@ -132,7 +132,7 @@ def test_region_is_covered_by_the_hash_and_old_events_still_verify(db: Any, worl
 
 
 def test_region_of_objects(db: Any, world: World, region: Any) -> None:
-    from marketplace.oversight.services import region_of
+    from marketplace.audit.services import region_of
 
     assert region_of(world.need) == world.village
     assert region_of(world.household) == world.village

@@ -13,10 +13,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from marketplace.attachments.services import attachments_of
+from marketplace.audit.models import AuditEvent
 from marketplace.errors import ServiceError
 from marketplace.matches.models import Match, MatchStatus
 from marketplace.oversight import spot_checks
-from marketplace.oversight.models import CHECKS, AuditEvent, Finding, SpotCheck, SpotCheckStatus
+from marketplace.oversight.models import CHECKS, Finding, SpotCheck, SpotCheckStatus
 from tests.conftest import JINGYUAN, World
 from tests.pages import find_form, submit, submit_on
 

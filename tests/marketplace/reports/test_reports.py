@@ -13,10 +13,10 @@ import pytest
 import sqlalchemy as sa
 from openpyxl import load_workbook
 
+from marketplace.audit.models import AuditEvent
 from marketplace.errors import ServiceError
 from marketplace.matches.models import Match, MatchStatus
 from marketplace.needs.models import NeedStatus
-from marketplace.oversight.models import AuditEvent
 from marketplace.reports import services
 from marketplace.reports.figures import compute_month, month_bounds, parse_month
 from marketplace.reports.models import ReportSnapshot
