@@ -9,14 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import sqlalchemy as sa
 from flask import abort, current_app, request
 from flask_login import current_user
 
-from marketplace.accounts.models import Role, User
-from marketplace.regions.models import Region
+from marketplace.roles import Role
+
+if TYPE_CHECKING:
+    from marketplace.accounts.models import User
+    from marketplace.regions.models import Region
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -12,15 +12,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.db import Base, TimestampMixin, enum_column, utcnow
 from marketplace.regions.models import Region
+from marketplace.roles import Role  # where the domains have always found it
 from marketplace.vocab import LABELS, LabelledEnum
-
-
-class Role(LabelledEnum):
-    DONOR = "donor"
-    STAFF = "staff"
-    ADMIN = "admin"
-    AUDITOR = "auditor"
-    SUPERUSER = "superuser"
 
 
 class OrganizationKind(LabelledEnum):
@@ -43,11 +36,6 @@ class VerificationStatus(LabelledEnum):
 
 LABELS.update(
     {
-        Role.DONOR: _l("Donor"),
-        Role.STAFF: _l("Village staff"),
-        Role.ADMIN: _l("Administrator"),
-        Role.AUDITOR: _l("Auditor"),
-        Role.SUPERUSER: _l("Superuser"),
         OrganizationKind.ENTERPRISE: _l("Enterprise"),
         OrganizationKind.SOCIAL_ORG: _l("Social organization"),
         OrganizationKind.GOVERNMENT: _l("Government unit"),

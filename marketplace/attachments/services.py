@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
-from marketplace.accounts.models import User
 from marketplace.attachments.models import Attachment
 from marketplace.errors import ServiceError
 from marketplace.extensions import db
+
+if TYPE_CHECKING:
+    from marketplace.accounts.models import User
 
 # Magic numbers of the image formats phones produce and browsers show.
 SIGNATURES = {
