@@ -29,6 +29,7 @@ from marketplace.privacy import mask_name
 from marketplace.regions.models import Region
 from marketplace.resources.models import Resource
 from marketplace.signals import capacity_changed, need_viewing
+from marketplace.transitions import Workflow, conflict
 from matching.constraints import Violation, violations
 
 S = MatchStatus
@@ -42,6 +43,9 @@ TRANSITIONS: dict[MatchStatus, set[MatchStatus]] = {
     S.CANCELLED: set(),
     S.EXPIRED: set(),
 }
+WORKFLOW = Workflow(
+    Match, TRANSITIONS, raced=_l("Someone else has just acted on this match. Reload the page.")
+)
 # Statuses in which the match holds capacity of its resource and quantity of its need.
 HOLDING = {S.APPROVED, S.DELIVERED, S.DISPUTED, S.CONFIRMED}
 LIVE = {S.PROPOSED, S.APPROVED, S.DELIVERED, S.DISPUTED}
@@ -59,30 +63,10 @@ VIOLATION_MESSAGES: dict[Violation, LazyString] = {
 }
 
 
-def conflict(message: str | LazyString | None = None) -> ServiceError:
-    return ServiceError(
-        message or _l("This action conflicts with the current state of the record."), 409
-    )
-
-
 def transition(match: Match, to: MatchStatus, actor: User | None, **values: Any) -> None:
-    """Move a match, or refuse with 409 and change nothing.
-
-    The move is a compare-and-set on the status, so two people acting at once cannot both
-    succeed (the second finds the status already changed).
-    """
-    source = match.status
-    if to not in TRANSITIONS[source]:
-        raise conflict()
-    result = db.session.execute(
-        sa.update(Match)
-        .where(Match.id == match.id, Match.status == source)
-        .values(status=to, updated_at=utcnow(), **values)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        raise conflict(_l("Someone else has just acted on this match. Reload the page."))
-    db.session.refresh(match)
+    """Move a match (a compare-and-set, see marketplace.transitions), or refuse with 409 and
+    change nothing; capacity and the audit event follow the move here, so no caller forgets."""
+    source = WORKFLOW.move(match, to, **values)
     # Capacity follows the status in this one place: taken on entering HOLDING, released on
     # leaving it, so no caller can forget either.
     if source not in HOLDING and to in HOLDING:
@@ -406,7 +390,7 @@ def _fulfil_if_done(need: Need) -> None:
         sa.select(sa.func.count(Match.id)).where(Match.need_id == need.id, Match.status.in_(LIVE))
     )
     if need.open_quantity == 0 and not live and need.status == NeedStatus.VERIFIED:
-        need.status = NeedStatus.FULFILLED
+        needs.move(need, NeedStatus.FULFILLED)
 
 
 def report_non_receipt(actor: User, match: Match, reason: str) -> None:

@@ -22,6 +22,7 @@ from marketplace.permissions import in_scope, region_clause
 from marketplace.regions.models import Region, RegionLevel
 from marketplace.resources.models import Resource, ResourceStatus, resource_service_area
 from marketplace.signals import granted, need_viewing
+from marketplace.transitions import Workflow
 from marketplace.vocab import CATEGORIES, SUBCATEGORY_CODES
 
 EDITABLE = (NeedStatus.SUBMITTED, NeedStatus.RETURNED)
@@ -36,6 +37,7 @@ TRANSITIONS: dict[NeedStatus, set[NeedStatus]] = {
     NeedStatus.FULFILLED: set(),
     NeedStatus.WITHDRAWN: set(),
 }
+WORKFLOW = Workflow(Need, TRANSITIONS)
 
 
 def needs_query(user: User) -> sa.Select[Any]:
@@ -82,10 +84,9 @@ def can_edit(user: User, need: Need) -> bool:
     return may_edit(user, need.village) and need.status in EDITABLE
 
 
-def move(need: Need, to: NeedStatus) -> None:
-    if to not in TRANSITIONS[need.status]:
-        raise ServiceError(_l("This action conflicts with the current state of the record."), 409)
-    need.status = to
+def move(need: Need, to: NeedStatus, **values: Any) -> None:
+    """Move a need along WORKFLOW (compare-and-set, 409 on an illegal or raced move)."""
+    WORKFLOW.move(need, to, **values)
 
 
 def need_problems(values: dict[str, Any]) -> list[Problem]:
