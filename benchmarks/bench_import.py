@@ -52,8 +52,11 @@ def main() -> None:
     from marketplace import create_app
     from marketplace.accounts.models import Role, User
     from marketplace.extensions import db
-    from marketplace.households import importer
-    from marketplace.households.spreadsheet import check_xlsx
+    from marketplace.imports.pending import digest
+    from marketplace.imports.reading import read_upload
+    from marketplace.imports.spreadsheet import check_xlsx
+    from marketplace.imports.template import build_template, vocabulary
+    from marketplace.imports.writing import import_rows
     from marketplace.regions.services import by_code, load_baiyin_extract, load_gazetteer
 
     url = args.database or f"sqlite:///{instance}/bench.db"
@@ -67,17 +70,17 @@ def main() -> None:
                      password_hash="-")  # fmt: skip
         db.session.add(staff)
         db.session.commit()
-        template = importer.build_template(staff)
-        villages = importer.vocabulary(staff).options()["所在村"]
+        template = build_template(staff)
+        villages = vocabulary(staff).options()["所在村"]
         data = filled_template(template, villages, args.households, args.needs)
 
         start = time.perf_counter()
         check_xlsx(data, 50_000_000, 500_000_000)
-        preview = importer.read_upload(staff, data, 100_000)
+        preview = read_upload(staff, data, 100_000)
         check_s = time.perf_counter() - start
         assert preview.ok, preview.rows_with_errors[:3] or preview.file_errors
         start = time.perf_counter()
-        importer.import_rows(staff, preview, importer.digest(data))
+        import_rows(staff, preview, digest(data))
         db.session.commit()
         import_s = time.perf_counter() - start
     rows = args.households + args.needs

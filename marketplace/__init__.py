@@ -216,6 +216,7 @@ def _register_blueprints(app: Flask) -> None:
     from marketplace.api.views import bp as api_bp
     from marketplace.home.views import bp as home_bp
     from marketplace.households.views import bp as households_bp
+    from marketplace.imports.views import bp as imports_bp
     from marketplace.matches.views import bp as matches_bp
     from marketplace.needs.views import bp as needs_bp
     from marketplace.notifications.views import bp as notifications_bp
@@ -228,6 +229,7 @@ def _register_blueprints(app: Flask) -> None:
         home_bp,
         accounts_bp,
         households_bp,
+        imports_bp,
         needs_bp,
         resources_bp,
         matches_bp,

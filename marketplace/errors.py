@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flask_babel import LazyString
 
 
@@ -16,3 +18,18 @@ class ServiceError(Exception):
         self.message = message
         self.status = status
         self.field = field
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One rule broken by a set of values: the field it is about and a translatable message.
+    Check functions return every problem; a service raises the first, an import lists all."""
+
+    field: str
+    message: str | LazyString
+
+
+def refuse_first(problems: list[Problem]) -> None:
+    """Raise the first problem as a ServiceError about its field; nothing when there is none."""
+    if problems:
+        raise ServiceError(problems[0].message, field=problems[0].field)

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from flask_wtf.file import FileField
 from wtforms import (
     DecimalField,
-    HiddenField,
     IntegerField,
     SelectField,
     SelectMultipleField,
@@ -17,6 +15,8 @@ from wtforms import (
 from wtforms.validators import InputRequired, NumberRange, Optional
 
 from marketplace.forms import required
+from marketplace.households.models import MEMBER_COUNT_RANGE
+from marketplace.households.services import MEMBER_COUNT_MESSAGE
 from marketplace.validation import Normalised, normalise_id_number, normalise_mobile
 from marketplace.vocab import HouseholdStatus, LabourCapacity, PovertyCause
 
@@ -31,7 +31,7 @@ class HouseholdForm(FlaskForm):
         _l("Members"),
         validators=[
             InputRequired(message=_l("This field is required.")),
-            NumberRange(1, 30, message=_l("A household has 1 to 30 members.")),
+            NumberRange(*MEMBER_COUNT_RANGE, message=MEMBER_COUNT_MESSAGE),
         ],
     )
     primary_cause = SelectField(_l("Main poverty cause"), choices=PovertyCause.choices())
@@ -54,13 +54,3 @@ class HouseholdSearchForm(FlaskForm):
 
     q = StringField(_l("Name, register number or ID card number"), validators=[Optional()])
     submit = SubmitField(_l("Search"))
-
-
-class ImportForm(FlaskForm):
-    file = FileField(_l("Filled-in template (.xlsx)"))
-    submit = SubmitField(_l("Check the file"))
-
-
-class ConfirmImportForm(FlaskForm):
-    token = HiddenField(validators=[InputRequired()])
-    submit = SubmitField(_l("Import all rows"))

@@ -11,6 +11,10 @@ from marketplace.db import Base, TimestampMixin, enum_column
 from marketplace.regions.models import Region
 from marketplace.vocab import HouseholdStatus, LabourCapacity, PovertyCause
 
+# How many people a household may have: the one definition of the rule, which the form, the
+# service, the import and the table's check all read.
+MEMBER_COUNT_RANGE = (1, 30)
+
 
 class Household(TimestampMixin, Base):
     __tablename__ = "household"
@@ -41,7 +45,10 @@ class Household(TimestampMixin, Base):
     )
 
     __table_args__ = (
-        sa.CheckConstraint("member_count >= 1 AND member_count <= 30", name="member_count_range"),
+        sa.CheckConstraint(
+            "member_count >= {} AND member_count <= {}".format(*MEMBER_COUNT_RANGE),
+            name="member_count_range",
+        ),
         sa.CheckConstraint("income_per_capita >= 0", name="income_non_negative"),
     )
 

@@ -5,17 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from flask import (
-    Blueprint,
-    Response,
-    abort,
-    current_app,
-    flash,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -24,15 +14,9 @@ from wtforms import SelectChoice
 from marketplace.accounts.models import Role
 from marketplace.errors import ServiceError
 from marketplace.extensions import db
-from marketplace.households import importer, services
-from marketplace.households.forms import (
-    ConfirmImportForm,
-    HouseholdForm,
-    HouseholdSearchForm,
-    ImportForm,
-)
+from marketplace.households import services
+from marketplace.households.forms import HouseholdForm, HouseholdSearchForm
 from marketplace.households.models import Household
-from marketplace.households.spreadsheet import check_xlsx
 from marketplace.permissions import roles
 from marketplace.regions.models import Region, RegionLevel
 from marketplace.signals import household_page, page_context
@@ -163,65 +147,3 @@ def edit(household_id: int) -> Any:
     services.identity(current_user, [household])
     response = render_template("households/form.html", form=form, household=household)
     return response, form_status(form)
-
-
-# --- bulk import from the Excel template ---------------------------------------------------
-
-
-@bp.route("/import")
-@roles(*EDITORS)
-def import_start() -> Any:
-    return render_template("households/import.html", form=ImportForm())
-
-
-@bp.route("/import/template.xlsx")
-@roles(*EDITORS)
-def import_template() -> Any:
-    response = Response(
-        importer.build_template(current_user),
-        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    )
-    response.headers["Content-Disposition"] = "attachment; filename=register-template.xlsx"
-    return response
-
-
-@bp.route("/import", methods=["POST"])
-@roles(*EDITORS)
-def import_check() -> Any:
-    form = ImportForm()
-    if not form.validate_on_submit():
-        abort(400)
-    config = current_app.config
-    upload = request.files.get("file")
-    data = upload.read(config["IMPORT_MAX_BYTES"] + 1) if upload else b""
-    check_xlsx(data, config["IMPORT_MAX_BYTES"], config["IMPORT_MAX_UNZIPPED"])
-    preview = importer.read_upload(current_user, data, config["IMPORT_MAX_ROWS"])
-    token = importer.keep_pending(current_user, data) if preview.ok else ""
-    return _render_preview(preview, token)
-
-
-def _render_preview(preview: importer.Preview, token: str) -> Any:
-    confirm = ConfirmImportForm(token=token)
-    return render_template(
-        "households/import_preview.html", preview=preview, confirm=confirm, form=ImportForm()
-    ), (200 if preview.ok else 400)
-
-
-@bp.route("/import/confirm", methods=["POST"])
-@roles(*EDITORS)
-def import_confirm() -> Any:
-    form = ConfirmImportForm()
-    if not form.validate_on_submit():
-        abort(400)
-    token = form.token.data
-    data = importer.pending(current_user, token)
-    # Checked again: the register may have changed since the preview.
-    preview = importer.read_upload(current_user, data, current_app.config["IMPORT_MAX_ROWS"])
-    if not preview.ok:
-        importer.discard_pending(current_user, token)
-        return _render_preview(preview, "")
-    households, needs = importer.import_rows(current_user, preview, importer.digest(data))
-    importer.discard_pending(current_user, token)
-    flash(_("Imported %(households)s households and %(needs)s needs.", households=households,
-            needs=needs), "success")  # fmt: skip
-    return redirect(url_for("households.index"))

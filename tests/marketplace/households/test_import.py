@@ -14,8 +14,9 @@ from openpyxl import load_workbook
 
 from marketplace.audit.models import AuditEvent
 from marketplace.demo import id_number
-from marketplace.households import importer
 from marketplace.households.models import Household
+from marketplace.imports.reading import read_upload
+from marketplace.imports.template import HOUSEHOLD_SHEET, NEED_SHEET, header_key
 from marketplace.needs.models import Need, NeedStatus
 from tests.conftest import World
 
@@ -23,12 +24,12 @@ from tests.conftest import World
 def fill(template: bytes, households: list[dict[str, Any]], needs: list[dict[str, Any]]) -> bytes:
     """Write rows into the downloaded template under its own headers, as a person would."""
     book = load_workbook(io.BytesIO(template))
-    for title, rows in ((importer.HOUSEHOLD_SHEET, households), (importer.NEED_SHEET, needs)):
+    for title, rows in ((HOUSEHOLD_SHEET, households), (NEED_SHEET, needs)):
         sheet = book[title]
         headers = [c.value for c in sheet[1]]
         for number, row in enumerate(rows, start=2):
             for column, header in enumerate(headers, start=1):
-                key = importer._header_key(header)
+                key = header_key(header)
                 if key in row:
                     sheet.cell(row=number, column=column, value=row[key])
     out = io.BytesIO()
@@ -108,7 +109,7 @@ def test_300_rows_with_bad_ones_flagged_then_fixed_and_imported(
     response = upload(client, fill(template, households, needs))
     assert response.status_code == 400
     html = response.get_data(as_text=True)
-    preview = importer.read_upload(world.staff, fill(template, households, needs), 20_000)
+    preview = read_upload(world.staff, fill(template, households, needs), 20_000)
     flagged = {(r.sheet, r.number) for r in preview.rows_with_errors}
     # Needs row 41 names IMP00040, which the repeated number on row 41 took out of the file.
     assert flagged == {("贫困户", 11), ("贫困户", 21), ("贫困户", 31), ("贫困户", 41),

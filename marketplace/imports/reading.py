@@ -1,81 +1,45 @@
-"""Bulk import of households and needs from the Excel template (批量导入).
-
-Village staff download a template (Chinese headers, drop-down lists), fill it in and upload it.
-Every row is checked and the user sees a preview with row-by-row messages; nothing is written
-until they confirm, and then every row or none. The template speaks Chinese whatever the page's
-language: registers are exchanged between offices as Chinese spreadsheets.
-"""
+"""Reading an upload into a Preview: typed cells, one result per row with every problem found,
+duplicates inside the file and against the register, and the household each need names.
+Nothing is written here."""
 
 from __future__ import annotations
 
-import hashlib
 import io
 import re
-import secrets
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app
-from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from openpyxl import Workbook, load_workbook
-from openpyxl.styles import Font, PatternFill
-from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl import load_workbook
 
 from marketplace.accounts.models import User
-from marketplace.errors import ServiceError
+from marketplace.errors import Problem, ServiceError
 from marketplace.extensions import db
 from marketplace.households.models import Household
-from marketplace.households.services import may_edit
-from marketplace.needs.forms import URGENCY_CHOICES
-from marketplace.needs.models import Need, NeedStatus
-from marketplace.oversight.services import record_event
-from marketplace.permissions import region_clause
-from marketplace.regions.models import Region, RegionLevel
-from marketplace.validation import normalise_id_number, normalise_mobile
-from marketplace.vocab import (
-    CATEGORIES,
-    CATEGORY_TREE,
-    HouseholdStatus,
-    LabourCapacity,
-    PovertyCause,
+from marketplace.households.services import ALREADY_REGISTERED, household_problems, may_edit
+from marketplace.imports.template import (
+    HOUSEHOLD_COLUMNS,
+    HOUSEHOLD_HEADERS,
+    HOUSEHOLD_SHEET,
+    NEED_COLUMNS,
+    NEED_HEADERS,
+    NEED_SHEET,
+    Vocabulary,
+    header_key,
+    vocabulary,
 )
+from marketplace.needs.services import need_problems
+from marketplace.regions.models import Region
+from marketplace.validation import normalise_id_number, normalise_mobile
+from marketplace.vocab import HouseholdStatus, LabourCapacity
 
-HOUSEHOLD_SHEET, NEED_SHEET, OPTIONS_SHEET, GUIDE_SHEET = "贫困户", "需求", "选项", "填写说明"
-TEMPLATE_ROWS = 10_000  # rows prepared with drop-downs and text formats
 CODE_RE = re.compile(r"(\d{12})")
 LIST_SEPARATORS = re.compile(r"[、,，;；\s]+")
-
-# (field, header); a trailing * marks a required column in the template.
-HOUSEHOLD_COLUMNS = [
-    ("register_number", "户编号*"), ("village", "所在村*"), ("head_name", "户主姓名*"),
-    ("head_id_number", "户主身份证号*"), ("phone", "手机号"), ("member_count", "家庭人口*"),
-    ("primary_cause", "主要致贫原因*"), ("other_causes", "其他致贫原因"),
-    ("status", "贫困户状态"), ("labour_capacity", "劳动能力"),
-    ("income_per_capita", "人均纯收入（元）"),
-]  # fmt: skip
-NEED_COLUMNS = [
-    ("register_number", "户编号（村级需求留空）"), ("village", "所在村*"),
-    ("subcategory", "需求类别*"), ("title", "标题*"), ("description", "描述"),
-    ("quantity", "数量*"), ("unit", "单位*"), ("estimated_value", "估计价值（元）"),
-    ("urgency", "紧急程度"), ("needed_by", "需要日期"),
-]  # fmt: skip
-TEXT_COLUMNS = ("register_number", "head_id_number", "phone")
-# Column names as messages quote them (without the required-mark).
-HOUSEHOLD_HEADERS = {n: h.rstrip("*") for n, h in HOUSEHOLD_COLUMNS}
-NEED_HEADERS = {n: h.rstrip("*") for n, h in NEED_COLUMNS}
-
-
-def _header_key(text: Any) -> str:
-    """Headers compare without the required-mark, spaces or the bracketed hints."""
-    return re.sub(r"[*\s]|（.*?）|\(.*?\)", "", str(text or ""))
 
 
 @dataclass
@@ -109,146 +73,34 @@ class Preview:
         )
 
 
-# --- the vocabularies, in the template's Chinese -----------------------------------------
+def _whole_number(value: Any) -> int | None:
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        return None
+    if not number.is_finite() or number != number.to_integral_value():
+        return None
+    return int(number)
 
 
-@dataclass
-class Vocabulary:
-    villages: list[Region]
-    causes: dict[str, str]
-    statuses: dict[str, str]
-    labour: dict[str, str]
-    categories: dict[str, str]
-    urgency: dict[str, int]
-
-    @staticmethod
-    def village_option(village: Region) -> str:
-        return f"{village.name}（{village.code}）"
-
-    def options(self) -> dict[str, list[str]]:
-        def labels(mapping: dict[str, Any]) -> list[str]:
-            return list(dict.fromkeys(k for k in mapping if not k.isascii()))
-
-        return {
-            "所在村": [self.village_option(v) for v in self.villages],
-            "致贫原因": labels(self.causes),
-            "贫困户状态": labels(self.statuses),
-            "劳动能力": labels(self.labour),
-            "需求类别": [k for k in self.categories if "/" in k],
-            "紧急程度": labels(self.urgency),
-        }
-
-
-def vocabulary(user: User) -> Vocabulary:
-    villages = list(
-        db.session.scalars(
-            sa.select(Region)
-            .where(Region.level == RegionLevel.VILLAGE, region_clause(user, Region.path))
-            .order_by(Region.path)
-            .limit(5000)
-        )
-    )
-    with force_locale("zh_Hans_CN"):
-
-        def by_label(members: Any) -> dict[str, str]:
-            return {
-                **{str(m.label): m.value for m in members},
-                **{m.value: m.value for m in members},
-            }
-
-        categories: dict[str, str] = {}
-        for top, subs in CATEGORY_TREE:
-            for sub in subs:
-                categories[f"{top.label}/{sub.label}"] = sub.code
-                categories.setdefault(str(sub.label), sub.code)
-                categories[sub.code] = sub.code
-        urgency = {str(label): value for value, label in URGENCY_CHOICES}
-        return Vocabulary(
-            villages=villages, causes=by_label(PovertyCause), statuses=by_label(HouseholdStatus),
-            labour=by_label(LabourCapacity), categories=categories, urgency=urgency,
-        )  # fmt: skip
-
-
-# --- the template -------------------------------------------------------------------------
-
-
-def build_template(user: User) -> bytes:
-    vocab = vocabulary(user)
-    book = Workbook()
-    guide = book.active
-    assert guide is not None
-    guide.title = GUIDE_SHEET
-    for line in GUIDE_LINES:
-        guide.append([line])
-    guide.column_dimensions["A"].width = 110
-    guide["A1"].font = Font(bold=True, size=14)
-
-    options = book.create_sheet(OPTIONS_SHEET)
-    ranges: dict[str, str] = {}
-    for col, (name, values) in enumerate(vocab.options().items(), start=1):
-        letter = options.cell(row=1, column=col, value=name).column_letter
-        for row, value in enumerate(values, start=2):
-            options.cell(row=row, column=col, value=value)
-        ranges[name] = f"{OPTIONS_SHEET}!${letter}$2:${letter}${max(2, len(values) + 1)}"
-    options.sheet_state = "hidden"
-
-    lists = {
-        "village": "所在村", "primary_cause": "致贫原因", "status": "贫困户状态",
-        "labour_capacity": "劳动能力", "subcategory": "需求类别", "urgency": "紧急程度",
-    }  # fmt: skip
-    for title, columns in ((HOUSEHOLD_SHEET, HOUSEHOLD_COLUMNS), (NEED_SHEET, NEED_COLUMNS)):
-        sheet = book.create_sheet(title)
-        sheet.append([header for _name, header in columns])
-        for index, (name, _header) in enumerate(columns, start=1):
-            cell = sheet.cell(row=1, column=index)
-            cell.font = Font(bold=True, color="FFFFFF")
-            cell.fill = PatternFill("solid", fgColor="9C1C1C")
-            letter = cell.column_letter
-            sheet.column_dimensions[letter].width = 22 if name in lists else 16
-            if name in TEXT_COLUMNS:
-                # Text, so that Excel keeps all 18 digits of an ID number.
-                for row in range(2, TEMPLATE_ROWS + 2):
-                    sheet.cell(row=row, column=index).number_format = "@"
-            if name in lists:
-                check = DataValidation(
-                    type="list", formula1=f"={ranges[lists[name]]}", allow_blank=True,
-                    showErrorMessage=True, errorTitle="请从列表中选择",
-                    error="请从下拉列表中选择一项。",
-                )  # fmt: skip
-                check.add(f"{letter}2:{letter}{TEMPLATE_ROWS + 1}")
-                sheet.add_data_validation(check)
-        sheet.freeze_panes = "A2"
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
-
-
-GUIDE_LINES = [
-    "贫困户与需求批量导入模板",
-    "1. 在“贫困户”表每行填写一户，在“需求”表每行填写一条需求；带 * 的列必须填写。",
-    "2. 所在村、致贫原因、状态、劳动能力、需求类别、紧急程度请从下拉列表中选择。",
-    "3. 身份证号、手机号、户编号列已设为“文本”格式：请直接输入或粘贴为“值”，"
-    "不要让 Excel 转成数字。",
-    "4. 需求的户编号可以是本文件中的新户，也可以是登记册中已有的户；"
-    "村级需求（道路、水窖等）户编号留空。",
-    "5. 多个其他致贫原因用顿号（、）分隔；日期写成 2026-12-31。",
-    "6. 上传后系统逐行检查并显示预览；确认后才写入，且全部写入或全部不写。",
-]
-
-
-# --- reading and checking an upload -------------------------------------------------------
-
-
-class _Cells:
+class Cells:
     """Typed reads of one row's cells; each problem becomes a Chinese message on the row."""
 
     def __init__(self, row: RowResult, cells: dict[str, Any], headers: dict[str, str]) -> None:
         self.row, self.cells, self.headers = row, cells, headers
+        self.failed: set[str] = set()  # the columns already refused
 
     def fail(self, name: str, message: Any) -> None:
+        self.failed.add(name)
         self.row.errors.append(
             _("%(column)s: %(problem)s", column=self.headers[name], problem=str(message))
         )
+
+    def report(self, problems: list[Problem]) -> None:
+        """The problems a service's check found, except on columns that could not be read."""
+        for problem in problems:
+            if problem.field not in self.failed:
+                self.fail(problem.field, problem.message)
 
     def raw(self, name: str) -> Any:
         value = self.cells.get(name)
@@ -289,24 +141,27 @@ class _Cells:
             return default
         return mapping[value]
 
+    def integer(self, name: str) -> Any:
+        """A required whole number whose limits a service's check judges: the number, or the
+        cell as it is when it holds none (the check then refuses it)."""
+        value = self.raw(name)
+        if value in (None, ""):
+            self.fail(name, _l("This column must be filled in."))
+            return None
+        number = _whole_number(value)
+        return value if number is None else number
+
     def whole(self, name: str, low: int, high: int, default: int | None = None) -> int | None:
         value = self.raw(name)
         if value in (None, ""):
             if default is None:
                 self.fail(name, _l("This column must be filled in."))
             return default
-        try:
-            number = Decimal(str(value))
-        except InvalidOperation:
-            number = Decimal("NaN")
-        if (
-            not number.is_finite()
-            or number != number.to_integral_value()
-            or not (low <= number <= high)
-        ):
+        number = _whole_number(value)
+        if number is None or not low <= number <= high:
             self.fail(name, _l("A whole number from %(low)s to %(high)s.", low=low, high=high))
             return default
-        return int(number)
+        return number
 
     def money(self, name: str) -> Decimal | None:
         value = self.raw(name)
@@ -338,10 +193,8 @@ def _rows(sheet: Any, columns: list[tuple[str, str]], title: str,
           errors: list[str]) -> Iterator[tuple[int, dict[str, Any]]]:  # fmt: skip
     rows = sheet.iter_rows(values_only=True)
     header = next(rows, None) or ()
-    wanted = {_header_key(h): name for name, h in columns}
-    positions = {
-        wanted[_header_key(h)]: i for i, h in enumerate(header) if _header_key(h) in wanted
-    }
+    wanted = {header_key(h): name for name, h in columns}
+    positions = {wanted[header_key(h)]: i for i, h in enumerate(header) if header_key(h) in wanted}
     missing = [h for name, h in columns if name not in positions and h.endswith("*")]
     if missing:
         errors.append(_("Sheet %(sheet)s lacks the columns: %(columns)s. Use the template.",
@@ -385,7 +238,7 @@ def read_upload(user: User, data: bytes, max_rows: int) -> Preview:
                 book.close()
                 raise ServiceError(_l("At most %(n)s rows per upload.", n=max_rows))
             row = RowResult(title, number)
-            reader = _Cells(row, cells, headers[title])
+            reader = Cells(row, cells, headers[title])
             if title == HOUSEHOLD_SHEET:
                 _check_household(reader, vocab, villages)
             else:
@@ -406,7 +259,7 @@ def _village_lookup(villages: list[Region]) -> dict[str, Region]:
     return lookup
 
 
-def _village(reader: _Cells, villages: dict[str, Region], required: bool = True) -> Region | None:
+def _village(reader: Cells, villages: dict[str, Region], required: bool = True) -> Region | None:
     text = reader.text("village", 200, required)
     if not text:
         return None
@@ -417,7 +270,7 @@ def _village(reader: _Cells, villages: dict[str, Region], required: bool = True)
     return village
 
 
-def _check_household(reader: _Cells, vocab: Vocabulary, villages: dict[str, Region]) -> None:
+def _check_household(reader: Cells, vocab: Vocabulary, villages: dict[str, Region]) -> None:
     values = reader.row.values
     values["register_number"] = reader.identifier("register_number", required=True)
     values["village"] = _village(reader, villages)
@@ -435,7 +288,7 @@ def _check_household(reader: _Cells, vocab: Vocabulary, villages: dict[str, Regi
             values["phone"] = normalise_mobile(phone)
         except ValueError as exc:
             reader.fail("phone", exc.args[0])
-    values["member_count"] = reader.whole("member_count", 1, 30)
+    values["member_count"] = reader.integer("member_count")
     values["primary_cause"] = reader.choice("primary_cause", vocab.causes)
     others = []
     for part in LIST_SEPARATORS.split(reader.text("other_causes", 200)):
@@ -449,9 +302,10 @@ def _check_household(reader: _Cells, vocab: Vocabulary, villages: dict[str, Regi
         "labour_capacity", vocab.labour, LabourCapacity.FULL.value
     )
     values["income_per_capita"] = reader.money("income_per_capita")
+    reader.report(household_problems(values))
 
 
-def _check_need(reader: _Cells, vocab: Vocabulary, villages: dict[str, Region]) -> None:
+def _check_need(reader: Cells, vocab: Vocabulary, villages: dict[str, Region]) -> None:
     values = reader.row.values
     values["register_number"] = reader.identifier("register_number", required=False)
     values["village"] = _village(reader, villages)
@@ -469,8 +323,7 @@ def _check_need(reader: _Cells, vocab: Vocabulary, villages: dict[str, Region]) 
         else:
             reader.fail("urgency", _l('"%(value)s" is not in the list.', value=urgency[:40]))
     values["needed_by"] = reader.day("needed_by")
-    if values["needed_by"] is not None and values["needed_by"] < date.today():
-        reader.fail("needed_by", _l("The date needed by cannot be in the past."))
+    reader.report(need_problems(values))
 
 
 def _chunks(items: list[str], size: int = 500) -> Iterator[list[str]]:
@@ -498,13 +351,8 @@ def _check_duplicates(preview: Preview) -> None:
             taken.update(db.session.scalars(sa.select(column).where(column.in_(chunk))))
         for row in preview.households:
             if row.values.get(name) in taken:
-                message = (
-                    _l("A household with this register number already exists.")
-                    if name == "register_number"
-                    else _l("A household with this ID card number is already registered.")
-                )
                 row.errors.append(_("%(column)s: %(problem)s", column=HOUSEHOLD_HEADERS[name],
-                                    problem=str(message)))  # fmt: skip
+                                    problem=str(ALREADY_REGISTERED[name])))  # fmt: skip
 
 
 def _link_needs(user: User, preview: Preview) -> None:
@@ -536,87 +384,3 @@ def _link_needs(user: User, preview: Preview) -> None:
         if village is not None and household_village is not None and household_village != village:
             row.errors.append(_("%(column)s: %(problem)s", column=NEED_HEADERS["village"],
                                 problem=_("The household lives in another village.")))  # fmt: skip
-
-
-# --- writing ------------------------------------------------------------------------------
-
-
-def import_rows(user: User, preview: Preview, file_digest: str) -> tuple[int, int]:
-    """Write every row of a clean preview in the caller's transaction: all or nothing."""
-    if not preview.ok:
-        raise ServiceError(_l("Correct the rows marked in the preview first."))
-    created: dict[str, Household] = {}
-    for row in preview.households:
-        values = dict(row.values)
-        village = values.pop("village")
-        if not may_edit(user, village=village):
-            raise ServiceError(_l("Only the staff of this village may change its register."), 403)
-        values["primary_cause"] = PovertyCause(values["primary_cause"])
-        values["status"] = HouseholdStatus(values["status"])
-        values["labour_capacity"] = LabourCapacity(values["labour_capacity"])
-        household = Household(village=village, created_by_id=user.id, **values)
-        created[household.register_number] = household
-        db.session.add(household)
-    db.session.flush()
-    needs = []
-    for row in preview.needs:
-        values = dict(row.values)
-        number = values.pop("register_number")
-        owner = values.pop("household", None) or (created.get(number) if number else None)
-        village = values.pop("village")
-        needs.append(Need(
-            village=village, household=owner, category=CATEGORIES[values["subcategory"]].parent,
-            open_quantity=values["quantity"], created_by_id=user.id, status=NeedStatus.SUBMITTED,
-            **values,
-        ))  # fmt: skip
-    db.session.add_all(needs)
-    db.session.flush()
-    # One event for the batch; the file's digest ties it to what was uploaded. Register
-    # numbers are not personal data; names and ID numbers stay out of the trail.
-    record_event("register_imported", user, after={
-        "file_sha256": file_digest, "households": len(created), "needs": len(needs),
-        "register_numbers": sorted(created), "need_ids": [n.id for n in needs],
-    })  # fmt: skip
-    return len(created), len(needs)
-
-
-# --- the upload between preview and confirmation -------------------------------------------
-
-TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
-PENDING_HOURS = 24
-
-
-def _pending_dir() -> Path:
-    folder = Path(current_app.config["INSTANCE_DIR"]) / "imports"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-def keep_pending(user: User, data: bytes) -> str:
-    """Keep a checked upload until the user confirms it; old ones are removed on the way."""
-    folder = _pending_dir()
-    cutoff = time.time() - PENDING_HOURS * 3600
-    for old in folder.glob("*.xlsx"):
-        if old.stat().st_mtime < cutoff:
-            old.unlink(missing_ok=True)
-    token = secrets.token_urlsafe(24)
-    path = folder / f"{user.id}-{token}.xlsx"
-    path.write_bytes(data)
-    path.chmod(0o600)
-    return token
-
-
-def pending(user: User, token: str) -> bytes:
-    path = _pending_dir() / f"{user.id}-{token}.xlsx"
-    if not TOKEN_RE.fullmatch(token or "") or not path.exists():
-        raise ServiceError(_l("This upload has expired or was already imported. Upload again."))
-    return path.read_bytes()
-
-
-def discard_pending(user: User, token: str) -> None:
-    if TOKEN_RE.fullmatch(token or ""):
-        (_pending_dir() / f"{user.id}-{token}.xlsx").unlink(missing_ok=True)
-
-
-def digest(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()

@@ -1,0 +1,92 @@
+"""The import pages, under the register's address: template, upload and check, confirmation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from marketplace.accounts.models import Role
+from marketplace.imports.forms import ConfirmImportForm, ImportForm
+from marketplace.imports.pending import digest, discard_pending, keep_pending, pending
+from marketplace.imports.reading import Preview, read_upload
+from marketplace.imports.spreadsheet import check_xlsx
+from marketplace.imports.template import build_template
+from marketplace.imports.writing import import_rows
+from marketplace.permissions import roles
+
+bp = Blueprint("imports", __name__)
+
+# Those who keep a register: village staff (and the superuser).
+EDITORS = (Role.STAFF, Role.SUPERUSER)
+
+
+@bp.route("/households/import")
+@roles(*EDITORS)
+def start() -> Any:
+    return render_template("imports/start.html", form=ImportForm())
+
+
+@bp.route("/households/import/template.xlsx")
+@roles(*EDITORS)
+def template() -> Any:
+    response = Response(
+        build_template(current_user),
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    response.headers["Content-Disposition"] = "attachment; filename=register-template.xlsx"
+    return response
+
+
+@bp.route("/households/import", methods=["POST"])
+@roles(*EDITORS)
+def check() -> Any:
+    form = ImportForm()
+    if not form.validate_on_submit():
+        abort(400)
+    config = current_app.config
+    upload = request.files.get("file")
+    data = upload.read(config["IMPORT_MAX_BYTES"] + 1) if upload else b""
+    check_xlsx(data, config["IMPORT_MAX_BYTES"], config["IMPORT_MAX_UNZIPPED"])
+    preview = read_upload(current_user, data, config["IMPORT_MAX_ROWS"])
+    token = keep_pending(current_user, data) if preview.ok else ""
+    return _render_preview(preview, token)
+
+
+def _render_preview(preview: Preview, token: str) -> Any:
+    confirm = ConfirmImportForm(token=token)
+    return render_template(
+        "imports/preview.html", preview=preview, confirm=confirm, form=ImportForm()
+    ), (200 if preview.ok else 400)
+
+
+@bp.route("/households/import/confirm", methods=["POST"])
+@roles(*EDITORS)
+def confirm() -> Any:
+    form = ConfirmImportForm()
+    if not form.validate_on_submit():
+        abort(400)
+    token = form.token.data
+    data = pending(current_user, token)
+    # Checked again: the register may have changed since the preview.
+    preview = read_upload(current_user, data, current_app.config["IMPORT_MAX_ROWS"])
+    if not preview.ok:
+        discard_pending(current_user, token)
+        return _render_preview(preview, "")
+    households, needs = import_rows(current_user, preview, digest(data))
+    discard_pending(current_user, token)
+    flash(_("Imported %(households)s households and %(needs)s needs.", households=households,
+            needs=needs), "success")  # fmt: skip
+    return redirect(url_for("households.index"))
