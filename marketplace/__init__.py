@@ -314,8 +314,12 @@ def _register_template_helpers(app: Flask) -> None:
         }
 
     from marketplace.matches.scoring import explain
+    from marketplace.permissions import may_open
+    from marketplace.roles import Role
 
     app.jinja_env.filters["explain"] = explain
+    app.jinja_env.globals["may_open"] = may_open
+    app.jinja_env.globals["Role"] = Role
     app.jinja_env.filters["mask_name"] = privacy.mask_name
     app.jinja_env.filters["mask_id"] = privacy.mask_id_number
     app.jinja_env.filters["mask_phone"] = privacy.mask_phone

@@ -67,6 +67,19 @@ def access_rule_of(endpoint: str) -> AccessRule | None:
     return getattr(view, "access_rule", None)
 
 
+def may_open(endpoint: str) -> bool:
+    """Whether the current user passes the rule the route declares: the menu and the links to
+    a route show only to those it would let in (the rule is written once, on the route)."""
+    rule = access_rule_of(endpoint)
+    if rule is None:
+        return False
+    if not rule.login:
+        return True
+    if not current_user.is_authenticated:
+        return False
+    return rule.roles is None or current_user.role in rule.roles
+
+
 def enforce_access() -> Any:
     """before_request hook: apply the rule declared by the matched view."""
     endpoint = request.endpoint

@@ -15,6 +15,10 @@ _signals = Namespace()
 # quantity and a resource's remaining capacity by a bulk update (no ORM change to see).
 capacity_changed = _signals.signal("capacity-changed")
 
+# Sent with record= after a Workflow moved a record's status by a compare-and-set (a bulk
+# update the ORM does not see as a change).
+status_moved = _signals.signal("status-moved")
+
 # Sent with user= and need= by ``needs.services.get_need``: a receiver returning True lets the
 # user open a need that is neither public nor in their scope (a donor who pledged to it).
 need_viewing = _signals.signal("need-viewing")

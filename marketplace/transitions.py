@@ -20,6 +20,7 @@ from flask_babel import lazy_gettext as _l
 from marketplace.db import utcnow
 from marketplace.errors import ServiceError
 from marketplace.extensions import db
+from marketplace.signals import status_moved
 
 S = TypeVar("S", bound=Enum)
 
@@ -67,4 +68,5 @@ class Workflow(Generic[S]):
         if result.rowcount != 1:  # type: ignore[attr-defined]
             raise conflict(self.raced)
         db.session.refresh(obj)
+        status_moved.send(record=obj)
         return source

@@ -478,7 +478,7 @@ def resubmit_organization(
 
 
 def _require_admin(actor: User) -> None:
-    if actor.role not in (Role.ADMIN, Role.SUPERUSER):
+    if actor.role not in Role.ADMINS:
         raise ServiceError(_l("Only administrators may do this."), 403)
 
 

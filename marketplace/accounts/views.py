@@ -54,7 +54,6 @@ from marketplace.web import form_status, keep_changes, submitted
 
 bp = Blueprint("accounts", __name__)
 
-ADMINS = (Role.ADMIN, Role.SUPERUSER)
 
 # What a user who must change the password may still reach.
 PASSWORD_CHANGE_OPEN = {
@@ -320,13 +319,13 @@ def _organizations_page(
 
 
 @bp.route("/admin/organizations")
-@roles(*ADMINS)
+@roles(*Role.ADMINS)
 def organizations() -> Any:
     return _organizations_page()
 
 
 @bp.route("/admin/organizations/<int:org_id>/<any(verify, reject):decision>", methods=["POST"])
-@roles(*ADMINS)
+@roles(*Role.ADMINS)
 def decide_organization(org_id: int, decision: str) -> Any:
     org = db.session.scalar(
         services.organizations_in_scope(current_user).where(Organization.id == org_id)
@@ -346,7 +345,7 @@ def decide_organization(org_id: int, decision: str) -> Any:
 
 
 @bp.route("/admin/users")
-@roles(*ADMINS)
+@roles(*Role.ADMINS)
 def users() -> Any:
     page_users = db.session.scalars(
         services.users_in_scope(current_user).order_by(User.role, User.username).limit(500)
@@ -380,7 +379,7 @@ def _all_scope_choices() -> list[SelectChoice]:
 
 
 @bp.route("/admin/users/new", methods=["GET", "POST"])
-@roles(*ADMINS)
+@roles(*Role.ADMINS)
 def create_user() -> Any:
     form = UserCreateForm()
     # Only the roles the form offers; any other value is refused at the field by the form.
@@ -419,7 +418,7 @@ def _managed_user(user_id: int) -> User:
 
 
 @bp.route("/admin/users/<int:user_id>/<any(activate, deactivate, unlock):action>", methods=["POST"])
-@roles(*ADMINS)
+@roles(*Role.ADMINS)
 def user_action(user_id: int, action: str) -> Any:
     user = _managed_user(user_id)
     try:
@@ -436,7 +435,7 @@ def user_action(user_id: int, action: str) -> Any:
 
 
 @bp.route("/admin/users/<int:user_id>/reset-password", methods=["POST"])
-@roles(*ADMINS)
+@roles(*Role.ADMINS)
 def reset_user_password(user_id: int) -> Any:
     """A temporary password, shown on this page only, to be changed at the next sign-in."""
     user = _managed_user(user_id)
@@ -445,7 +444,7 @@ def reset_user_password(user_id: int) -> Any:
 
 
 @bp.route("/admin/users/<int:user_id>/villages", methods=["GET", "POST"])
-@roles(*ADMINS)
+@roles(*Role.ADMINS)
 def staff_villages(user_id: int) -> Any:
     """Rotate village staff: the villages a member of staff looks after."""
     user = _managed_user(user_id)

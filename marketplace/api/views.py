@@ -38,8 +38,6 @@ from marketplace.resources.models import Resource
 
 bp = APIBlueprint("api", __name__, url_prefix="/api/v1", tag="v1")
 
-IN_SCOPE = (Role.STAFF, Role.ADMIN, Role.AUDITOR, Role.SUPERUSER)
-
 
 # --- the OpenAPI document: security, error bodies, the answers of each operation ------------
 
@@ -211,7 +209,9 @@ def list_needs(query: dict[str, Any]) -> Any:
     """Open, verified needs; staff, administrators and auditors get every need in their scope."""
     user = _user()
     select = (
-        needs.needs_query(user) if user and user.role in IN_SCOPE else needs.public_needs_query()
+        needs.needs_query(user)
+        if user and user.role in Role.REGION_READERS
+        else needs.public_needs_query()
     )
     if query["category"]:
         select = select.where(
@@ -284,7 +284,7 @@ def household_out(household: Household, shown: dict[str, str]) -> dict[str, Any]
 
 
 @bp.get("/households")
-@roles(*IN_SCOPE)
+@roles(*Role.REGION_READERS)
 @bp.doc(security=SIGNED_IN, responses=READ)
 @bp.input(schemas.PageIn, location="query", arg_name="page")
 @bp.output(schemas.HouseholdOut(many=True))
@@ -296,7 +296,7 @@ def list_households(page: dict[str, int]) -> Any:
 
 
 @bp.get("/households/<int:household_id>")
-@roles(*IN_SCOPE)
+@roles(*Role.REGION_READERS)
 @bp.doc(security=SIGNED_IN, responses=READ_ONE)
 @bp.output(schemas.HouseholdOut)
 def get_household(household_id: int) -> Any:
@@ -341,7 +341,9 @@ def resource_suggestions(resource_id: int, query: dict[str, int]) -> Any:
     from marketplace.matches.scoring import suggest_needs
 
     resource = resources.get_resource(current_user, resource_id)
-    if not (resources.is_member(current_user, resource) or current_user.role in IN_SCOPE):
+    if not (
+        resources.is_member(current_user, resource) or current_user.role in Role.REGION_READERS
+    ):
         abort(404)
     return [_suggestion(n.id, n.title, s) for n, s in suggest_needs(resource, query["limit"])]
 
@@ -390,7 +392,7 @@ def pledge(need_id: int, body: dict[str, Any]) -> Any:
 
 
 @bp.post("/matches/<int:match_id>/approve")
-@roles(Role.ADMIN, Role.SUPERUSER)
+@roles(*Role.ADMINS)
 @bp.doc(security=SIGNED_IN, responses=ACT)
 @bp.output(schemas.MatchOut)
 def approve(match_id: int) -> Any:
@@ -400,7 +402,7 @@ def approve(match_id: int) -> Any:
 
 
 @bp.post("/matches/<int:match_id>/reject")
-@roles(Role.ADMIN, Role.SUPERUSER)
+@roles(*Role.ADMINS)
 @bp.doc(security=SIGNED_IN, responses=ACT)
 @bp.input(schemas.ReasonIn, arg_name="body")
 @bp.output(schemas.MatchOut)
@@ -422,7 +424,7 @@ def deliver(match_id: int, body: dict[str, Any]) -> Any:
 
 
 @bp.post("/matches/<int:match_id>/confirm")
-@roles(Role.STAFF, Role.SUPERUSER)
+@roles(*Role.EDITORS)
 @bp.doc(security=SIGNED_IN, responses=ACT)
 @bp.input(schemas.ConfirmIn, arg_name="body")
 @bp.output(schemas.MatchOut)

@@ -83,7 +83,7 @@ def dashboard_figures(user: User) -> dict[str, Any]:
             .where(region_clause(user, Region.path), Match.status == MatchStatus.PROPOSED)
         ),
     }
-    if user.role in (Role.ADMIN, Role.SUPERUSER):
+    if user.role in Role.ADMINS:
         from marketplace.accounts.services import organizations_in_scope
 
         figures["organizations_pending"] = _count(

@@ -7,9 +7,9 @@ from typing import Any
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 from flask_login import current_user
 
-from marketplace.accounts.models import Role
 from marketplace.home import services
 from marketplace.permissions import public, signed_in
+from marketplace.roles import Role
 
 bp = Blueprint("home", __name__)
 

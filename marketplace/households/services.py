@@ -20,7 +20,6 @@ from marketplace.vocab import HouseholdStatus, LabourCapacity, PovertyCause
 
 # Roles that may see personal data at all, inside their scope. Donors, auditors and the public
 # never do.
-PERSONAL_DATA_ROLES = (Role.STAFF, Role.ADMIN, Role.SUPERUSER)
 EDITABLE_FIELDS = (
     "register_number",
     "head_name",
@@ -61,12 +60,12 @@ def get_household(user: User, household_id: int) -> Household:
 
 
 def may_see_personal(user: User, household: Household) -> bool:
-    return user.role in PERSONAL_DATA_ROLES and in_scope(user, household.village)
+    return user.role in Role.PERSONAL_DATA and in_scope(user, household.village)
 
 
 def may_edit(user: User, household: Household | None = None, village: Region | None = None) -> bool:
     region = household.village if household is not None else village
-    return user.role in (Role.STAFF, Role.SUPERUSER) and in_scope(user, region)
+    return user.role in Role.EDITORS and in_scope(user, region)
 
 
 def identity(user: User, households: list[Household]) -> dict[int, dict[str, str]]:

@@ -11,7 +11,6 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms import SelectChoice
 
-from marketplace.accounts.models import Role
 from marketplace.errors import ServiceError
 from marketplace.extensions import db
 from marketplace.households import services
@@ -19,13 +18,11 @@ from marketplace.households.forms import HouseholdForm, HouseholdSearchForm
 from marketplace.households.models import Household
 from marketplace.permissions import roles
 from marketplace.regions.models import Region, RegionLevel
+from marketplace.roles import Role
 from marketplace.signals import household_page, page_context
 from marketplace.web import form_status, int_arg, paginate, submitted
 
 bp = Blueprint("households", __name__, url_prefix="/households")
-
-READERS = (Role.STAFF, Role.ADMIN, Role.AUDITOR, Role.SUPERUSER)
-EDITORS = (Role.STAFF, Role.SUPERUSER)
 
 
 def _village_choices() -> list[SelectChoice]:
@@ -40,12 +37,12 @@ def _render_list(query: Any, search: HouseholdSearchForm) -> Any:
         page=page,
         identity=services.identity(current_user, list(page.items)),
         search=search,
-        may_create=current_user.role in EDITORS,
+        may_create=current_user.role in Role.EDITORS,
     )
 
 
 @bp.route("/")
-@roles(*READERS)
+@roles(*Role.REGION_READERS)
 def index() -> Any:
     query = services.households_query(current_user)
     village_id = int_arg("village")
@@ -56,7 +53,7 @@ def index() -> Any:
 
 
 @bp.route("/search", methods=["POST"])
-@roles(*READERS)
+@roles(*Role.REGION_READERS)
 def search() -> Any:
     form = HouseholdSearchForm()
     query = services.households_query(current_user)
@@ -70,7 +67,7 @@ def search() -> Any:
             )
         )
         # Masked users may not search by the data they cannot see.
-        if current_user.role not in services.PERSONAL_DATA_ROLES:
+        if current_user.role not in Role.PERSONAL_DATA:
             query = query.where(Household.register_number.startswith(term, autoescape=True))
     response = _render_list(query, form)
     return response
@@ -92,7 +89,7 @@ def _values(form: HouseholdForm) -> dict[str, Any]:
 
 
 @bp.route("/new", methods=["GET", "POST"])
-@roles(*EDITORS)
+@roles(*Role.EDITORS)
 def create() -> Any:
     form = HouseholdForm()
     form.village.choices = _village_choices()
@@ -112,7 +109,7 @@ def _chosen_village(form: HouseholdForm) -> Region:
 
 
 @bp.route("/<int:household_id>")
-@roles(*READERS)
+@roles(*Role.REGION_READERS)
 def detail(household_id: int) -> Any:
     household = services.get_household(current_user, household_id)
     # Its needs and the help it has had come from the packages above households.
@@ -127,7 +124,7 @@ def detail(household_id: int) -> Any:
 
 
 @bp.route("/<int:household_id>/edit", methods=["GET", "POST"])
-@roles(*EDITORS)
+@roles(*Role.EDITORS)
 def edit(household_id: int) -> Any:
     household = services.get_household(current_user, household_id)
     if not services.may_edit(current_user, household):

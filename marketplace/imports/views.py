@@ -18,7 +18,6 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from marketplace.accounts.models import Role
 from marketplace.imports.forms import ConfirmImportForm, ImportForm
 from marketplace.imports.pending import digest, discard_pending, keep_pending, pending
 from marketplace.imports.reading import Preview, read_upload
@@ -26,21 +25,21 @@ from marketplace.imports.spreadsheet import check_xlsx
 from marketplace.imports.template import build_template
 from marketplace.imports.writing import import_rows
 from marketplace.permissions import roles
+from marketplace.roles import Role
 
 bp = Blueprint("imports", __name__)
 
 # Those who keep a register: village staff (and the superuser).
-EDITORS = (Role.STAFF, Role.SUPERUSER)
 
 
 @bp.route("/households/import")
-@roles(*EDITORS)
+@roles(*Role.EDITORS)
 def start() -> Any:
     return render_template("imports/start.html", form=ImportForm())
 
 
 @bp.route("/households/import/template.xlsx")
-@roles(*EDITORS)
+@roles(*Role.EDITORS)
 def template() -> Any:
     response = Response(
         build_template(current_user),
@@ -51,7 +50,7 @@ def template() -> Any:
 
 
 @bp.route("/households/import", methods=["POST"])
-@roles(*EDITORS)
+@roles(*Role.EDITORS)
 def check() -> Any:
     form = ImportForm()
     if not form.validate_on_submit():
@@ -73,7 +72,7 @@ def _render_preview(preview: Preview, token: str) -> Any:
 
 
 @bp.route("/households/import/confirm", methods=["POST"])
-@roles(*EDITORS)
+@roles(*Role.EDITORS)
 def confirm() -> Any:
     form = ConfirmImportForm()
     if not form.validate_on_submit():

@@ -13,10 +13,10 @@ import sqlalchemy as sa
 from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 
-from marketplace.accounts.models import Role
 from marketplace.audit.models import AuditEvent
 from marketplace.extensions import db
 from marketplace.matches.models import Match
+from marketplace.roles import Role
 
 BEIJING = timezone(timedelta(hours=8))
 

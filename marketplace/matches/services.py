@@ -197,7 +197,7 @@ def pledge(actor: User, need: Need, resource: Resource, quantity: int) -> Match:
 
 
 def _require_admin_over(actor: User, match: Match) -> None:
-    if actor.role not in (Role.ADMIN, Role.SUPERUSER) or not in_scope(actor, match.need.village):
+    if actor.role not in Role.ADMINS or not in_scope(actor, match.need.village):
         raise ServiceError(_l("Only administrators of this region may decide."), 403)
 
 
@@ -348,7 +348,7 @@ def deliver(actor: User, match: Match, note: str) -> None:
 
 
 def _require_staff_over(actor: User, match: Match) -> None:
-    if actor.role not in (Role.STAFF, Role.SUPERUSER) or not in_scope(actor, match.need.village):
+    if actor.role not in Role.EDITORS or not in_scope(actor, match.need.village):
         raise ServiceError(_l("Only the staff of the household's village may confirm."), 403)
 
 
@@ -540,7 +540,7 @@ def allocate(
     and the proposer may not approve them."""
     from marketplace.matches.scoring import breakdown, propose_allocation, weights
 
-    if actor.role not in (Role.ADMIN, Role.SUPERUSER) or not in_scope(actor, region):
+    if actor.role not in Role.ADMINS or not in_scope(actor, region):
         raise ServiceError(_l("Only administrators of this region may decide."), 403)
     if resource.capacity is None:
         raise ServiceError(_l("Only a resource with a limited capacity needs allocating."))

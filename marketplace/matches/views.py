@@ -53,10 +53,7 @@ from marketplace.resources.models import Resource
 from marketplace.signals import household_page, need_page, resource_page
 from marketplace.web import form_status, paginate, submitted, uploaded_photo
 
-OVERSIGHT_ROLES = (Role.AUDITOR, Role.ADMIN, Role.SUPERUSER)
 bp = Blueprint("matches", __name__)
-
-ADMINS = (Role.ADMIN, Role.SUPERUSER)
 
 
 @bp.route("/matches/")
@@ -74,7 +71,7 @@ def index() -> Any:
 
 
 @bp.route("/matches/approvals")
-@roles(*ADMINS)
+@roles(*Role.ADMINS)
 def approvals() -> Any:
     page = paginate(services.approval_queue(current_user))
     return render_template(
@@ -85,7 +82,7 @@ def approvals() -> Any:
 
 
 @bp.route("/matches/disputes")
-@roles(*ADMINS)
+@roles(*Role.ADMINS)
 def disputes() -> Any:
     page = paginate(services.dispute_queue(current_user))
     return render_template(
@@ -118,10 +115,12 @@ def _detail_page(match: Match, failed: str | None = None, form: Any = None, **ex
     refused action comes back here with its form (``failed`` names it), input kept, status 400."""
     household = match.need.household
     identity = households.identity(current_user, [household])[household.id] if household else None
-    staff_here = current_user.role in (Role.STAFF, Role.SUPERUSER) and needs.in_scope(
+    staff_here = current_user.role in Role.EDITORS and needs.in_scope(
         current_user, match.need.village
     )
-    admin_here = current_user.role in ADMINS and needs.in_scope(current_user, match.need.village)
+    admin_here = current_user.role in Role.ADMINS and needs.in_scope(
+        current_user, match.need.village
+    )
     forms: dict[str, Any] = {
         "reason_form": ReasonForm(formdata=None),
         "reject_form": ReasonForm(formdata=None),
@@ -154,7 +153,7 @@ def _detail_page(match: Match, failed: str | None = None, form: Any = None, **ex
 
 
 @bp.route("/matches/<int:match_id>/<any(approve, reject):decision>", methods=["POST"])
-@roles(*ADMINS)
+@roles(*Role.ADMINS)
 def decide(match_id: int, decision: str) -> Any:
     match = services.get_match(current_user, match_id)
     form = ReasonForm()
@@ -200,7 +199,7 @@ def deliver(match_id: int) -> Any:
 
 
 @bp.route("/matches/<int:match_id>/confirm", methods=["POST"])
-@roles(Role.STAFF, Role.SUPERUSER)
+@roles(*Role.EDITORS)
 def confirm(match_id: int) -> Any:
     match = services.get_match(current_user, match_id)
     form = ConfirmForm()
@@ -222,7 +221,7 @@ def confirm(match_id: int) -> Any:
 
 
 @bp.route("/matches/<int:match_id>/non-receipt", methods=["POST"])
-@roles(Role.STAFF, Role.SUPERUSER)
+@roles(*Role.EDITORS)
 def non_receipt(match_id: int) -> Any:
     match = services.get_match(current_user, match_id)
     form = NonReceiptForm()
@@ -234,7 +233,7 @@ def non_receipt(match_id: int) -> Any:
 
 
 @bp.route("/matches/<int:match_id>/resolve", methods=["POST"])
-@roles(*ADMINS)
+@roles(*Role.ADMINS)
 def resolve(match_id: int) -> Any:
     match = services.get_match(current_user, match_id)
     form = ResolveForm()
@@ -247,7 +246,7 @@ def resolve(match_id: int) -> Any:
 
 
 @bp.route("/objections/<int:objection_id>/<any(uphold, dismiss):decision>", methods=["POST"])
-@roles(*ADMINS)
+@roles(*Role.ADMINS)
 def decide_objection(objection_id: int, decision: str) -> Any:
     objection = db.session.get(Objection, objection_id)
     if objection is None:
@@ -269,7 +268,7 @@ def attachment(attachment_id: int) -> Any:
     if item is None:
         abort(404)
     # Visible to whoever may open what it documents; spot-check photos to the oversight roles.
-    if item.purpose.startswith("check_") and current_user.role not in OVERSIGHT_ROLES:
+    if item.purpose.startswith("check_") and current_user.role not in Role.OVERSIGHT:
         abort(404)
     if item.owner_type == "match":
         services.get_match(current_user, item.owner_id)
@@ -398,7 +397,7 @@ def _pledge(need: Need, form: PledgeForm) -> Match:
 
 
 @bp.route("/needs/<int:need_id>/withdraw", methods=["POST"])
-@roles(Role.STAFF, Role.SUPERUSER)
+@roles(*Role.EDITORS)
 def withdraw_need(need_id: int) -> Any:
     need = needs.get_need(current_user, need_id)
     services.withdraw_need(current_user, need)
@@ -426,7 +425,7 @@ def _resource_page(_sender: Any, *, user: Any, resource: Resource) -> dict[str, 
                        for n, s in found]  # fmt: skip
     may_allocate = (
         user is not None
-        and user.role in ADMINS
+        and user.role in Role.ADMINS
         and resource.capacity is not None
         and resources.is_public(resource)
     )
@@ -434,7 +433,7 @@ def _resource_page(_sender: Any, *, user: Any, resource: Resource) -> dict[str, 
 
 
 @bp.route("/resources/<int:resource_id>/allocate", methods=["GET", "POST"])
-@roles(*ADMINS)
+@roles(*Role.ADMINS)
 def allocate(resource_id: int) -> Any:
     """Propose the fairest use of a scarce resource in the administrator's region."""
     resource = resources.get_resource(current_user, resource_id)

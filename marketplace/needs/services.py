@@ -76,7 +76,7 @@ def get_need(user: User | None, need_id: int) -> Need:
 
 
 def may_edit(user: User, village: Region) -> bool:
-    return user.role in (Role.STAFF, Role.SUPERUSER) and in_scope(user, village)
+    return user.role in Role.EDITORS and in_scope(user, village)
 
 
 def can_edit(user: User, need: Need) -> bool:
@@ -161,7 +161,7 @@ def update_need(actor: User, need: Need, **values: Any) -> None:
 
 
 def _require_reviewer(actor: User, need: Need) -> None:
-    if actor.role not in (Role.ADMIN, Role.SUPERUSER) or not in_scope(actor, need.village):
+    if actor.role not in Role.ADMINS or not in_scope(actor, need.village):
         raise ServiceError(_l("Only administrators of this region may review its needs."), 403)
 
 

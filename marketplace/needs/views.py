@@ -11,7 +11,6 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms import SelectChoice
 
-from marketplace.accounts.models import Role
 from marketplace.attachments.services import attach, attachments_of
 from marketplace.errors import ServiceError
 from marketplace.extensions import db
@@ -23,19 +22,16 @@ from marketplace.needs.forms import URGENCY_CHOICES, BrowseForm, NeedForm
 from marketplace.needs.models import Need, NeedStatus
 from marketplace.permissions import public, roles
 from marketplace.regions.models import Region, RegionLevel
+from marketplace.roles import Role
 from marketplace.signals import household_page, need_page, page_context
 from marketplace.vocab import CATEGORY_TREE
 from marketplace.web import form_status, int_arg, paginate, submitted, uploaded_photo
 
 bp = Blueprint("needs", __name__, url_prefix="/needs")
 
-IN_SCOPE = (Role.STAFF, Role.ADMIN, Role.AUDITOR, Role.SUPERUSER)
-ADMINS = (Role.ADMIN, Role.SUPERUSER)
-EDITORS = (Role.STAFF, Role.SUPERUSER)
-
 
 @bp.route("/")
-@roles(*IN_SCOPE)
+@roles(*Role.REGION_READERS)
 def index() -> Any:
     query = services.needs_query(current_user)
     status = request.args.get("status", "")
@@ -46,7 +42,7 @@ def index() -> Any:
 
 
 @bp.route("/review")
-@roles(*ADMINS)
+@roles(*Role.ADMINS)
 def review() -> Any:
     page = paginate(services.review_queue(current_user))
     return render_template("needs/review.html", page=page, form=ReasonForm())
@@ -122,7 +118,7 @@ def _values(form: NeedForm) -> dict[str, Any]:
 
 
 @bp.route("/new", methods=["GET", "POST"])
-@roles(*EDITORS)
+@roles(*Role.EDITORS)
 def create() -> Any:
     form = NeedForm()
     _form_choices(form)
@@ -148,7 +144,7 @@ def _create(form: NeedForm) -> Need:
 
 
 @bp.route("/suggest-category", methods=["POST"])
-@roles(*EDITORS)
+@roles(*Role.EDITORS)
 def suggest_category() -> Any:
     """Category proposals for the words typed so far (JSON; posted, not in the URL)."""
     from marketplace.needs.categories import classifier
@@ -182,7 +178,7 @@ def render_detail(user: Any, need: Need, status: int = 200, **extra: Any) -> Any
         and services.may_edit(user, need.village)
         and need.status not in (NeedStatus.WITHDRAWN, NeedStatus.FULFILLED),
         may_review=user is not None
-        and user.role in ADMINS
+        and user.role in Role.ADMINS
         and need.status == NeedStatus.SUBMITTED
         and services.in_scope(user, need.village),
         photos=attachments_of("need", need.id),
@@ -200,7 +196,7 @@ def detail(need_id: int) -> Any:
 
 
 @bp.route("/<int:need_id>/edit", methods=["GET", "POST"])
-@roles(*EDITORS)
+@roles(*Role.EDITORS)
 def edit(need_id: int) -> Any:
     need = services.get_need(current_user, need_id)
     if not services.may_edit(current_user, need.village):
@@ -226,7 +222,7 @@ def _update(need: Need, form: NeedForm) -> None:
 
 
 @bp.route("/<int:need_id>/<any(verify, return):decision>", methods=["POST"])
-@roles(*ADMINS)
+@roles(*Role.ADMINS)
 def decide(need_id: int, decision: str) -> Any:
     need = services.get_need(current_user, need_id)
     form = ReasonForm()

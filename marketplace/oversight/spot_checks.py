@@ -62,7 +62,7 @@ def create(
     actor: User, region: Region, start: date, end: date, category: str, status: str,
     size: int, seed: int | None,
 ) -> SpotCheck:  # fmt: skip
-    if actor.role not in (Role.AUDITOR, Role.SUPERUSER) or not in_scope(actor, region):
+    if actor.role not in Role.AUDITORS or not in_scope(actor, region):
         raise ServiceError(_l("Only auditors of this region may draw a spot check."), 403)
     if end < start:
         raise ServiceError(_l("The end of the period comes before its start."))
@@ -187,7 +187,7 @@ def close(actor: User, check: SpotCheck, report: str, *, allow_unchecked: bool =
 
 
 def answer(actor: User, check: SpotCheck, reply: str) -> None:
-    if actor.role not in (Role.ADMIN, Role.SUPERUSER) or not in_scope(actor, check.region):
+    if actor.role not in Role.ADMINS or not in_scope(actor, check.region):
         raise ServiceError(_l("Only administrators of this region may answer."), 403)
     if check.status != SpotCheckStatus.CLOSED:
         raise ServiceError(_l("The check is not finished yet."), 409)

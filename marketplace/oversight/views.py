@@ -44,7 +44,7 @@ def _date(value: str | None) -> datetime | None:
 
 
 @bp.route("/audit")
-@roles(Role.AUDITOR, Role.ADMIN, Role.SUPERUSER)
+@roles(*Role.OVERSIGHT)
 def audit() -> Any:
     """Events about the user's regions and by their people (everything for a superuser)."""
     query = trail_for(current_user)
@@ -82,7 +82,7 @@ def _usernames(events: list[AuditEvent]) -> list[tuple[int, str]]:
 
 
 @bp.route("/spot-checks")
-@roles(Role.AUDITOR, Role.ADMIN, Role.SUPERUSER)
+@roles(*Role.OVERSIGHT)
 def spot_checks() -> Any:
 
     page = paginate(checks.checks_for(current_user).order_by(SpotCheck.id.desc()))
@@ -90,7 +90,7 @@ def spot_checks() -> Any:
 
 
 @bp.route("/spot-checks/new", methods=["GET", "POST"])
-@roles(Role.AUDITOR, Role.SUPERUSER)
+@roles(*Role.AUDITORS)
 def new_spot_check() -> Any:
 
     form = SpotCheckForm()
@@ -142,13 +142,13 @@ def _check_page(
 
 
 @bp.route("/spot-checks/<int:check_id>")
-@roles(Role.AUDITOR, Role.ADMIN, Role.SUPERUSER)
+@roles(*Role.OVERSIGHT)
 def spot_check(check_id: int) -> Any:
     return _check_page(checks.get(current_user, check_id))
 
 
 @bp.route("/spot-checks/<int:check_id>/items/<int:item_id>", methods=["POST"])
-@roles(Role.AUDITOR, Role.SUPERUSER)
+@roles(*Role.AUDITORS)
 def spot_check_item(check_id: int, item_id: int) -> Any:
     check = checks.get(current_user, check_id)
     item = next((i for i in check.items if i.id == item_id), None)
@@ -169,7 +169,7 @@ def spot_check_item(check_id: int, item_id: int) -> Any:
 
 
 @bp.route("/spot-checks/<int:check_id>/report", methods=["POST"])
-@roles(Role.AUDITOR, Role.SUPERUSER)
+@roles(*Role.AUDITORS)
 def spot_check_report(check_id: int) -> Any:
     """ "Save draft" keeps the report and the check open; "Close the check" is final. With
     checks still not done, closing first saves the draft and shows what is unchecked, with a
@@ -207,7 +207,7 @@ def spot_check_report(check_id: int) -> Any:
 
 
 @bp.route("/spot-checks/<int:check_id>/answer", methods=["POST"])
-@roles(Role.ADMIN, Role.SUPERUSER)
+@roles(*Role.ADMINS)
 def spot_check_answer(check_id: int) -> Any:
     check = checks.get(current_user, check_id)
     form = AnswerForm()

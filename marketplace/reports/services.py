@@ -28,8 +28,6 @@ from marketplace.reports.figures import (
 from marketplace.reports.models import ReportSnapshot
 from marketplace.vocab import CATEGORY_TREE
 
-READER_ROLES = (Role.ADMIN, Role.AUDITOR, Role.SUPERUSER, Role.STAFF)
-
 
 @dataclass
 class Row:

@@ -8,11 +8,11 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from marketplace.accounts.models import Role
 from marketplace.permissions import in_scope, roles
 from marketplace.reports import services
 from marketplace.reports.charts import report_charts
 from marketplace.reports.exports import format_cell, report_tables, to_csv, to_xlsx
+from marketplace.roles import Role
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 bp.add_app_template_filter(format_cell, "report_cell")
@@ -32,19 +32,19 @@ def _download(body: bytes, filename: str, mimetype: str) -> Response:
 
 
 @bp.route("/")
-@roles(*services.READER_ROLES)
+@roles(*Role.REGION_READERS)
 def month() -> Any:
     report = _requested_report()
     trail = [r for r in report.trail if in_scope(current_user, r)]
     return render_template(
         "reports/month.html", report=report, trail=trail, charts=report_charts(report),
         tables=report_tables(report),
-        may_freeze=current_user.role in (Role.ADMIN, Role.SUPERUSER),
+        may_freeze=current_user.role in Role.ADMINS,
     )  # fmt: skip
 
 
 @bp.route("/export.xlsx")
-@roles(*services.READER_ROLES)
+@roles(*Role.REGION_READERS)
 def export_xlsx() -> Any:
     report = _requested_report()
     services.record_export(current_user, report, "xlsx")
@@ -57,7 +57,7 @@ def export_xlsx() -> Any:
 
 
 @bp.route("/export.csv")
-@roles(*services.READER_ROLES)
+@roles(*Role.REGION_READERS)
 def export_csv() -> Any:
     report = _requested_report()
     tables = {t.name: t for t in report_tables(report)}
@@ -72,7 +72,7 @@ def export_csv() -> Any:
 
 
 @bp.route("/freeze", methods=["POST"])
-@roles(Role.ADMIN, Role.SUPERUSER)
+@roles(*Role.ADMINS)
 def freeze() -> Any:
     first = services.month_or_error(request.form.get("month"))
     region = services.region_for(current_user, request.form.get("region"))

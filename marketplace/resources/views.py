@@ -10,7 +10,6 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms import SelectChoice
 
-from marketplace.accounts.models import Role
 from marketplace.extensions import db
 from marketplace.permissions import public, roles
 from marketplace.regions import services as region_services
@@ -18,6 +17,7 @@ from marketplace.regions.models import Region, RegionLevel
 from marketplace.resources import services
 from marketplace.resources.forms import ResourceForm
 from marketplace.resources.models import Resource, ResourceStatus
+from marketplace.roles import Role
 from marketplace.signals import page_context, resource_page
 from marketplace.vocab import CATEGORY_TREE
 from marketplace.web import form_status, paginate, submitted

@@ -25,7 +25,7 @@ from marketplace.resources.models import Resource
 from marketplace.search.backend import SearchBackend, SearchQuery
 from marketplace.search.documents import SearchDocument, need_document, resource_document
 from marketplace.search.models import SearchOutbox
-from marketplace.signals import capacity_changed
+from marketplace.signals import capacity_changed, status_moved
 
 _backends: dict[str, SearchBackend] = {}
 _lock = threading.Lock()
@@ -72,6 +72,13 @@ def enqueue(*keys: str) -> None:
 @capacity_changed.connect
 def _capacity_changed(_sender: Any, *, need_id: int, resource_id: int) -> None:
     enqueue(f"need:{need_id}", f"resource:{resource_id}")
+
+
+@status_moved.connect
+def _status_moved(_sender: Any, *, record: Any) -> None:
+    keys = keys_for(record)
+    if keys:
+        enqueue(*keys)
 
 
 @event.listens_for(Session, "after_flush")

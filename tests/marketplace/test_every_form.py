@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from marketplace.accounts.models import Role
 from marketplace.extensions import db as _db
 from marketplace.permissions import AccessRule
+from marketplace.roles import Role
 from tests.conftest import World
 from tests.pages import PageForm, forms_of
 

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from marketplace.accounts.models import Role
 from marketplace.permissions import EXEMPT_ENDPOINTS
+from marketplace.roles import Role
 from tests.conftest import BAIYIN
 
 

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from marketplace.accounts.models import Role
 from marketplace.audit.models import AuditEvent
 from marketplace.audit.services import record_event, verify_chain
+from marketplace.roles import Role
 from tests.conftest import BAIYIN, JINGYUAN, World
 
 
