@@ -21,6 +21,7 @@ from marketplace.extensions import db
 from marketplace.matches.adapters import need_view, resource_view
 from marketplace.matches.aid import prior_aid_counts
 from marketplace.matches.models import Match, MatchStatus, Objection, ObjectionStatus
+from marketplace.needs import policy as need_policy
 from marketplace.needs import services as needs
 from marketplace.needs.models import Need, NeedStatus
 from marketplace.notifications.services import is_email, notify, notify_address
@@ -300,7 +301,7 @@ def withdraw_pledge(actor: User, match: Match) -> None:
 def withdraw_need(actor: User, need: Need) -> None:
     """Staff withdraw a need: refused while a match is under way, and its open pledges are
     cancelled. Here rather than in needs because it changes matches."""
-    if not needs.may_edit(actor, need.village):
+    if not need_policy.can_post_in(actor, need.village):
         raise ServiceError(_l("Only the staff of this village may post its needs."), 403)
     active = db.session.scalar(
         sa.select(sa.func.count(Match.id)).where(

@@ -16,28 +16,17 @@ from marketplace.db import utcnow
 from marketplace.errors import Problem, ServiceError, refuse_first
 from marketplace.extensions import db
 from marketplace.households.models import Household
+from marketplace.needs import policy
 from marketplace.needs.models import Need, NeedStatus
 from marketplace.notifications.services import notify
 from marketplace.permissions import in_scope, region_clause
 from marketplace.regions.models import Region, RegionLevel
 from marketplace.resources.models import Resource, ResourceStatus, resource_service_area
-from marketplace.signals import granted, need_viewing
-from marketplace.transitions import Workflow
 from marketplace.vocab import CATEGORIES, SUBCATEGORY_CODES
 
-EDITABLE = (NeedStatus.SUBMITTED, NeedStatus.RETURNED)
 FIELDS = ("subcategory", "title", "description", "quantity", "unit", "estimated_value",
           "urgency", "needed_by")  # fmt: skip
 
-# Legal moves of a need; everything else is refused with 409.
-TRANSITIONS: dict[NeedStatus, set[NeedStatus]] = {
-    NeedStatus.SUBMITTED: {NeedStatus.VERIFIED, NeedStatus.RETURNED, NeedStatus.WITHDRAWN},
-    NeedStatus.RETURNED: {NeedStatus.SUBMITTED, NeedStatus.WITHDRAWN},
-    NeedStatus.VERIFIED: {NeedStatus.FULFILLED, NeedStatus.WITHDRAWN},
-    NeedStatus.FULFILLED: set(),
-    NeedStatus.WITHDRAWN: set(),
-}
-WORKFLOW = Workflow(Need, TRANSITIONS)
 
 
 def needs_query(user: User) -> sa.Select[Any]:
@@ -60,33 +49,16 @@ def public_needs_query() -> sa.Select[Any]:
 def get_need(user: User | None, need_id: int) -> Need:
     """A need the user may open: in scope, or open and verified for donors and the public."""
     need = db.session.get(Need, need_id)
-    visible = need is not None and (
-        (need.status == NeedStatus.VERIFIED and need.open_quantity > 0)
-        or (user is not None and user.role != Role.DONOR and in_scope(user, need.village))
-        or (
-            user is not None
-            and user.role == Role.DONOR
-            and granted(need_viewing, user=user, need=need)
-        )
-    )
+    visible = need is not None and policy.can_view(user, need)
     if not visible:
         raise ServiceError(_l("The page or record was not found."), 404)
     assert need is not None
     return need
 
 
-def may_edit(user: User, village: Region) -> bool:
-    return user.role in Role.EDITORS and in_scope(user, village)
-
-
-def can_edit(user: User, need: Need) -> bool:
-    """Staff of the need's village edit it until it is verified."""
-    return may_edit(user, need.village) and need.status in EDITABLE
-
-
 def move(need: Need, to: NeedStatus, **values: Any) -> None:
     """Move a need along WORKFLOW (compare-and-set, 409 on an illegal or raced move)."""
-    WORKFLOW.move(need, to, **values)
+    policy.WORKFLOW.move(need, to, **values)
 
 
 def need_problems(values: dict[str, Any]) -> list[Problem]:
@@ -115,7 +87,7 @@ def _validate(values: dict[str, Any]) -> None:
 def new_need(actor: User, village: Region, household: Household | None, **values: Any) -> Need:
     """A need submitted for review, checked, not yet in the session: what create_need and the
     bulk import share (the import adds thousands at once, then calls notify_reviewers)."""
-    if village.level != RegionLevel.VILLAGE or not may_edit(actor, village):
+    if village.level != RegionLevel.VILLAGE or not policy.can_post_in(actor, village):
         raise ServiceError(_l("Only the staff of this village may post its needs."), 403)
     if household is not None and household.village_id != village.id:
         raise ServiceError(
@@ -144,9 +116,9 @@ def create_need(actor: User, village: Region, household: Household | None, **val
 
 def update_need(actor: User, need: Need, **values: Any) -> None:
     """Editable until verified; a returned need goes back to the review queue."""
-    if not may_edit(actor, need.village):
+    if not policy.can_post_in(actor, need.village):
         raise ServiceError(_l("Only the staff of this village may post its needs."), 403)
-    if need.status not in EDITABLE:
+    if need.status not in policy.EDITABLE:
         raise ServiceError(_l("A verified need can no longer be edited, only withdrawn."), 409)
     _validate(values)
     for name in FIELDS:
@@ -161,7 +133,7 @@ def update_need(actor: User, need: Need, **values: Any) -> None:
 
 
 def _require_reviewer(actor: User, need: Need) -> None:
-    if actor.role not in Role.ADMINS or not in_scope(actor, need.village):
+    if actor.role not in Role.ADMINS or not in_scope(actor, need.village):  # state: move()
         raise ServiceError(_l("Only administrators of this region may review its needs."), 403)
 
 

@@ -17,7 +17,7 @@ from marketplace.extensions import db
 from marketplace.forms import ReasonForm
 from marketplace.households import services as households
 from marketplace.households.models import Household
-from marketplace.needs import services
+from marketplace.needs import policy, services
 from marketplace.needs.forms import URGENCY_CHOICES, BrowseForm, NeedForm
 from marketplace.needs.models import Need, NeedStatus
 from marketplace.permissions import public, roles
@@ -173,14 +173,7 @@ def render_detail(user: Any, need: Need, status: int = 200, **extra: Any) -> Any
         "needs/detail.html",
         need=need,
         identity=identity,
-        may_edit=user is not None and services.can_edit(user, need),
-        may_withdraw=user is not None
-        and services.may_edit(user, need.village)
-        and need.status not in (NeedStatus.WITHDRAWN, NeedStatus.FULFILLED),
-        may_review=user is not None
-        and user.role in Role.ADMINS
-        and need.status == NeedStatus.SUBMITTED
-        and services.in_scope(user, need.village),
+        may=policy.actions(user, need),
         photos=attachments_of("need", need.id),
         reason_form=ReasonForm(),
         **page_context(need_page, user=user, need=need, **extra),
@@ -199,9 +192,9 @@ def detail(need_id: int) -> Any:
 @roles(*Role.EDITORS)
 def edit(need_id: int) -> Any:
     need = services.get_need(current_user, need_id)
-    if not services.may_edit(current_user, need.village):
+    if not policy.can_post_in(current_user, need.village):
         abort(404)  # another village's need: as if it did not exist
-    if not services.can_edit(current_user, need):
+    if not policy.can_edit(current_user, need):
         raise ServiceError(_l("A verified need can no longer be edited, only withdrawn."), 409)
     form = NeedForm(obj=need)
     _form_choices(form)
