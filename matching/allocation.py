@@ -13,7 +13,7 @@ pairs, Python objects per pair would cost more than the solver.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
@@ -58,7 +58,6 @@ class Problem:
     capacity: Mapping[int, int | None]  # None: unlimited
     village_of: Mapping[int, str]  # need id -> village code (for the per-village cap)
     village_cap: int | None = None
-    _order: Any = field(default=None, repr=False)
 
     @classmethod
     def of_pairs(cls, pairs: Iterable[Pair], **bounds: Any) -> Problem:

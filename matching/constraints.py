@@ -21,10 +21,8 @@ class Violation(StrEnum):
 
 
 def category_fits(need: NeedView, resource: ResourceView) -> bool:
-    """The resource serves the need's exact sub-category, its whole top category, or a
-    sub-category it declared compatible."""
-    covered = set(resource.categories) | set(resource.compatible)
-    return need.subcategory in covered or need.category in covered
+    """The resource serves the need's exact sub-category or its whole top category."""
+    return need.subcategory in resource.categories or need.category in resource.categories
 
 
 def in_service_area(need: NeedView, resource: ResourceView) -> bool:

@@ -188,7 +188,7 @@ class NeedIndex:
             if codes:
                 area |= self._cols[f"code{len(codes) - 1}"] == codes[-1]
         rows = np.flatnonzero(area & self._cols["alive"])
-        covered = self._lookup((*resource.categories, *resource.compatible))
+        covered = self._lookup(resource.categories)
         mask = covered[self._cat[rows]] | covered[self._sub[rows]]
         if resource.eligible_statuses:
             allowed_status = np.zeros(len(STATUSES) + 1, dtype=bool)  # the last: no household
@@ -215,8 +215,7 @@ class NeedIndex:
         total = sum(w.values())
         c = self._cols
         exact = self._lookup(resource.categories)[self._sub[rows]]
-        compatible = self._lookup(resource.compatible)[self._sub[rows]]
-        category = np.where(exact, 1.0, np.where(compatible, 0.8, 0.6))
+        category = np.where(exact, 1.0, 0.6)
         location = self._location(resource, rows)
         urgency = (np.clip(c["urgency"][rows], 1, 3) - 1) / 2
         waiting = np.minimum(np.maximum(c["waiting"][rows], 0) / WAITING_FULL_DAYS, 1.0)
@@ -280,7 +279,7 @@ class ResourceIndex:
                 "usable": np.dtype(np.bool_), "valid_from": np.dtype(np.int32),
                 "valid_until": np.dtype(np.int32), "remaining": np.dtype(np.int64),
                 "statuses": np.dtype(np.int32), "causes": np.dtype(np.int32),
-                "listed": np.dtype(np.uint64), "compatible": np.dtype(np.uint64)}  # fmt: skip
+                "listed": np.dtype(np.uint64)}  # fmt: skip
         self._cols = _Columns(spec)
         self._areas = _Columns({"row": np.dtype(np.int64), "depth": np.dtype(np.int64),
                                 "code": np.dtype(np.int64), "lat": np.dtype(np.float64),
@@ -331,7 +330,6 @@ class ResourceIndex:
                             if s in STATUSES) if resource.eligible_statuses else 0,
             "causes": _cause_bits(resource.eligible_causes) if resource.eligible_causes else 0,
             "listed": self._category_bits(resource.categories),
-            "compatible": self._category_bits(resource.compatible),
         })  # fmt: skip
         if resource.eligible_statuses and self._cols["statuses"][row] == 0:
             self._cols.cols["statuses"][row] = 1 << 30  # only statuses no household has
@@ -387,7 +385,7 @@ class ResourceIndex:
             c["alive"][rows] & c["usable"][rows]
             & (c["valid_from"][rows] <= day) & (c["valid_until"][rows] >= day)
             & (c["remaining"][rows] != 0)
-            & (((c["listed"][rows] | c["compatible"][rows]) & np.uint64(wanted)) != 0)
+            & ((c["listed"][rows] & np.uint64(wanted)) != 0)
         )  # fmt: skip
         statuses = c["statuses"][rows]
         status = STATUSES.get(need.household_status or "", -1)
@@ -404,8 +402,7 @@ class ResourceIndex:
         w = weights.as_dict()
         c = self._cols
         sub_bit = np.uint64(self._category_bits((need.subcategory,), create=False))
-        category = np.where((c["listed"][rows] & sub_bit) != 0, 1.0,
-                            np.where((c["compatible"][rows] & sub_bit) != 0, 0.8, 0.6))  # fmt: skip
+        category = np.where((c["listed"][rows] & sub_bit) != 0, 1.0, 0.6)
         depth = self._areas["depth"][held]
         level = np.select(
             [depth >= 5, depth >= 4, depth >= 3, depth >= 2], [1.0, 0.8, 0.6, 0.4], 0.2

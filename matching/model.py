@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 
 
@@ -38,6 +38,5 @@ class ResourceView:
     eligible_statuses: tuple[str, ...] = ()  # empty: any status
     eligible_causes: tuple[str, ...] = ()  # empty: any cause
     text: str = ""
-    compatible: tuple[str, ...] = field(default=())  # extra sub-categories declared compatible
     # Centre (lat, lng) of each service region, aligned with service_paths; None if unknown.
     service_coords: tuple[tuple[float, float] | None, ...] = ()

@@ -77,8 +77,6 @@ def _codes(path: str) -> list[str]:
 def category_component(need: NeedView, resource: ResourceView) -> tuple[float, Explanation]:
     if need.subcategory in resource.categories:
         return 1.0, Explanation("category", "exact", {"category": need.subcategory})
-    if need.subcategory in resource.compatible:
-        return 0.8, Explanation("category", "compatible", {"category": need.subcategory})
     if category_fits(need, resource):
         return 0.6, Explanation("category", "parent", {"category": need.category})
     return 0.0, Explanation("category", "none")

@@ -44,4 +44,9 @@ def resource_view(resource: Resource) -> ResourceView:
         eligible_statuses=tuple(resource.eligible_statuses),
         eligible_causes=tuple(resource.eligible_causes),
         text=f"{resource.title} {resource.description}",
+        # The distance component scores a need by its village's distance from these centres.
+        service_coords=tuple(
+            (r.lat, r.lng) if r.lat is not None and r.lng is not None else None
+            for r in resource.service_area
+        ),
     )

@@ -29,7 +29,6 @@ from matching.scoring import Explanation, Scored, Weights, score
 
 WORDING: dict[tuple[str, str], LazyString] = {
     ("category", "exact"): _l("Category matches exactly: %(category)s"),
-    ("category", "compatible"): _l("Compatible category: %(category)s"),
     ("category", "parent"): _l("Same main category: %(category)s"),
     ("category", "none"): _l("Category does not match"),
     ("location", "same_village"): _l("Same village"),

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from marketplace.matches import services
 from marketplace.matches.models import Match, MatchStatus
+from marketplace.matches.scoring import score_pair
 from tests.conftest import HUINING, World
 
 
@@ -133,3 +134,22 @@ def test_candidate_views_read_as_columns_equal_the_orm_views(
     orm = sorted(_need_views(candidate_needs(world.resource)), key=lambda v: v.id)
     assert len(columns) == 4 and columns == orm
     assert {v.prior_aid for v in columns if v.household_status} >= {1}
+
+
+def test_the_distance_component_runs_in_the_app(db: Any, world: World) -> None:
+    """The adapter passes the service regions' centres, so a need is scored by how far its
+    village lies from them (it never did before: the component was dead in the app)."""
+    county = world.resource.service_area[0]
+    county.lat, county.lng = 36.57, 104.68
+    world.village.lat, world.village.lng = 36.90, 104.90  # about 41 km away
+    db.session.commit()
+    match = services.pledge(world.donor, world.need, world.resource, 1)
+    location = next(
+        e for e in match.score_breakdown["explanations"] if e["component"] == "location"
+    )
+    assert 35 <= location["params"]["km"] <= 45
+    near = match.score_breakdown["components"]["location"]
+    world.village.lat, world.village.lng = county.lat, county.lng
+    db.session.commit()
+    _score, breakdown = score_pair(world.need, world.resource)
+    assert breakdown["components"]["location"] > near  # nearer scores higher
