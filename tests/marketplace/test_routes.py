@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -115,3 +116,37 @@ def test_pages_load_no_external_asset(client: Any) -> None:
     assert "cdn" not in page.lower()
     assert "http://" not in page.replace("http://localhost", "")
     assert "https://" not in page
+
+
+def _menu_links(page: str) -> list[str]:
+    nav = page.split('id="mainnav"', 1)[1].split('role="search"', 1)[0]
+    return re.findall(r'<a class="nav-link[^"]*" href="([^"]+)"', nav)
+
+
+@pytest.mark.parametrize("role", [None, *Role])
+def test_the_menu_shows_exactly_the_pages_the_role_may_open(
+    client: Any, login: Any, make_user: Any, world: Any, role: Role | None
+) -> None:
+    """The menu is built from the rules the routes declare: every entry opens, and no page
+    of the menu's list that the role may open is missing from it."""
+    users = {Role.DONOR: world.donor, Role.STAFF: world.staff, Role.ADMIN: world.admin,
+             Role.AUDITOR: world.auditor}  # fmt: skip
+    if role == Role.SUPERUSER:
+        users[role] = make_user(Role.SUPERUSER, username="root")
+    if role is not None:
+        login(users[role])
+    links = _menu_links(client.get("/").data.decode())
+    assert links, "the menu is empty"
+    for link in links:
+        assert client.get(link).status_code == 200, link
+    everyone = {"/resources/", "/disclosure"}
+    assert everyone <= set(links)
+    if role is None:
+        assert set(links) == everyone
+    if role == Role.DONOR:
+        assert "/needs/browse" in links and "/households/" not in links
+    if role in Role.ADMINS:
+        assert {"/admin/organizations", "/admin/users"} <= set(links)
+    else:
+        assert "/admin/users" not in links
+    assert ("/audit" in " ".join(links)) == (role in Role.OVERSIGHT)
