@@ -228,3 +228,58 @@ def test_workbook_without_the_sheets(client: Any, template: bytes) -> None:
     book.save(out)
     response = upload(client, out.getvalue())
     assert response.status_code == 400 and "贫困户" in response.get_data(as_text=True)
+
+
+def test_the_rules_of_the_services_are_listed_on_the_row(
+    client: Any, template: bytes, world: World
+) -> None:
+    """Household size and "needed by" are the services' rules; the import lists every problem
+    of a row, in the services' own words."""
+    households = [{**household_row(world.village, 1), "家庭人口": 31},
+                  {**household_row(world.village, 2), "家庭人口": "五"}]  # fmt: skip
+    needs = [{**need_row(world.village, 1), "需要日期": "2001-01-01", "数量": 0}]
+    preview = read_upload(world.staff, fill(template, households, needs), 20_000)
+    first, second = preview.households
+    assert first.errors == ["家庭人口：家庭人口应在1至30人之间。"]
+    assert second.errors == ["家庭人口：家庭人口应在1至30人之间。"]
+    (need,) = preview.needs
+    assert "需要日期：需要日期不能早于今天。" in need.errors
+    assert any(e.startswith("数量：") for e in need.errors) and len(need.errors) == 2
+
+
+def test_imported_needs_are_announced_to_the_reviewers(
+    client: Any, template: bytes, world: World, db: Any
+) -> None:
+    from marketplace.notifications.models import Notification
+
+    rows = [need_row(world.village, n) for n in (1, 2)]
+    response = upload(client, fill(template, [household_row(world.village, n) for n in (1, 2)],
+                                   rows))  # fmt: skip
+    token = response.get_data(as_text=True).split('name="token" type="hidden" value="')[1]
+    assert client.post("/households/import/confirm",
+                       data={"token": token.split('"')[0]}).status_code == 302  # fmt: skip
+    needs = db.session.scalars(
+        sa.select(Need).where(Need.title.in_(["需要洗衣机1", "需要洗衣机2"]))
+    ).all()
+    assert len(needs) == 2
+    told = db.session.scalars(
+        sa.select(Notification.link).where(
+            Notification.user_id == world.admin.id, Notification.kind == "need_submitted"
+        )
+    ).all()
+    assert {f"/needs/{n.id}" for n in needs} <= set(told)
+
+
+def test_check_functions_return_every_problem() -> None:
+    from marketplace.households.services import household_problems
+    from marketplace.needs.services import need_problems
+
+    assert [p.field for p in household_problems({"member_count": 0, "income_per_capita": -1})] == [
+        "member_count",
+        "income_per_capita",
+    ]
+    assert household_problems({"member_count": 30, "income_per_capita": None}) == []
+    bad = {"subcategory": "yacht", "quantity": 0, "urgency": 4, "estimated_value": -1,
+           "needed_by": date(2001, 1, 1)}  # fmt: skip
+    assert [p.field for p in need_problems(bad)] == [
+        "subcategory", "quantity", "urgency", "estimated_value", "needed_by"]  # fmt: skip
