@@ -16,7 +16,8 @@ from wtforms import (
 )
 from wtforms.validators import EqualTo, Length, Optional
 
-from marketplace.accounts.models import OrganizationKind, Role, TokenScope
+from marketplace.accounts.models import OrganizationKind, TokenScope
+from marketplace.accounts.policy import SCOPE_LEVELS
 from marketplace.forms import required
 from marketplace.validation import Normalised, normalise_credit_code, normalise_mobile
 
@@ -77,7 +78,8 @@ class RegisterForm(FlaskForm):
 class UserCreateForm(FlaskForm):
     role = SelectField(
         _l("Role"),
-        choices=[SelectChoice(r.value, r.label) for r in (Role.STAFF, Role.ADMIN, Role.AUDITOR)],
+        # The roles an administrator creates: those with region levels to be scoped to.
+        choices=[SelectChoice(r.value, r.label) for r in SCOPE_LEVELS],
     )
     regions = SelectMultipleField(
         _l("Regions"), coerce=int, description=_l("Villages for staff; one region otherwise.")
