@@ -29,8 +29,6 @@ from marketplace.roles import Role
 
 bp = Blueprint("imports", __name__)
 
-# Those who keep a register: village staff (and the superuser).
-
 
 @bp.route("/households/import")
 @roles(*Role.EDITORS)
