@@ -28,7 +28,6 @@ FIELDS = ("subcategory", "title", "description", "quantity", "unit", "estimated_
           "urgency", "needed_by")  # fmt: skip
 
 
-
 def needs_query(user: User) -> sa.Select[Any]:
     """Needs inside the user's regions (staff, administrators, auditors)."""
     query = sa.select(Need).join(Region, Need.village_id == Region.id)
@@ -167,12 +166,21 @@ def review_queue(actor: User) -> sa.Select[Any]:
 
 def notify_reviewers(needs: list[Need]) -> None:
     """Tell the administrators over each need's village that it waits for their review (the
-    needs are flushed: they have ids). One query for the reviewers of each village."""
-    reviewers: dict[int, list[User]] = {}
+    needs are flushed: they have ids). One need: one notification about it; several at once
+    (an import): one notification per reviewer with the count, not thousands of e-mails."""
+    if len(needs) == 1:
+        need = needs[0]
+        notify(admins_over(need.village), "need_submitted", f"/needs/{need.id}", title=need.title)
+        return
+    waiting: dict[int, int] = {}
+    by_village: dict[int, list[User]] = {}
     for need in needs:
-        if need.village_id not in reviewers:
-            reviewers[need.village_id] = admins_over(need.village)
-        notify(reviewers[need.village_id], "need_submitted", f"/needs/{need.id}", title=need.title)
+        if need.village_id not in by_village:
+            by_village[need.village_id] = admins_over(need.village)
+        for reviewer in by_village[need.village_id]:
+            waiting[reviewer.id] = waiting.get(reviewer.id, 0) + 1
+    for reviewer_id, count in waiting.items():
+        notify([reviewer_id], "needs_submitted", "/needs/review", count=count)
 
 
 def donor_service_paths(user: User) -> list[str]:

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 MESSAGES = {
     "need_submitted": _l("New need to verify: %(title)s"),
+    "needs_submitted": _l("%(count)s new needs to verify (imported)"),
     "need_verified": _l("Your need was verified: %(title)s"),
     "need_returned": _l("Your need was returned, see the reason: %(title)s"),
     "pledge_made": _l("New pledge to approve: %(title)s"),

@@ -12,6 +12,7 @@ from datetime import datetime
 
 from marketplace.needs.models import Need, NeedStatus
 from marketplace.resources.models import Resource
+from marketplace.resources.services import is_public
 from marketplace.vocab import CATEGORIES
 
 # ID card numbers, phones and other long numbers that could identify a person.
@@ -65,8 +66,6 @@ def need_document(need: Need) -> SearchDocument | None:
 
 
 def resource_document(resource: Resource) -> SearchDocument | None:
-    from marketplace.resources.services import is_public
-
     if not is_public(resource):
         return None
     categories = set(resource.categories) | {c.split(".")[0] for c in resource.categories}

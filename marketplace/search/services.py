@@ -100,7 +100,8 @@ def _collect(session: Session, _context: Any) -> None:
         session.info["search_dirty"] = True
 
 
-def _document(key: str) -> SearchDocument | None:
+def document_for(key: str) -> SearchDocument | None:
+    """The document an outbox key stands for now (None: it must leave the index)."""
     kind, _sep, raw = key.partition(":")
     if not raw.isdigit():
         return None
@@ -124,7 +125,7 @@ def sync() -> int:
         if not rows:
             break
         keys = sorted({key for _id, key in rows})
-        docs = {key: _document(key) for key in keys}
+        docs = {key: document_for(key) for key in keys}
         search = backend()
         search.upsert(d for d in docs.values() if d is not None)
         search.delete(key for key, d in docs.items() if d is None)

@@ -262,12 +262,15 @@ def test_imported_needs_are_announced_to_the_reviewers(
         sa.select(Need).where(Need.title.in_(["需要洗衣机1", "需要洗衣机2"]))
     ).all()
     assert len(needs) == 2
+    # One notification per reviewer with the count, not one per imported need.
     told = db.session.scalars(
-        sa.select(Notification.link).where(
-            Notification.user_id == world.admin.id, Notification.kind == "need_submitted"
-        )
+        sa.select(Notification).where(Notification.user_id == world.admin.id)
     ).all()
-    assert {f"/needs/{n.id}" for n in needs} <= set(told)
+    assert [(n.kind, n.params["count"], n.link) for n in told] == [
+        ("needs_submitted", 2, "/needs/review")
+    ]
+    login_page = client.get("/notifications/").get_data(as_text=True)
+    assert "有 2 条新导入的需求待审核" not in login_page  # staff are not told: the reviewers are
 
 
 def test_check_functions_return_every_problem() -> None:

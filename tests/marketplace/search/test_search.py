@@ -144,7 +144,7 @@ def test_search_page_and_api(ctx: Any, app: Any) -> None:
 def test_postgres_backend_finds_the_same(ctx: Any, pg_url: str) -> None:
     db = ctx
     from marketplace.search.postgres_backend import PostgresBackend
-    from marketplace.search.services import _document
+    from marketplace.search.services import document_for
 
     engine = sa.create_engine(pg_url)
     try:
@@ -153,14 +153,14 @@ def test_postgres_backend_finds_the_same(ctx: Any, pg_url: str) -> None:
         backend.clear()
         keys = [f"need:{i}" for i in db.session.scalars(sa.select(Need.id))]
         keys += [f"resource:{i}" for i in db.session.scalars(sa.select(Resource.id))]
-        backend.upsert(d for d in (_document(k) for k in keys) if d)
+        backend.upsert(d for d in (document_for(k) for k in keys) if d)
         assert not PostgresBackend(engine).fresh
         with engine.begin() as conn:  # a document as written before filters were lexemes
             first = conn.execute(sa.text("SELECT min(key) FROM search_document")).scalar_one()
             conn.execute(sa.text("UPDATE search_document SET tsv = to_tsvector('simple', title)"
                                  " WHERE key = :key"), {"key": first})  # fmt: skip
         assert PostgresBackend(engine).fresh
-        backend.upsert([_document(first)])
+        backend.upsert([document_for(first)])
         assert not PostgresBackend(engine).fresh
         for text, kind, expected in EXPECTATIONS:
             results = backend.search(SearchQuery(text=text, type=kind))
