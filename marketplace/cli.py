@@ -167,15 +167,24 @@ def matches_group() -> None:
 @matches_group.command("expire")
 @with_appcontext
 def matches_expire() -> None:
-    """Expire stale pledges and overdue approved matches, releasing quantities (for cron)."""
+    """Expire stale pledges and overdue approved matches, releasing quantities, and resources
+    whose validity has ended (for cron)."""
+    from marketplace.db import utcnow
     from marketplace.matches.services import expire_matches
     from marketplace.notifications.services import send_pending_emails
+    from marketplace.resources.services import expire_resources
 
-    counts = expire_matches()
+    now = utcnow()
+    counts = expire_matches(now)
+    ended = expire_resources(now)
     db.session.commit()
     send_pending_emails()
     db.session.commit()
     click.echo(f"{counts['pledges']} pledges and {counts['approved']} approved matches expired.")
+    click.echo(
+        f"{ended['expired']} resources expired; {ended['skipped']} changed meanwhile, "
+        "left for the next run."
+    )
 
 
 @click.group("audit")

@@ -50,9 +50,11 @@ class Workflow(Generic[S]):
         """Whether ``obj`` may move to ``to`` from the status it has now."""
         return to in self.moves[getattr(obj, self.column)]
 
-    def move(self, obj: Any, to: S, **values: Any) -> S:
+    def move(self, obj: Any, to: S, *, only_if: Any = None, **values: Any) -> S:
         """Move ``obj`` to ``to`` (setting ``values`` with it) and return the status it left.
-        The caller records the audit event: it knows what the move means."""
+        ``only_if``, a condition on the row, is checked in the same statement (refused as a
+        race when it no longer holds). The caller records the audit event: it knows what the
+        move means."""
         source: S = getattr(obj, self.column)
         if to not in self.moves[source]:
             raise conflict()
@@ -62,6 +64,7 @@ class Workflow(Generic[S]):
         result = db.session.execute(
             sa.update(self.model)
             .where(self.model.id == obj.id, status == source)
+            .where(sa.true() if only_if is None else only_if)
             .values({self.column: to, **values})
             .execution_options(synchronize_session=False)
         )

@@ -1,33 +1,33 @@
-"""Resources: posted by members of a donor organization, public once it is verified."""
+"""Resources: posted by members of a donor organization, public once it is verified. Who may
+do what with one is in ``resources.policy``; these refuse when it says no."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
-from marketplace.accounts.models import Organization, Role, User, VerificationStatus
+from marketplace.accounts.models import Organization, User, VerificationStatus
 from marketplace.audit.services import record_event
 from marketplace.db import utcnow
 from marketplace.errors import ServiceError
 from marketplace.extensions import db
-from marketplace.permissions import in_scope
 from marketplace.regions.models import Region
+from marketplace.resources import policy
 from marketplace.resources.models import Resource, ResourceKind, ResourceStatus
+
+# Still read from here by packages above (search, api); the rules themselves are the policy's.
+from marketplace.resources.policy import is_member as is_member
+from marketplace.resources.policy import is_public as is_public
+from marketplace.transitions import conflict
 from marketplace.vocab import CATEGORIES, HouseholdStatus, PovertyCause
 
 FIELDS = ("kind", "title", "description", "categories", "unit", "unit_value",
           "eligible_statuses", "eligible_causes", "valid_from", "valid_until",
           "delivery_deadline")  # fmt: skip
-STATUS_MOVES: dict[ResourceStatus, set[ResourceStatus]] = {
-    ResourceStatus.ACTIVE: {ResourceStatus.PAUSED, ResourceStatus.CLOSED},
-    ResourceStatus.PAUSED: {ResourceStatus.ACTIVE, ResourceStatus.CLOSED},
-    ResourceStatus.CLOSED: set(),
-    ResourceStatus.EXPIRED: set(),
-}
 
 
 def public_resources_query() -> sa.Select[Any]:
@@ -45,43 +45,12 @@ def public_resources_query() -> sa.Select[Any]:
     )
 
 
-def is_member(user: User | None, resource: Resource) -> bool:
-    return bool(user and user.organization_id == resource.organization_id)
-
-
-def is_public(resource: Resource) -> bool:
-    today = date.today()
-    return (
-        resource.status == ResourceStatus.ACTIVE
-        and resource.organization.status == VerificationStatus.VERIFIED
-        and resource.valid_from <= today <= resource.valid_until
-    )
-
-
 def get_resource(user: User | None, resource_id: int) -> Resource:
-    """Members see their own; administrators and auditors those reaching their region; others
-    only public ones."""
+    """The resource, if the user may see it (``policy.can_view``); 404 otherwise."""
     resource = db.session.get(Resource, resource_id)
-    if resource is None:
+    if resource is None or not policy.can_view(user, resource):
         raise ServiceError(_l("The page or record was not found."), 404)
-    if is_public(resource) or is_member(user, resource):
-        return resource
-    if user is not None and _reaches_scope(user, resource):
-        return resource
-    raise ServiceError(_l("The page or record was not found."), 404)
-
-
-def _reaches_scope(user: User, resource: Resource) -> bool:
-    """Administrators and auditors see the resources whose service area meets their region."""
-    if user.role == Role.SUPERUSER:
-        return True
-    if user.role not in (Role.ADMIN, Role.AUDITOR):
-        return False
-    return any(
-        in_scope(user, area) or area.contains(mine)
-        for area in resource.service_area
-        for mine in user.regions
-    )
+    return resource
 
 
 def own_resources(user: User) -> sa.Select[Any]:
@@ -89,7 +58,7 @@ def own_resources(user: User) -> sa.Select[Any]:
 
 
 def _require_donor(actor: User) -> Organization:
-    if actor.role != Role.DONOR or actor.organization is None:
+    if not policy.can_post(actor) or actor.organization is None:
         raise ServiceError(_l("Only members of a donor organization post resources."), 403)
     return actor.organization
 
@@ -152,14 +121,6 @@ def create_resource(
     return resource
 
 
-def can_edit(user: User | None, resource: Resource) -> bool:
-    """Members of the posting organization edit a resource until it is closed or expired."""
-    return is_member(user, resource) and resource.status not in (
-        ResourceStatus.CLOSED,
-        ResourceStatus.EXPIRED,
-    )
-
-
 def update_resource(
     actor: User,
     resource: Resource,
@@ -168,9 +129,9 @@ def update_resource(
     service_area: list[Region],
     **values: Any,
 ) -> None:
-    if not is_member(actor, resource):
+    if not policy.can_manage(actor, resource):
         raise ServiceError(_l("The page or record was not found."), 404)
-    if resource.status in (ResourceStatus.CLOSED, ResourceStatus.EXPIRED):
+    if not policy.can_edit(actor, resource):
         raise ServiceError(_l("A closed resource can no longer be edited."), 409)
     _check_capacity(capacity)
     _validate(values, service_area)
@@ -204,11 +165,39 @@ def update_resource(
 
 
 def set_status(actor: User, resource: Resource, status: ResourceStatus) -> None:
-    if not is_member(actor, resource):
+    """Pause, resume or close: a move of the workflow (409 when illegal, or when someone else
+    moved the resource since it was read)."""
+    if not policy.can_manage(actor, resource):
         raise ServiceError(_l("The page or record was not found."), 404)
-    if status not in STATUS_MOVES[resource.status]:
-        raise ServiceError(_l("This action conflicts with the current state of the record."), 409)
-    before = resource.status.value
-    resource.status = status
-    record_event("resource_status", actor, resource, before={"status": before},
+    if not policy.can_move(actor, resource, status):
+        raise conflict()
+    before = policy.WORKFLOW.move(resource, status)
+    record_event("resource_status", actor, resource, before={"status": before.value},
                  after={"status": status.value})  # fmt: skip
+
+
+def expire_resources(now: datetime | None = None) -> dict[str, int]:
+    """Resources whose validity has ended (``valid_until`` before today) move to EXPIRED, one at
+    a time through the workflow: one paused, closed or extended since it was read is skipped
+    (the move answers 409) and counted, and the next run takes it if it still has to go.
+    Idempotent (for cron)."""
+    today = (now or utcnow()).date()
+    ended = Resource.valid_until < today
+    due = db.session.scalars(
+        sa.select(Resource).where(Resource.status.in_(policy.EXPIRING), ended).order_by(Resource.id)
+    ).all()
+    counts = {"expired": 0, "skipped": 0}
+    for resource in due:
+        try:
+            # The end of validity is checked again in the move itself: an edit that extended
+            # it after the read wins.
+            before = policy.WORKFLOW.move(resource, ResourceStatus.EXPIRED, only_if=ended)
+        except ServiceError as refused:
+            if refused.status != 409:
+                raise
+            counts["skipped"] += 1
+            continue
+        record_event("resource_status", None, resource, before={"status": before.value},
+                     after={"status": ResourceStatus.EXPIRED.value})  # fmt: skip
+        counts["expired"] += 1
+    return counts

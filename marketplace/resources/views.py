@@ -14,7 +14,7 @@ from marketplace.extensions import db
 from marketplace.permissions import public, roles
 from marketplace.regions import services as region_services
 from marketplace.regions.models import Region, RegionLevel
-from marketplace.resources import services
+from marketplace.resources import policy, services
 from marketplace.resources.forms import ResourceForm
 from marketplace.resources.models import Resource, ResourceStatus
 from marketplace.roles import Role
@@ -35,7 +35,10 @@ def index() -> Any:
         else services.public_resources_query()
     )
     page = paginate(query.order_by(Resource.created_at.desc()))
-    return render_template("resources/list.html", page=page, mine=mine)
+    user = current_user if current_user.is_authenticated else None
+    return render_template(
+        "resources/list.html", page=page, mine=mine, may={"post": policy.can_post(user)}
+    )
 
 
 def _form_choices(form: ResourceForm) -> None:
@@ -97,8 +100,9 @@ def detail(resource_id: int) -> Any:
     return render_template(
         "resources/detail.html",
         resource=resource,
-        member=services.is_member(user, resource),
-        public=services.is_public(resource),
+        member=policy.is_member(user, resource),
+        public=policy.is_public(resource),
+        may=policy.actions(user, resource),
         **page_context(resource_page, user=user, resource=resource),
     )
 
@@ -107,7 +111,7 @@ def detail(resource_id: int) -> Any:
 @roles(Role.DONOR)
 def edit(resource_id: int) -> Any:
     resource = services.get_resource(current_user, resource_id)
-    if not services.can_edit(current_user, resource):
+    if not policy.can_edit(current_user, resource):
         abort(404)  # another organization's resource, or one that is closed
     form = ResourceForm(obj=resource)
     _form_choices(form)
