@@ -12,8 +12,9 @@ from marketplace.accounts.models import Role, User
 from marketplace.audit.services import record_event
 from marketplace.errors import Problem, ServiceError, refuse_first
 from marketplace.extensions import db
+from marketplace.households import policy
 from marketplace.households.models import MEMBER_COUNT_RANGE, Household
-from marketplace.permissions import in_scope, region_clause
+from marketplace.permissions import region_clause
 from marketplace.privacy import mask_id_number, mask_name, mask_phone
 from marketplace.regions.models import Region, RegionLevel
 from marketplace.vocab import HouseholdStatus, LabourCapacity, PovertyCause
@@ -59,22 +60,13 @@ def get_household(user: User, household_id: int) -> Household:
     return household
 
 
-def may_see_personal(user: User, household: Household) -> bool:
-    return user.role in Role.PERSONAL_DATA and in_scope(user, household.village)
-
-
-def may_edit(user: User, household: Household | None = None, village: Region | None = None) -> bool:
-    region = household.village if household is not None else village
-    return user.role in Role.EDITORS and in_scope(user, region)
-
-
 def identity(user: User, households: list[Household]) -> dict[int, dict[str, str]]:
     """Name, ID number and phone for display: full where the user has the right (and that view
     is audited), masked everywhere else."""
     shown: dict[int, dict[str, str]] = {}
     unmasked: list[int] = []
     for h in households:
-        if may_see_personal(user, h):
+        if policy.can_see_personal(user, h):
             shown[h.id] = {"name": h.head_name, "id_number": h.head_id_number, "phone": h.phone}
             unmasked.append(h.id)
         else:
@@ -127,7 +119,7 @@ def _check_fields(values: dict[str, Any], household: Household | None) -> None:
 def create_household(actor: User, village: Region, **values: Any) -> Household:
     if village.level != RegionLevel.VILLAGE:
         raise ServiceError(_l("Choose a village."), field="village")
-    if not may_edit(actor, village=village):
+    if not policy.can_keep_register_of(actor, village):
         raise ServiceError(_l("Only the staff of this village may change its register."), 403)
     _check_fields(values, None)
     household = Household(village=village, created_by_id=actor.id, **values)
@@ -140,7 +132,7 @@ def create_household(actor: User, village: Region, **values: Any) -> Household:
 
 
 def update_household(actor: User, household: Household, village: Region, **values: Any) -> None:
-    if not may_edit(actor, household) or not may_edit(actor, village=village):
+    if not policy.can_edit(actor, household) or not policy.can_keep_register_of(actor, village):
         raise ServiceError(_l("Only the staff of this village may change its register."), 403)
     if village.level != RegionLevel.VILLAGE:
         raise ServiceError(_l("Choose a village."), field="village")

@@ -13,7 +13,7 @@ from wtforms import SelectChoice
 
 from marketplace.errors import ServiceError
 from marketplace.extensions import db
-from marketplace.households import services
+from marketplace.households import policy, services
 from marketplace.households.forms import HouseholdForm, HouseholdSearchForm
 from marketplace.households.models import Household
 from marketplace.permissions import roles
@@ -117,8 +117,7 @@ def detail(household_id: int) -> Any:
         "households/detail.html",
         household=household,
         identity=services.identity(current_user, [household])[household.id],
-        full=services.may_see_personal(current_user, household),
-        may_edit=services.may_edit(current_user, household),
+        may=policy.actions(current_user, household),
         **page_context(household_page, user=current_user, household=household),
     )
 
@@ -127,7 +126,7 @@ def detail(household_id: int) -> Any:
 @roles(*Role.EDITORS)
 def edit(household_id: int) -> Any:
     household = services.get_household(current_user, household_id)
-    if not services.may_edit(current_user, household):
+    if not policy.can_edit(current_user, household):
         raise ServiceError(_l("Only the staff of this village may change its register."), 403)
     form = HouseholdForm(obj=household)
     form.village.choices = _village_choices()

@@ -21,7 +21,8 @@ from marketplace.accounts.models import User
 from marketplace.errors import Problem, ServiceError
 from marketplace.extensions import db
 from marketplace.households.models import Household
-from marketplace.households.services import ALREADY_REGISTERED, household_problems, may_edit
+from marketplace.households.policy import can_edit
+from marketplace.households.services import ALREADY_REGISTERED, household_problems
 from marketplace.imports.template import (
     HOUSEHOLD_COLUMNS,
     HOUSEHOLD_HEADERS,
@@ -373,7 +374,7 @@ def _link_needs(user: User, preview: Preview) -> None:
             continue
         if number in in_file:
             household_village = in_file[number].values.get("village")
-        elif number in registered and may_edit(user, registered[number]):
+        elif number in registered and can_edit(user, registered[number]):
             row.values["household"] = registered[number]
             household_village = registered[number].village
         else:

@@ -9,7 +9,7 @@ from marketplace.audit.services import record_event
 from marketplace.errors import ServiceError
 from marketplace.extensions import db
 from marketplace.households.models import Household
-from marketplace.households.services import may_edit
+from marketplace.households.policy import can_keep_register_of
 from marketplace.imports.reading import Preview
 from marketplace.needs.services import new_need, notify_reviewers
 from marketplace.vocab import HouseholdStatus, LabourCapacity, PovertyCause
@@ -23,7 +23,7 @@ def import_rows(user: User, preview: Preview, file_digest: str) -> tuple[int, in
     for row in preview.households:
         values = dict(row.values)
         village = values.pop("village")
-        if not may_edit(user, village=village):
+        if not can_keep_register_of(user, village):
             raise ServiceError(_l("Only the staff of this village may change its register."), 403)
         values["primary_cause"] = PovertyCause(values["primary_cause"])
         values["status"] = HouseholdStatus(values["status"])
