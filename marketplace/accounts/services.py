@@ -22,6 +22,7 @@ from flask import current_app, has_request_context, request
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
+from marketplace.accounts import policy
 from marketplace.accounts.models import (
     ApiToken,
     LoginThrottle,
@@ -39,22 +40,9 @@ from marketplace.errors import ServiceError
 from marketplace.extensions import db
 from marketplace.notifications import services as notifications
 from marketplace.notifications.services import notify
-from marketplace.permissions import in_scope
-from marketplace.regions.models import Region, RegionLevel
+from marketplace.regions.models import Region
 
 _hasher = PasswordHasher()
-
-# Which region levels each created role may be scoped to.
-SCOPE_LEVELS: dict[Role, set[RegionLevel]] = {
-    Role.STAFF: {RegionLevel.VILLAGE},
-    Role.ADMIN: {RegionLevel.TOWNSHIP, RegionLevel.COUNTY, RegionLevel.CITY, RegionLevel.PROVINCE},
-    Role.AUDITOR: {
-        RegionLevel.TOWNSHIP,
-        RegionLevel.COUNTY,
-        RegionLevel.CITY,
-        RegionLevel.PROVINCE,
-    },
-}
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,50}$")
 
@@ -229,9 +217,7 @@ def _temporary_password() -> str:
 def reset_password(actor: User, user: User) -> str:
     """An administrator of an enclosing region sets a temporary password, returned once (never
     stored in plain), that must be changed at the next sign-in; sessions and tokens end."""
-    _require_admin(actor)
-    if not manageable(actor, user):
-        raise ServiceError(_l("This account is outside your region."), 404)
+    _require_manager(actor, user)
     temporary = _temporary_password()
     user.password_hash = hash_password(temporary)
     user.must_change_password = True
@@ -424,9 +410,9 @@ def resubmit_organization(
 ) -> None:
     """A member corrects an organization that was rejected (or still waits) and submits it
     again: it waits for verification once more."""
-    if actor.organization_id != org.id:
+    if not policy.is_member(actor, org):
         raise ServiceError(_l("The page or record was not found."), 404)
-    if org.status == VerificationStatus.VERIFIED:
+    if not policy.can_resubmit(actor, org):
         raise ServiceError(
             _l("This organization is verified: ask an administrator to change its details.")
         )
@@ -457,11 +443,10 @@ def resubmit_organization(
     org.region = region
     org.contact_name = contact_name.strip()
     org.contact_phone = contact_phone
-    org.status = VerificationStatus.PENDING
-    org.status_reason = ""
-    org.verified_by_id = None
-    org.verified_at = None
     db.session.flush()
+    policy.WORKFLOW.move(
+        org, VerificationStatus.PENDING, status_reason="", verified_by_id=None, verified_at=None
+    )
     record_event(
         "organization_resubmitted",
         actor,
@@ -478,8 +463,15 @@ def resubmit_organization(
 
 
 def _require_admin(actor: User) -> None:
-    if actor.role not in Role.ADMINS:
+    if not policy.administers_accounts(actor):
         raise ServiceError(_l("Only administrators may do this."), 403)
+
+
+def _require_manager(actor: User, user: User) -> None:
+    """An administrator who manages this account (404 when it lies outside the region)."""
+    _require_admin(actor)
+    if not policy.can_manage_user(actor, user):
+        raise ServiceError(_l("This account is outside your region."), 404)
 
 
 def organizations_in_scope(actor: User) -> sa.Select[Any]:
@@ -497,24 +489,27 @@ def verify_organization(
 ) -> None:
     reason = (reason or "").strip()  # the approve button posts no reason at all
     _require_admin(actor)
-    if actor.role != Role.SUPERUSER and not in_scope(actor, org.region):
+    if not policy.administers_organization(actor, org):
         raise ServiceError(_l("This organization is outside your region."), 404)
-    if actor.organization_id is not None and actor.organization_id == org.id:
+    if not policy.can_decide(actor, org):
         raise ServiceError(_l("You may not verify your own organization."), 403)
     if org.kind != OrganizationKind.INDIVIDUAL and not org.credit_code:
         raise ServiceError(_l("An organization must give its unified social credit code."))
     if not approve and not reason:
         raise ServiceError(_l("Give a reason when you reject."), field="reason")
-    before = {"status": org.status.value}
-    org.status = VerificationStatus.VERIFIED if approve else VerificationStatus.REJECTED
-    org.status_reason = reason
-    org.verified_by_id = actor.id
-    org.verified_at = utcnow()
+    # The state (verified again, rejected twice, someone else first): 409 from the workflow.
+    left = policy.WORKFLOW.move(
+        org,
+        VerificationStatus.VERIFIED if approve else VerificationStatus.REJECTED,
+        status_reason=reason,
+        verified_by_id=actor.id,
+        verified_at=utcnow(),
+    )
     record_event(
         "organization_verified" if approve else "organization_rejected",
         actor,
         org,
-        before=before,
+        before={"status": left.value},
         after={"status": org.status.value, "reason": org.status_reason},
     )
     members = [m for m in org.members if m.active]
@@ -541,18 +536,17 @@ def create_user(
     """
     if actor is not None:
         _require_admin(actor)
-        if role not in SCOPE_LEVELS:
+        if not policy.can_create_user(actor, role):
             raise ServiceError(
                 _l("Administrators create staff, administrators and auditors."), field="role"
             )
-        outside = [r for r in regions if not in_scope(actor, r)]
-        if outside:
+        if not policy.can_create_user(actor, role, regions):
             raise ServiceError(
                 _l("Every region must lie inside your own region."), 403, field="regions"
             )
     _check_username_free(username)
     check_password_strength(password)
-    if role in SCOPE_LEVELS:
+    if role in policy.SCOPE_LEVELS:
         _check_scope_regions(role, regions)
     user = User(
         username=username,
@@ -582,7 +576,7 @@ def _check_scope_regions(role: Role, regions: list[Region]) -> None:
         raise ServiceError(
             _l("Administrators and auditors have exactly one region."), field="regions"
         )
-    if any(r.level not in SCOPE_LEVELS[role] for r in regions):
+    if any(r.level not in policy.SCOPE_LEVELS[role] for r in regions):
         raise ServiceError(
             _l(
                 "Village staff are scoped to villages; administrators and auditors to a "
@@ -595,12 +589,10 @@ def _check_scope_regions(role: Role, regions: list[Region]) -> None:
 def set_staff_villages(actor: User, user: User, villages: list[Region]) -> None:
     """Rotate a member of village staff (a 第一书记 moves on): their villages become these,
     every one inside the administrator's region."""
-    _require_admin(actor)
-    if not manageable(actor, user):
-        raise ServiceError(_l("This account is outside your region."), 404)
-    if user.role != Role.STAFF:
+    _require_manager(actor, user)
+    if not policy.can_assign_villages(actor, user):
         raise ServiceError(_l("Only village staff are assigned villages."))
-    if any(not in_scope(actor, v) for v in villages):
+    if not policy.inside_own_region(actor, villages):
         raise ServiceError(
             _l("Every region must lie inside your own region."), 403, field="regions"
         )
@@ -671,23 +663,8 @@ def users_in_scope(actor: User) -> sa.Select[Any]:
     return sa.select(User).where(sa.or_(User.id.in_(inside), User.id.in_(donors)))
 
 
-def manageable(actor: User, user: User) -> bool:
-    if actor.role == Role.SUPERUSER:
-        return user.id != actor.id
-    if actor.role != Role.ADMIN or user.id == actor.id:
-        return False
-    if user.role == Role.DONOR:
-        org = user.organization
-        return org is not None and in_scope(actor, org.region)
-    if user.role == Role.SUPERUSER or not user.regions:
-        return False
-    return all(in_scope(actor, r) for r in user.regions)
-
-
 def set_active(actor: User, user: User, active: bool) -> None:
-    _require_admin(actor)
-    if not manageable(actor, user):
-        raise ServiceError(_l("This account is outside your region."), 404)
+    _require_manager(actor, user)
     before = {"active": user.active}
     user.active = active
     if not active:
@@ -704,9 +681,7 @@ def set_active(actor: User, user: User, active: bool) -> None:
 def unlock(actor: User, user: User) -> None:
     """Lift every address's wait for this account (the owner was throttled, say, from the
     office's shared address)."""
-    _require_admin(actor)
-    if not manageable(actor, user):
-        raise ServiceError(_l("This account is outside your region."), 404)
+    _require_manager(actor, user)
     cleared = clear_throttles(user.username)
     record_event("user_unlocked", actor, user, after={"throttles_cleared": cleared})
 

@@ -23,7 +23,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from wtforms import SelectChoice
 
-from marketplace.accounts import services
+from marketplace.accounts import policy, services
 from marketplace.accounts.forms import (
     ForgotPasswordForm,
     LoginForm,
@@ -42,7 +42,6 @@ from marketplace.accounts.models import (
     Role,
     TokenScope,
     User,
-    VerificationStatus,
 )
 from marketplace.errors import ServiceError
 from marketplace.extensions import db, limiter
@@ -216,7 +215,7 @@ def organization() -> Any:
     org = current_user.organization
     if org is None:
         abort(404)
-    if org.status == VerificationStatus.VERIFIED:
+    if not policy.can_resubmit(current_user, org):
         flash(_("Your organization is verified: ask an administrator to change its details."))
         return redirect(url_for("home.dashboard"))
     form = OrganizationForm(obj=org if request.method == "GET" else None)
@@ -315,6 +314,7 @@ def _organizations_page(
         status=status,
         form=form or ReasonForm(formdata=None),
         failed=failed,
+        may={org.id: policy.organization_actions(current_user, org) for org in orgs},
     ), status_code
 
 
@@ -354,13 +354,16 @@ def users() -> Any:
     return render_template(
         "accounts/users.html",
         users=page_users,
+        may={
+            u.id: policy.user_actions(current_user, u, throttled=u.username in throttled)
+            for u in page_users
+        },
         throttled=throttled,
-        manageable=lambda u: services.manageable(current_user, u),
     )
 
 
 def _scope_region_choices(role: Role) -> list[SelectChoice]:
-    levels = services.SCOPE_LEVELS[role]
+    levels = policy.SCOPE_LEVELS[role]
     query = sa.select(Region).where(
         Region.level.in_(levels), region_clause(current_user, Region.path)
     )
@@ -373,7 +376,7 @@ def _scope_region_choices(role: Role) -> list[SelectChoice]:
 
 def _all_scope_choices() -> list[SelectChoice]:
     seen: dict[int, SelectChoice] = {}
-    for scoped_role in services.SCOPE_LEVELS:
+    for scoped_role in policy.SCOPE_LEVELS:
         seen.update((c.value, c) for c in _scope_region_choices(scoped_role))
     return sorted(seen.values(), key=lambda c: c.label)
 
@@ -383,7 +386,7 @@ def _all_scope_choices() -> list[SelectChoice]:
 def create_user() -> Any:
     form = UserCreateForm()
     # Only the roles the form offers; any other value is refused at the field by the form.
-    role = next((r for r in services.SCOPE_LEVELS if r.value == form.role.data), None)
+    role = next((r for r in policy.SCOPE_LEVELS if r.value == form.role.data), None)
     if request.method == "POST" and role is not None:
         form.regions.choices = _scope_region_choices(role)
     else:
@@ -412,7 +415,7 @@ def create_user() -> Any:
 
 def _managed_user(user_id: int) -> User:
     user = db.session.scalar(services.users_in_scope(current_user).where(User.id == user_id))
-    if user is None or not services.manageable(current_user, user):
+    if user is None or not policy.can_manage_user(current_user, user):
         abort(404)
     return user
 
@@ -448,7 +451,7 @@ def reset_user_password(user_id: int) -> Any:
 def staff_villages(user_id: int) -> Any:
     """Rotate village staff: the villages a member of staff looks after."""
     user = _managed_user(user_id)
-    if user.role != Role.STAFF:
+    if not policy.can_assign_villages(current_user, user):
         abort(404)
     form = StaffVillagesForm()
     form.regions.choices = _scope_region_choices(Role.STAFF)
