@@ -9,14 +9,18 @@ import sqlalchemy as sa
 from marketplace.accounts.models import Role, User
 from marketplace.accounts.services import users_in_scope
 from marketplace.audit.models import AuditEvent
+from marketplace.oversight import policy
 from marketplace.permissions import region_clause
 
 
 def trail_for(user: User) -> sa.Select[Any]:
-    """Audit events a user may read: everything for a superuser; otherwise the events about
-    objects in the user's regions (whoever acted: donors and the public included), and the
-    events of the accounts in those regions (sign-ins, exports, events about nothing)."""
+    """Audit events a user may read: nothing unless ``policy.can_read_trail``; everything for
+    a superuser; otherwise the events about objects in the user's regions (whoever acted:
+    donors and the public included), and the events of the accounts in those regions
+    (sign-ins, exports, events about nothing)."""
     query = sa.select(AuditEvent)
+    if not policy.can_read_trail(user):
+        return query.where(sa.false())
     if user.role == Role.SUPERUSER:
         return query
     actors = users_in_scope(user).with_only_columns(User.id)

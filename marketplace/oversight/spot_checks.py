@@ -19,6 +19,7 @@ from marketplace.errors import ServiceError
 from marketplace.extensions import db
 from marketplace.matches.models import Match, MatchStatus
 from marketplace.needs.models import Need
+from marketplace.oversight import policy
 from marketplace.oversight.models import (
     CHECKS,
     Finding,
@@ -26,7 +27,7 @@ from marketplace.oversight.models import (
     SpotCheckItem,
     SpotCheckStatus,
 )
-from marketplace.permissions import in_scope, region_clause
+from marketplace.permissions import region_clause
 from marketplace.regions.models import Region
 from marketplace.vocab import CATEGORIES
 
@@ -62,7 +63,7 @@ def create(
     actor: User, region: Region, start: date, end: date, category: str, status: str,
     size: int, seed: int | None,
 ) -> SpotCheck:  # fmt: skip
-    if actor.role not in Role.AUDITORS or not in_scope(actor, region):
+    if not policy.can_draw_spot_check(actor, region):
         raise ServiceError(_l("Only auditors of this region may draw a spot check."), 403)
     if end < start:
         raise ServiceError(_l("The end of the period comes before its start."))
@@ -106,7 +107,7 @@ def checks_for(user: User) -> sa.Select[Any]:
 
 def get(user: User, check_id: int) -> SpotCheck:
     check = db.session.scalar(checks_for(user).where(SpotCheck.id == check_id))
-    if check is None:
+    if check is None or not policy.can_read_spot_check(user, check):
         raise ServiceError(_l("The page or record was not found."), 404)
     return check
 
@@ -151,9 +152,9 @@ def unchecked(check: SpotCheck) -> list[tuple[SpotCheckItem, list[str]]]:
 
 
 def require_author_of_open(actor: User, check: SpotCheck) -> None:
-    if actor.id != check.created_by_id:
+    if not policy.drew(actor, check):
         raise ServiceError(_l("Only the auditor who drew the check records its findings."), 403)
-    if check.status != SpotCheckStatus.OPEN:
+    if not policy.can_record_finding(actor, check):
         raise ServiceError(_l("This spot check is closed."), 409)
 
 
@@ -179,17 +180,18 @@ def close(actor: User, check: SpotCheck, report: str, *, allow_unchecked: bool =
                n=len(pending)),
             409,
         )  # fmt: skip
-    check.status = SpotCheckStatus.CLOSED
-    check.report = report.strip()[:10000]
-    check.closed_at = utcnow()
+    # Closed meanwhile (another tab, say): 409 from the workflow's compare-and-set.
+    policy.WORKFLOW.move(
+        check, SpotCheckStatus.CLOSED, report=report.strip()[:10000], closed_at=utcnow()
+    )
     record_event("spot_check_closed", actor, check,
                  after={"unchecked": [item.match_id for item, _names in pending]})  # fmt: skip
 
 
 def answer(actor: User, check: SpotCheck, reply: str) -> None:
-    if actor.role not in Role.ADMINS or not in_scope(actor, check.region):
+    if not policy.answers_for(actor, check):
         raise ServiceError(_l("Only administrators of this region may answer."), 403)
-    if check.status != SpotCheckStatus.CLOSED:
+    if not policy.can_answer(actor, check):
         raise ServiceError(_l("The check is not finished yet."), 409)
     if not reply.strip():
         raise ServiceError(_l("Write the answer."), field="text")

@@ -18,6 +18,7 @@ from marketplace.audit.models import AuditEvent
 from marketplace.errors import ServiceError
 from marketplace.extensions import db
 from marketplace.matches.models import Match, MatchStatus
+from marketplace.oversight import policy
 from marketplace.oversight import spot_checks as checks
 from marketplace.oversight.forms import (
     AnswerForm,
@@ -86,7 +87,8 @@ def _usernames(events: list[AuditEvent]) -> list[tuple[int, str]]:
 def spot_checks() -> Any:
 
     page = paginate(checks.checks_for(current_user).order_by(SpotCheck.id.desc()))
-    return render_template("oversight/spot_checks.html", page=page)
+    may = {"draw": policy.can_draw_spot_checks(current_user)}
+    return render_template("oversight/spot_checks.html", page=page, may=may)
 
 
 @bp.route("/spot-checks/new", methods=["GET", "POST"])
@@ -137,7 +139,7 @@ def _check_page(
                 for i in check.items},
         report_form=report_form or ReportForm(formdata=None, text=check.report),
         answer_form=answer_form or AnswerForm(formdata=None),
-        unchecked=checks.unchecked(check), mine=check.created_by_id == current_user.id,
+        unchecked=checks.unchecked(check), may=policy.actions(current_user, check),
     ), status  # fmt: skip
 
 
