@@ -7,6 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from marketplace.accounts import policy as accounts_policy
 from marketplace.accounts.models import Organization, Role, User, VerificationStatus
 from marketplace.extensions import db
 from marketplace.households.models import Household
@@ -83,7 +84,7 @@ def dashboard_figures(user: User) -> dict[str, Any]:
             .where(region_clause(user, Region.path), Match.status == MatchStatus.PROPOSED)
         ),
     }
-    if user.role in Role.ADMINS:
+    if accounts_policy.can_review_organizations(user):
         from marketplace.accounts.services import organizations_in_scope
 
         figures["organizations_pending"] = _count(

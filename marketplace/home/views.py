@@ -7,6 +7,7 @@ from typing import Any
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 from flask_login import current_user
 
+from marketplace.accounts import policy as accounts_policy
 from marketplace.home import services
 from marketplace.permissions import public, signed_in
 from marketplace.roles import Role
@@ -30,7 +31,10 @@ def dashboard() -> Any:
         Role.SUPERUSER: "home/dashboard_admin.html",
         Role.AUDITOR: "home/dashboard_auditor.html",
     }[current_user.role]
-    return render_template(template, figures=services.dashboard_figures(current_user))
+    figures = services.dashboard_figures(current_user)
+    org = figures.get("organization")
+    may = accounts_policy.organization_actions(current_user, org) if org is not None else {}
+    return render_template(template, figures=figures, may=may)
 
 
 @bp.route("/lang/<code>")

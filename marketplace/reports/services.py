@@ -13,9 +13,9 @@ from marketplace.accounts.models import Role, User
 from marketplace.audit.services import record_event
 from marketplace.errors import ServiceError
 from marketplace.extensions import db
-from marketplace.permissions import in_scope
 from marketplace.regions.models import Region
 from marketplace.regions.services import by_code, deployment_paths_query
+from marketplace.reports import policy
 from marketplace.reports.figures import (
     ALL,
     CATEGORY,
@@ -85,7 +85,7 @@ def region_for(user: User, code: str | None) -> Region:
     if not code:
         return default_region(user)
     region = by_code(code.strip()[:12])
-    if region is None or not in_scope(user, region):
+    if region is None or not policy.can_read(user, region):
         raise ServiceError(_l("The page or record was not found."), 404)
     return region
 
@@ -133,7 +133,10 @@ def month_report(region: Region, first: date) -> MonthReport:
 def take_snapshot(
     actor: User | None, root: Region, first: date, replace: bool = False
 ) -> ReportSnapshot:
-    """Freeze a finished month's figures for the root's subtree."""
+    """Freeze a finished month's figures for the root's subtree (``actor`` None: the command
+    line, which freezes any region)."""
+    if actor is not None and not policy.can_freeze(actor, root):
+        raise ServiceError(_l("Only administrators may do this."), 403)
     month = first.strftime("%Y-%m")
     if month_bounds(first)[1] > datetime.now(UTC):
         raise ServiceError(_l("A month can be frozen only after it has ended."))

@@ -8,8 +8,8 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from marketplace.permissions import in_scope, roles
-from marketplace.reports import services
+from marketplace.permissions import roles
+from marketplace.reports import policy, services
 from marketplace.reports.charts import report_charts
 from marketplace.reports.exports import format_cell, report_tables, to_csv, to_xlsx
 from marketplace.roles import Role
@@ -35,11 +35,10 @@ def _download(body: bytes, filename: str, mimetype: str) -> Response:
 @roles(*Role.REGION_READERS)
 def month() -> Any:
     report = _requested_report()
-    trail = [r for r in report.trail if in_scope(current_user, r)]
+    trail = [r for r in report.trail if policy.can_read(current_user, r)]
     return render_template(
         "reports/month.html", report=report, trail=trail, charts=report_charts(report),
-        tables=report_tables(report),
-        may_freeze=current_user.role in Role.ADMINS,
+        tables=report_tables(report), may=policy.actions(current_user, report),
     )  # fmt: skip
 
 
