@@ -45,7 +45,7 @@ def index() -> Any:
 @roles(*Role.ADMINS)
 def review() -> Any:
     page = paginate(services.review_queue(current_user))
-    return render_template("needs/review.html", page=page, form=ReasonForm())
+    return render_template("needs/review.html", page=page)
 
 
 @bp.route("/browse")
@@ -175,7 +175,6 @@ def render_detail(user: Any, need: Need, status: int = 200, **extra: Any) -> Any
         identity=identity,
         may=policy.actions(user, need),
         photos=attachments_of("need", need.id),
-        reason_form=ReasonForm(),
         **page_context(need_page, user=user, need=need, **extra),
     )
     return page, status
