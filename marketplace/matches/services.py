@@ -1,5 +1,6 @@
 """The match lifecycle: pledge, approval (taking capacity), delivery, confirmation, disputes,
-objections and expiry. Every status change goes through ``transition``."""
+objections and expiry. Every status change of a match goes through ``transition``, of an
+objection through ``policy.OBJECTION_WORKFLOW``; who may do each is ``matches.policy``'s."""
 
 from __future__ import annotations
 
@@ -18,9 +19,12 @@ from marketplace.audit.services import record_event
 from marketplace.db import utcnow
 from marketplace.errors import ServiceError
 from marketplace.extensions import db
+from marketplace.matches import policy
 from marketplace.matches.adapters import need_view, resource_view
 from marketplace.matches.aid import prior_aid_counts
 from marketplace.matches.models import Match, MatchStatus, Objection, ObjectionStatus
+from marketplace.matches.policy import DISPUTE_OUTCOMES, HOLDING, WORKFLOW
+from marketplace.matches.policy import TRANSITIONS as TRANSITIONS  # the table, read from here too
 from marketplace.needs import policy as need_policy
 from marketplace.needs import services as needs
 from marketplace.needs.models import Need, NeedStatus
@@ -30,25 +34,10 @@ from marketplace.privacy import mask_name
 from marketplace.regions.models import Region
 from marketplace.resources.models import Resource
 from marketplace.signals import capacity_changed, need_viewing
-from marketplace.transitions import Workflow, conflict
+from marketplace.transitions import conflict
 from matching.constraints import Violation, violations
 
 S = MatchStatus
-TRANSITIONS: dict[MatchStatus, set[MatchStatus]] = {
-    S.PROPOSED: {S.APPROVED, S.REJECTED, S.CANCELLED, S.EXPIRED},
-    S.APPROVED: {S.DELIVERED, S.CANCELLED, S.EXPIRED},
-    S.DELIVERED: {S.CONFIRMED, S.DISPUTED},
-    S.DISPUTED: {S.CONFIRMED, S.APPROVED, S.CANCELLED},
-    S.CONFIRMED: set(),
-    S.REJECTED: set(),
-    S.CANCELLED: set(),
-    S.EXPIRED: set(),
-}
-WORKFLOW = Workflow(
-    Match, TRANSITIONS, raced=_l("Someone else has just acted on this match. Reload the page.")
-)
-# Statuses in which the match holds capacity of its resource and quantity of its need.
-HOLDING = {S.APPROVED, S.DELIVERED, S.DISPUTED, S.CONFIRMED}
 LIVE = {S.PROPOSED, S.APPROVED, S.DELIVERED, S.DISPUTED}
 
 VIOLATION_MESSAGES: dict[Violation, LazyString] = {
@@ -198,8 +187,20 @@ def pledge(actor: User, need: Need, resource: Resource, quantity: int) -> Match:
 
 
 def _require_admin_over(actor: User, match: Match) -> None:
-    if actor.role not in Role.ADMINS or not in_scope(actor, match.need.village):
+    if not policy.admin_here(actor, match):
         raise ServiceError(_l("Only administrators of this region may decide."), 403)
+
+
+def _require_donor_of(actor: User, match: Match) -> None:
+    if not policy.donor_here(actor, match):
+        raise ServiceError(_l("Only members of the resource's organization may pledge it."), 403)
+
+
+def _refuse_unless(allowed: bool) -> None:
+    """The last word of the policy: who the actor is was checked (403), so what is left is
+    the state of the match (409)."""
+    if not allowed:
+        raise conflict()
 
 
 def _take_capacity(match: Match) -> None:
@@ -254,13 +255,9 @@ def approve(actor: User, match: Match) -> None:
     _require_admin_over(actor, match)
     if match.proposed_by_id == actor.id:
         raise ServiceError(_l("You may not approve a pledge you made yourself."), 403)
-    if (
-        actor.organization_id is not None
-        and actor.organization_id == match.resource.organization_id
-    ):
+    if policy.of_donor(actor, match):
         raise ServiceError(_l("You may not approve a pledge of your own organization."), 403)
-    if match.status != S.PROPOSED:
-        raise conflict()
+    _refuse_unless(policy.can_approve(actor, match))
     # Capacity is checked by the conditional updates below, not by the read-only check.
     found = [
         v
@@ -283,6 +280,7 @@ def reject(actor: User, match: Match, reason: str) -> None:
     _require_admin_over(actor, match)
     if not reason.strip():
         raise ServiceError(_l("Give a reason when you reject."), field="reason")
+    _refuse_unless(policy.can_reject(actor, match))
     transition(match, S.REJECTED, actor, decided_by_id=actor.id, decided_at=utcnow(),
                decision_reason=reason.strip()[:500])  # fmt: skip
     notify([match.proposed_by_id], "pledge_rejected", f"/matches/{match.id}",
@@ -291,10 +289,8 @@ def reject(actor: User, match: Match, reason: str) -> None:
 
 def withdraw_pledge(actor: User, match: Match) -> None:
     """The donor takes back a pledge that has not been decided yet."""
-    if actor.organization_id != match.resource.organization_id:
-        raise ServiceError(_l("Only members of the resource's organization may pledge it."), 403)
-    if match.status != S.PROPOSED:
-        raise conflict()
+    _require_donor_of(actor, match)
+    _refuse_unless(policy.can_withdraw(actor, match))
     transition(match, S.CANCELLED, actor)
 
 
@@ -335,13 +331,13 @@ def _donor_pledged_to(_sender: Any, *, user: User, need: Need) -> bool:
 
 
 def deliver(actor: User, match: Match, note: str) -> None:
-    if actor.organization_id != match.resource.organization_id:
-        raise ServiceError(_l("Only members of the resource's organization may pledge it."), 403)
-    if match.open_objections:
+    _require_donor_of(actor, match)
+    if policy.delivery_held(match):
         raise conflict(
             _l("An objection against this match is open: it cannot be delivered until an "
                "administrator resolves it.")
         )  # fmt: skip
+    _refuse_unless(policy.can_deliver(actor, match))
     transition(match, S.DELIVERED, actor, delivered_at=utcnow(), delivered_by_id=actor.id,
                delivery_note=note.strip()[:2000])  # fmt: skip
     notify(staff_of(match.need.village), "match_delivered", f"/matches/{match.id}",
@@ -349,7 +345,7 @@ def deliver(actor: User, match: Match, note: str) -> None:
 
 
 def _require_staff_over(actor: User, match: Match) -> None:
-    if actor.role not in Role.EDITORS or not in_scope(actor, match.need.village):
+    if not policy.staff_here(actor, match):
         raise ServiceError(_l("Only the staff of the household's village may confirm."), 403)
 
 
@@ -377,6 +373,7 @@ def confirm(
         raise ServiceError(
             _l("The date received cannot be before the approval."), field="received_on"
         )
+    _refuse_unless(policy.can_confirm(actor, match))
     transition(match, S.CONFIRMED, actor, confirmed_at=utcnow(), confirmed_by_id=actor.id,
                received_quantity=received_quantity, received_on=received_on,
                satisfaction=satisfaction, feedback=feedback.strip()[:2000])  # fmt: skip
@@ -398,12 +395,10 @@ def report_non_receipt(actor: User, match: Match, reason: str) -> None:
     _require_staff_over(actor, match)
     if not reason.strip():
         raise ServiceError(_l("Say what the household reports."), field="reason")
+    _refuse_unless(policy.can_report_non_receipt(actor, match))
     transition(match, S.DISPUTED, actor, dispute_reason=reason.strip()[:500])
     notify(admins_over(match.need.village), "match_disputed", f"/matches/{match.id}",
            title=match.need.title)  # fmt: skip
-
-
-DISPUTE_OUTCOMES = {"confirmed": S.CONFIRMED, "redeliver": S.APPROVED, "cancelled": S.CANCELLED}
 
 
 def resolve_dispute(actor: User, match: Match, outcome: str, reason: str) -> None:
@@ -414,8 +409,7 @@ def resolve_dispute(actor: User, match: Match, outcome: str, reason: str) -> Non
         raise ServiceError(_l("Choose an outcome."), field="outcome")
     if not reason.strip():
         raise ServiceError(_l("Record the reason for the decision."), field="reason")
-    if match.status != S.DISPUTED:
-        raise conflict()
+    _refuse_unless(policy.can_resolve(actor, match))
     to = DISPUTE_OUTCOMES[outcome]
     extra: dict[str, Any] = {"decision_reason": reason.strip()[:500]}
     if to == S.CONFIRMED:
@@ -433,8 +427,7 @@ def resolve_dispute(actor: User, match: Match, outcome: str, reason: str) -> Non
 
 def file_objection(match: Match, reason: str, contact: str, actor: User | None) -> Objection:
     """Anyone may object to a disclosed match during its disclosure window."""
-    now = utcnow()
-    if match.status not in HOLDING or not match.disclosure_until or match.disclosure_until < now:
+    if not policy.can_object(actor, match):
         raise conflict(_l("This match is not open to objections."))
     if not 5 <= len(reason.strip()) <= 2000:
         raise ServiceError(_l("Explain the objection in 5 to 2000 characters."), field="reason")
@@ -454,14 +447,13 @@ def resolve_objection(actor: User, objection: Objection, uphold: bool, reason: s
     """Upheld: the match is cancelled and its quantity released. Dismissed: it goes on."""
     match = objection.match
     _require_admin_over(actor, match)
-    if objection.status != ObjectionStatus.OPEN:
-        raise conflict()
+    _refuse_unless(policy.can_decide_objection(actor, objection))
     if not reason.strip():
         raise ServiceError(_l("Record the reason for the decision."), field="reason")
-    objection.status = ObjectionStatus.UPHELD if uphold else ObjectionStatus.DISMISSED
-    objection.decision = reason.strip()[:500]
-    objection.decided_by_id = actor.id
-    objection.decided_at = utcnow()
+    policy.OBJECTION_WORKFLOW.move(
+        objection, ObjectionStatus.UPHELD if uphold else ObjectionStatus.DISMISSED,
+        decision=reason.strip()[:500], decided_by_id=actor.id, decided_at=utcnow(),
+    )  # fmt: skip
     record_event("objection_" + objection.status.value, actor, objection,
                  after={"match": match.id, "decision": objection.decision})  # fmt: skip
     if uphold and match.status in (S.APPROVED, S.DISPUTED):

@@ -31,7 +31,7 @@ from marketplace.extensions import db, limiter
 from marketplace.forms import ReasonForm
 from marketplace.households import services as households
 from marketplace.households.models import Household
-from marketplace.matches import aid, scoring, services
+from marketplace.matches import aid, policy, scoring, services
 from marketplace.matches.forms import (
     ConfirmForm,
     DeliverForm,
@@ -48,6 +48,7 @@ from marketplace.needs.models import Need, NeedStatus
 from marketplace.permissions import public, roles, signed_in
 from marketplace.privacy import mask_name
 from marketplace.regions.services import deployment_regions
+from marketplace.resources import policy as resource_policy
 from marketplace.resources import services as resources
 from marketplace.resources.models import Resource
 from marketplace.signals import household_page, need_page, resource_page
@@ -76,6 +77,7 @@ def approvals() -> Any:
     page = paginate(services.approval_queue(current_user))
     return render_template(
         "matches/queue.html", page=page, form=ReasonForm(),
+        may={m.id: policy.actions(current_user, m) for m in page.items},
         identity=households.identity(current_user, [m.need.household for m in page.items
                                                      if m.need.household]),
     )  # fmt: skip
@@ -115,12 +117,7 @@ def _detail_page(match: Match, failed: str | None = None, form: Any = None, **ex
     refused action comes back here with its form (``failed`` names it), input kept, status 400."""
     household = match.need.household
     identity = households.identity(current_user, [household])[household.id] if household else None
-    staff_here = current_user.role in Role.EDITORS and needs.in_scope(
-        current_user, match.need.village
-    )
-    admin_here = current_user.role in Role.ADMINS and needs.in_scope(
-        current_user, match.need.village
-    )
+    may = policy.actions(current_user, match)
     forms: dict[str, Any] = {
         "reason_form": ReasonForm(formdata=None),
         "reject_form": ReasonForm(formdata=None),
@@ -132,7 +129,7 @@ def _detail_page(match: Match, failed: str | None = None, form: Any = None, **ex
     }
     if failed is not None:
         forms[failed] = form
-    contacts = [o.id for o in match.objections if o.contact] if admin_here else []
+    contacts = [o.id for o in match.objections if o.contact] if may["read_contacts"] else []
     if contacts:  # an objector's contact is personal data: its every view is recorded
         record_event("objection_contact_viewed", current_user, match,
                      after={"objections": contacts})  # fmt: skip
@@ -140,9 +137,8 @@ def _detail_page(match: Match, failed: str | None = None, form: Any = None, **ex
         "matches/detail.html",
         match=match,
         identity=identity,
-        staff_here=staff_here,
-        admin_here=admin_here,
-        member=current_user.organization_id == match.resource.organization_id,
+        may=may,
+        may_decide=policy.objection_actions(current_user, match),
         history=timeline(match),
         # Spot-check evidence belongs to the check's page, not to the parties of the match.
         photos=[p for p in attachments_of("match", match.id) if not p.purpose.startswith("check_")],
@@ -334,7 +330,7 @@ def _pledge_choices(user: Any, need: Need) -> tuple[list[SelectChoice], str]:
         return [], _("Your organization is awaiting verification by an administrator: "
                      "you can pledge once it is verified.")  # fmt: skip
     own = db.session.scalars(resources.own_resources(user).order_by(sa.text("id"))).all()
-    usable = [r for r in own if resources.is_public(r)]
+    usable = [r for r in own if resource_policy.is_public(r)]
     if not usable:
         return [], _("You have no active resource to pledge: post one first.")
     fitting = [r for r in usable if (r.remaining is None or r.remaining > 0)
@@ -407,7 +403,7 @@ def withdraw_need(need_id: int) -> Any:
 
 @resource_page.connect
 def _resource_page(_sender: Any, *, user: Any, resource: Resource) -> dict[str, Any]:
-    member = resources.is_member(user, resource)
+    member = resource_policy.is_member(user, resource)
     own_matches: list[Match] = []
     if member:
         own_matches = list(
@@ -418,18 +414,16 @@ def _resource_page(_sender: Any, *, user: Any, resource: Resource) -> dict[str, 
             )
         )
     suggestions = []
-    if member and resources.is_public(resource):
+    if member and resource_policy.is_public(resource):
         found = scoring.suggest_needs(resource, limit=10)
         names = households.identity(user, [n.household for n, _s in found if n.household])
         suggestions = [(n, s, names[n.household.id]["name"] if n.household else "")
                        for n, s in found]  # fmt: skip
-    may_allocate = (
-        user is not None
-        and user.role in Role.ADMINS
-        and resource.capacity is not None
-        and resources.is_public(resource)
-    )
-    return {"matches": own_matches, "suggestions": suggestions, "may_allocate": may_allocate}
+    return {
+        "matches": own_matches,
+        "suggestions": suggestions,
+        "may_allocate": policy.can_allocate(user, resource),
+    }
 
 
 @bp.route("/resources/<int:resource_id>/allocate", methods=["GET", "POST"])
