@@ -8,13 +8,36 @@ rounded to four places, dates are ``YYYY-MM-DD``. Every output field is always p
 
 from __future__ import annotations
 
-from typing import Any
+import enum
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 from apiflask import Schema
-from apiflask.fields import Boolean, Date, Decimal, Dict, Float, Integer, List, Nested, String
+from apiflask.fields import (
+    Boolean,
+    Date,
+    Decimal,
+    Dict,
+    Enum,
+    Float,
+    Integer,
+    List,
+    Nested,
+    Pluck,
+    String,
+)
 from apiflask.validators import Length, OneOf, Range, Regexp
+from marshmallow import missing, pre_dump
+from marshmallow.utils import get_value
 
-from marketplace.vocab import CATEGORIES
+from marketplace.api import disclosure
+from marketplace.matches.models import MatchStatus
+from marketplace.matches.scoring import explain
+from marketplace.needs.models import Need, NeedStatus
+from marketplace.resources.models import Resource, ResourceKind, ResourceStatus
+from marketplace.search.backend import Results
+from marketplace.vocab import CATEGORIES, HouseholdStatus, LabourCapacity, PovertyCause
+from matching.scoring import Scored
 
 # Ids are PostgreSQL integers: a larger number cannot name a record (and must not reach the
 # database, which would refuse it with an error).
@@ -53,8 +76,15 @@ def money(**kwargs: Any) -> Decimal:
     )
 
 
-def score(**kwargs: Any) -> Float:
-    return Float(
+class Score(Float):
+    """A score from 0 to 1, sent rounded to four places."""
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        return super()._serialize(None if value is None else round(value, 4), attr, obj, **kwargs)
+
+
+def score(**kwargs: Any) -> Score:
+    return Score(
         required=True,
         metadata={"description": "0 to 1, rounded to four places", "example": 0.8125},
         **kwargs,
@@ -124,90 +154,168 @@ class SearchQueryIn(Schema):
 
 
 # --- outputs --------------------------------------------------------------------------------
+# The handlers return the records (or, for a computed answer, a small dataclass) and these
+# schemas say what of them goes out; personal data only through ``Personal`` fields.
+
+
+def enum_value(vocabulary: type[enum.Enum], **kwargs: Any) -> Enum:
+    """A closed vocabulary, sent as its value (and listed in the document)."""
+    return Enum(vocabulary, by_value=String, required=True, **kwargs)
+
+
+class Personal(String):
+    """A household's name, ID card number or phone as the reader may see it: in full where the
+    reader has the right (an audited view), masked otherwise; see ``disclosure``.
+
+    ``household`` is the path to the household from the object dumped (the object itself if
+    not given); null when there is none."""
+
+    def __init__(self, part: str, *, household: str | None = None, **kwargs: Any) -> None:
+        super().__init__(required=True, **kwargs)
+        self.part = part
+        self.household = household
+
+    def get_value(self, obj: Any, attr: str, accessor: Any = None, default: Any = missing) -> Any:
+        household = obj if self.household is None else get_value(obj, self.household)
+        return None if household is None else disclosure.shown(household, self.part)
+
+
+class Discloses(Schema):
+    """An answer with households' personal data: the households of the whole answer are
+    disclosed at once before it is dumped, so that a list leaves one audit event naming those
+    the reader sees in full (in the order shown), none if the reader sees them masked."""
+
+    households_at: ClassVar[str | None] = None  # the path to the household; None: the object
+
+    @pre_dump(pass_collection=True)
+    def disclose_households(self, data: Any, many: bool, **_kwargs: Any) -> Any:
+        items = data if many else [data]
+        path = self.households_at
+        found = items if path is None else [get_value(item, path) for item in items]
+        disclosure.disclose([h for h in found if h is not None])
+        return data
 
 
 class HouseholdBrief(Schema):
     id = Integer(required=True)
-    name = String(
-        required=True, metadata={"description": "Masked (张*) unless the caller may see it"}
-    )
-    status = String(required=True)
+    name = Personal("name", metadata={"description": "Masked (张*) unless the caller may see it"})
+    status = enum_value(HouseholdStatus)
     causes = List(String(), required=True)
 
 
-class NeedOut(Schema):
+class NeedOut(Discloses):
+    households_at = "household"
+
     id = Integer(required=True)
     title = String(required=True)
     description = String(required=True)
     category = String(required=True)
     subcategory = String(required=True)
-    village = String(required=True)
-    village_code = String(required=True)
+    village = String(required=True, attribute="village.full_name")
+    village_code = String(required=True, attribute="village.code")
     quantity = Integer(required=True)
     open_quantity = Integer(required=True)
     unit = String(required=True)
     estimated_value = money()
     urgency = Integer(required=True)
     needed_by = Date(required=True, allow_none=True)
-    status = String(required=True)
+    status = enum_value(NeedStatus)
     household = Nested(HouseholdBrief, required=True, allow_none=True)
+
+
+class RegionCode(Schema):
+    code = String(required=True)
 
 
 class ResourceOut(Schema):
     id = Integer(required=True)
     title = String(required=True)
     description = String(required=True)
-    kind = String(required=True)
-    organization = String(required=True)
+    kind = enum_value(ResourceKind)
+    organization = String(required=True, attribute="organization.name")
     categories = List(String(), required=True)
     capacity = Integer(required=True, allow_none=True, metadata={"description": "null: unlimited"})
     remaining = Integer(required=True, allow_none=True, metadata={"description": "null: unlimited"})
     unit = String(required=True)
     unit_value = money()
-    service_area = List(String(), required=True, metadata={"description": "Region codes"})
+    service_area = Pluck(RegionCode, "code", many=True, required=True,
+                         metadata={"description": "Region codes"})  # fmt: skip
     eligible_statuses = List(String(), required=True)
     eligible_causes = List(String(), required=True)
     valid_from = Date(required=True)
     valid_until = Date(required=True)
     delivery_deadline = Date(required=True, allow_none=True)
-    status = String(required=True)
+    status = enum_value(ResourceStatus)
 
 
-class MatchOut(Schema):
+class MatchOut(Discloses):
+    households_at = "need.household"
+
     id = Integer(required=True)
     need_id = Integer(required=True)
     resource_id = Integer(required=True)
     quantity = Integer(required=True)
-    status = String(required=True)
+    status = enum_value(MatchStatus)
     score = score(allow_none=True)
-    household = String(required=True, allow_none=True, metadata={"description": "Masked name"})
-    village = String(required=True)
+    household = Personal("name", household="need.household", allow_none=True,
+                         metadata={"description": "Masked name"})  # fmt: skip
+    village = String(required=True, attribute="need.village.full_name")
     received_quantity = Integer(required=True, allow_none=True)
     satisfaction = Integer(required=True, allow_none=True)
     feedback = String(required=True)
 
 
-class HouseholdOut(Schema):
+class HouseholdOut(Discloses):
     id = Integer(required=True)
     register_number = String(required=True)
-    name = String(required=True)
-    id_number = String(required=True)
-    phone = String(required=True)
-    village = String(required=True)
+    name = Personal("name")
+    id_number = Personal("id_number")
+    phone = Personal("phone")
+    village = String(required=True, attribute="village.full_name")
     member_count = Integer(required=True)
-    primary_cause = String(required=True)
+    primary_cause = enum_value(PovertyCause)
     other_causes = List(String(), required=True)
-    status = String(required=True)
-    labour_capacity = String(required=True)
+    status = enum_value(HouseholdStatus)
+    labour_capacity = enum_value(LabourCapacity)
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """A suggested resource (for a need) or need (for a resource), scored."""
+
+    item: Need | Resource
+    scored: Scored
+
+
+class Explanations(List):
+    """The reasons of a score, in the reader's words (those without wording are left out)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(String(), **kwargs)
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        words = [explain({"component": e.component, "code": e.code, "params": e.params})
+                 for e in value]  # fmt: skip
+        return super()._serialize([w for w in words if w], attr, obj, **kwargs)
 
 
 class SuggestionOut(Schema):
-    id = Integer(required=True, metadata={"description": "The suggested resource (or need)"})
-    title = String(required=True)
-    score = score()
-    components = Dict(keys=String(), values=Float(), required=True,
+    id = Integer(required=True, attribute="item.id",
+                 metadata={"description": "The suggested resource (or need)"})  # fmt: skip
+    title = String(required=True, attribute="item.title")
+    score = score(attribute="scored.score")
+    components = Dict(keys=String(), values=Float(), required=True, attribute="scored.components",
                       metadata={"description": "Each component's score, 0 to 1"})  # fmt: skip
-    explanations = List(String(), required=True)
+    explanations = Explanations(required=True, attribute="scored.explanations")
+
+
+@dataclass(frozen=True)
+class Found:
+    """What a search found, on the page asked, with the filters it ignored."""
+
+    results: Results
+    page: int
+    notes: list[str]
 
 
 class SearchHit(Schema):
@@ -218,13 +326,15 @@ class SearchHit(Schema):
 
 
 class SearchOut(Schema):
-    total = Integer(required=True)
-    total_capped = Boolean(required=True, metadata={"description": "true: total is a lower bound"})
+    total = Integer(required=True, attribute="results.total")
+    total_capped = Boolean(required=True, attribute="results.capped",
+                           metadata={"description": "true: total is a lower bound"})  # fmt: skip
     page = Integer(required=True)
     notes = List(String(), required=True, metadata={"description": "Filters ignored, and why"})
     facets = Dict(keys=String(), values=Dict(keys=String(), values=Integer()), required=True,
+                  attribute="results.facets",
                   metadata={"description": 'Counts by "category" and "kind"'})  # fmt: skip
-    hits = List(Nested(SearchHit), required=True)
+    hits = List(Nested(SearchHit), required=True, attribute="results.hits")
 
 
 # --- actions --------------------------------------------------------------------------------

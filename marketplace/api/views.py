@@ -8,6 +8,11 @@ adds ``detail``): 400 input that fails the schema, 401 no valid token or session
 your role or token, 404 not found in your scope, 409 refused by the record's state or a rule,
 413 too large. The OpenAPI document (/api/v1/openapi.json) declares each operation's answers;
 tests/marketplace/api/test_openapi_conformance.py holds the API to it with schemathesis.
+
+Handlers stay thin: they ask the domain services for the records (or build a small dataclass
+for a computed answer) and return them; the output schemas (``schemas``) say what goes out, and
+personal data goes out masked or in full (audited) in one place, ``disclosure``. The request
+commits once, in ``create_app``.
 """
 
 from __future__ import annotations
@@ -16,25 +21,31 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+import swagger_ui_bundle
 from apiflask import APIBlueprint, HTTPError
 from flask import abort, render_template, send_from_directory
 from flask.blueprints import BlueprintSetupState
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from marketplace.accounts.models import Role, User
 from marketplace.api import schemas
+from marketplace.api.disclosure import reader
 from marketplace.errors import ServiceError
 from marketplace.extensions import db
 from marketplace.households import services as households
 from marketplace.households.models import Household
 from marketplace.matches import services as matches
 from marketplace.matches.models import Match
+from marketplace.matches.scoring import suggest_needs, suggest_resources
 from marketplace.needs import services as needs
 from marketplace.needs.models import Need
 from marketplace.permissions import public, roles, signed_in
+from marketplace.resources import policy as resource_policy
 from marketplace.resources import services as resources
 from marketplace.resources.models import Resource
+from marketplace.roles import Role
+from marketplace.search.services import search as run_search
+from marketplace.search.views import parse_query
 
 bp = APIBlueprint("api", __name__, url_prefix="/api/v1", tag="v1")
 
@@ -131,73 +142,11 @@ def refused_by_rule(exc: ServiceError) -> Any:
     return {"status": status, "message": str(exc.message)}, status
 
 
-def _user() -> User | None:
-    return current_user if current_user.is_authenticated else None
-
-
-def _household_brief(household: Household | None, names: dict[int, dict[str, str]]) -> Any:
-    if household is None:
-        return None
-    return {
-        "id": household.id,
-        "name": names[household.id]["name"],
-        "status": household.status.value,
-        "causes": household.causes,
-    }
-
-
-def need_out(need: Need, names: dict[int, dict[str, str]]) -> dict[str, Any]:
-    return {
-        "id": need.id, "title": need.title, "description": need.description,
-        "category": need.category, "subcategory": need.subcategory,
-        "village": need.village.full_name, "village_code": need.village.code,
-        "quantity": need.quantity, "open_quantity": need.open_quantity, "unit": need.unit,
-        "estimated_value": need.estimated_value, "urgency": need.urgency,
-        "needed_by": need.needed_by, "status": need.status.value,
-        "household": _household_brief(need.household, names),
-    }  # fmt: skip
-
-
-def _names_for(households_list: list[Household]) -> dict[int, dict[str, str]]:
-    user = _user()
-    if user is None:
-        from marketplace.privacy import mask_name
-
-        return {h.id: {"name": mask_name(h.head_name)} for h in households_list}
-    return households.identity(user, households_list)
-
-
-def resource_out(resource: Resource) -> dict[str, Any]:
-    return {
-        "id": resource.id, "title": resource.title, "description": resource.description,
-        "kind": resource.kind.value, "organization": resource.organization.name,
-        "categories": resource.categories, "capacity": resource.capacity,
-        "remaining": resource.remaining, "unit": resource.unit, "unit_value": resource.unit_value,
-        "service_area": [r.code for r in resource.service_area],
-        "eligible_statuses": resource.eligible_statuses,
-        "eligible_causes": resource.eligible_causes, "valid_from": resource.valid_from,
-        "valid_until": resource.valid_until, "delivery_deadline": resource.delivery_deadline,
-        "status": resource.status.value,
-    }  # fmt: skip
-
-
-def match_out(match: Match, names: dict[int, dict[str, str]]) -> dict[str, Any]:
-    household = match.need.household
-    return {
-        "id": match.id, "need_id": match.need_id, "resource_id": match.resource_id,
-        "quantity": match.quantity, "status": match.status.value,
-        "score": None if match.score is None else round(match.score, 4),
-        "household": names[household.id]["name"] if household else None,
-        "village": match.need.village.full_name, "received_quantity": match.received_quantity,
-        "satisfaction": match.satisfaction, "feedback": match.feedback,
-    }  # fmt: skip
-
-
 def _page(query: Any, page: dict[str, int]) -> list[Any]:
     return list(db.session.scalars(query.limit(page["limit"]).offset(page["offset"])))
 
 
-# --- reads ---------------------------------------------------------------------------------
+# --- reads: the records, dumped by the output schemas (which mask personal data) -----------
 
 
 @bp.get("/needs")
@@ -207,7 +156,7 @@ def _page(query: Any, page: dict[str, int]) -> list[Any]:
 @bp.output(schemas.NeedOut(many=True))
 def list_needs(query: dict[str, Any]) -> Any:
     """Open, verified needs; staff, administrators and auditors get every need in their scope."""
-    user = _user()
+    user = reader()
     select = (
         needs.needs_query(user)
         if user and user.role in Role.REGION_READERS
@@ -217,9 +166,7 @@ def list_needs(query: dict[str, Any]) -> Any:
         select = select.where(
             sa.or_(Need.category == query["category"], Need.subcategory == query["category"])
         )
-    rows = _page(select.order_by(Need.id), query)
-    names = _names_for([n.household for n in rows if n.household])
-    return [need_out(n, names) for n in rows]
+    return _page(select.order_by(Need.id), query)
 
 
 @bp.get("/needs/<int:need_id>")
@@ -227,9 +174,7 @@ def list_needs(query: dict[str, Any]) -> Any:
 @bp.doc(security=OPTIONAL, responses=READ_ONE)
 @bp.output(schemas.NeedOut)
 def get_need(need_id: int) -> Any:
-    need = needs.get_need(_user(), need_id)
-    names = _names_for([need.household] if need.household else [])
-    return need_out(need, names)
+    return needs.get_need(reader(), need_id)
 
 
 @bp.get("/resources")
@@ -239,8 +184,7 @@ def get_need(need_id: int) -> Any:
 @bp.output(schemas.ResourceOut(many=True))
 def list_resources(page: dict[str, int]) -> Any:
     """Active resources of verified organizations."""
-    rows = _page(resources.public_resources_query().order_by(Resource.id), page)
-    return [resource_out(r) for r in rows]
+    return _page(resources.public_resources_query().order_by(Resource.id), page)
 
 
 @bp.get("/resources/<int:resource_id>")
@@ -248,7 +192,7 @@ def list_resources(page: dict[str, int]) -> Any:
 @bp.doc(security=OPTIONAL, responses=READ_ONE)
 @bp.output(schemas.ResourceOut)
 def get_resource(resource_id: int) -> Any:
-    return resource_out(resources.get_resource(_user(), resource_id))
+    return resources.get_resource(reader(), resource_id)
 
 
 @bp.get("/matches")
@@ -258,9 +202,7 @@ def get_resource(resource_id: int) -> Any:
 @bp.output(schemas.MatchOut(many=True))
 def list_matches(page: dict[str, int]) -> Any:
     """Your organization's matches (donors) or your regions' (everyone else)."""
-    rows = _page(matches.matches_for(current_user).order_by(Match.id), page)
-    names = _names_for([m.need.household for m in rows if m.need.household])
-    return [match_out(m, names) for m in rows]
+    return _page(matches.matches_for(current_user).order_by(Match.id), page)
 
 
 @bp.get("/matches/<int:match_id>")
@@ -268,19 +210,7 @@ def list_matches(page: dict[str, int]) -> Any:
 @bp.doc(security=SIGNED_IN, responses=READ_ONE)
 @bp.output(schemas.MatchOut)
 def get_match(match_id: int) -> Any:
-    match = matches.get_match(current_user, match_id)
-    names = _names_for([match.need.household] if match.need.household else [])
-    return match_out(match, names)
-
-
-def household_out(household: Household, shown: dict[str, str]) -> dict[str, Any]:
-    return {
-        "id": household.id, "register_number": household.register_number,
-        "name": shown["name"], "id_number": shown["id_number"], "phone": shown["phone"],
-        "village": household.village.full_name, "member_count": household.member_count,
-        "primary_cause": household.primary_cause.value, "other_causes": household.other_causes,
-        "status": household.status.value, "labour_capacity": household.labour_capacity.value,
-    }  # fmt: skip
+    return matches.get_match(current_user, match_id)
 
 
 @bp.get("/households")
@@ -290,9 +220,7 @@ def household_out(household: Household, shown: dict[str, str]) -> dict[str, Any]
 @bp.output(schemas.HouseholdOut(many=True))
 def list_households(page: dict[str, int]) -> Any:
     """Households in your scope; personal data masked unless your role may see it."""
-    rows = _page(households.households_query(current_user).order_by(Household.id), page)
-    shown = households.identity(current_user, rows)
-    return [household_out(h, shown[h.id]) for h in rows]
+    return _page(households.households_query(current_user).order_by(Household.id), page)
 
 
 @bp.get("/households/<int:household_id>")
@@ -300,22 +228,7 @@ def list_households(page: dict[str, int]) -> Any:
 @bp.doc(security=SIGNED_IN, responses=READ_ONE)
 @bp.output(schemas.HouseholdOut)
 def get_household(household_id: int) -> Any:
-    household = households.get_household(current_user, household_id)
-    shown = households.identity(current_user, [household])[household.id]
-    return household_out(household, shown)
-
-
-def _suggestion(item_id: int, title: str, scored: Any) -> dict[str, Any]:
-    from marketplace.matches.scoring import explain
-
-    words = [
-        explain({"component": e.component, "code": e.code, "params": e.params})
-        for e in scored.explanations
-    ]
-    return {
-        "id": item_id, "title": title, "score": round(scored.score, 4),
-        "components": scored.components, "explanations": [w for w in words if w],
-    }  # fmt: skip
+    return households.get_household(current_user, household_id)
 
 
 @bp.get("/needs/<int:need_id>/suggestions")
@@ -325,10 +238,8 @@ def _suggestion(item_id: int, title: str, scored: Any) -> dict[str, Any]:
 @bp.output(schemas.SuggestionOut(many=True))
 def need_suggestions(need_id: int, query: dict[str, int]) -> Any:
     """The best resources for a need, with the score's components and their explanations."""
-    from marketplace.matches.scoring import suggest_resources
-
     need = needs.get_need(current_user, need_id)
-    return [_suggestion(r.id, r.title, s) for r, s in suggest_resources(need, query["limit"])]
+    return [schemas.Suggestion(r, s) for r, s in suggest_resources(need, query["limit"])]
 
 
 @bp.get("/resources/<int:resource_id>/suggestions")
@@ -338,14 +249,11 @@ def need_suggestions(need_id: int, query: dict[str, int]) -> Any:
 @bp.output(schemas.SuggestionOut(many=True))
 def resource_suggestions(resource_id: int, query: dict[str, int]) -> Any:
     """The best open needs for a resource (its members, administrators and auditors)."""
-    from marketplace.matches.scoring import suggest_needs
-
     resource = resources.get_resource(current_user, resource_id)
-    if not (
-        resources.is_member(current_user, resource) or current_user.role in Role.REGION_READERS
-    ):
+    member = resource_policy.is_member(current_user, resource)
+    if not (member or current_user.role in Role.REGION_READERS):
         abort(404)
-    return [_suggestion(n.id, n.title, s) for n, s in suggest_needs(resource, query["limit"])]
+    return [schemas.Suggestion(n, s) for n, s in suggest_needs(resource, query["limit"])]
 
 
 @bp.get("/search")
@@ -359,25 +267,11 @@ def search(args: dict[str, str]) -> Any:
     Filters it does not know (a category, region, type or kind) are ignored and named in
     ``notes``; the words are cut to 200 characters.
     """
-    from marketplace.search.services import search as run_search
-    from marketplace.search.views import parse_query
-
     query, notes = parse_query(args)
-    results = run_search(query)
-    hits = [{"type": h.type, "id": h.id, "title": h.title, "highlight": h.highlight}
-            for h in results.hits]  # fmt: skip
-    return {
-        "total": results.total, "total_capped": results.capped, "page": query.page,
-        "notes": notes, "facets": results.facets, "hits": hits,
-    }  # fmt: skip
+    return schemas.Found(results=run_search(query), page=query.page, notes=notes)
 
 
-# --- actions -------------------------------------------------------------------------------
-
-
-def _match_result(match: Match) -> Any:
-    names = _names_for([match.need.household] if match.need.household else [])
-    return match_out(match, names)
+# --- actions: each answers the match as it is now --------------------------------------------
 
 
 @bp.post("/needs/<int:need_id>/pledge")
@@ -388,7 +282,7 @@ def _match_result(match: Match) -> Any:
 def pledge(need_id: int, body: dict[str, Any]) -> Any:
     need = needs.get_need(current_user, need_id)
     resource = resources.get_resource(current_user, body["resource_id"])
-    return _match_result(matches.pledge(current_user, need, resource, body["quantity"]))
+    return matches.pledge(current_user, need, resource, body["quantity"])
 
 
 @bp.post("/matches/<int:match_id>/approve")
@@ -398,7 +292,7 @@ def pledge(need_id: int, body: dict[str, Any]) -> Any:
 def approve(match_id: int) -> Any:
     match = matches.get_match(current_user, match_id)
     matches.approve(current_user, match)
-    return _match_result(match)
+    return match
 
 
 @bp.post("/matches/<int:match_id>/reject")
@@ -409,7 +303,7 @@ def approve(match_id: int) -> Any:
 def reject(match_id: int, body: dict[str, Any]) -> Any:
     match = matches.get_match(current_user, match_id)
     matches.reject(current_user, match, body["reason"])
-    return _match_result(match)
+    return match
 
 
 @bp.post("/matches/<int:match_id>/deliver")
@@ -420,7 +314,7 @@ def reject(match_id: int, body: dict[str, Any]) -> Any:
 def deliver(match_id: int, body: dict[str, Any]) -> Any:
     match = matches.get_match(current_user, match_id)
     matches.deliver(current_user, match, body["note"])
-    return _match_result(match)
+    return match
 
 
 @bp.post("/matches/<int:match_id>/confirm")
@@ -431,7 +325,7 @@ def deliver(match_id: int, body: dict[str, Any]) -> Any:
 def confirm(match_id: int, body: dict[str, Any]) -> Any:
     match = matches.get_match(current_user, match_id)
     matches.confirm(current_user, match, **body)
-    return _match_result(match)
+    return match
 
 
 # --- documentation, served from this site ---------------------------------------------------
@@ -448,8 +342,6 @@ def docs() -> Any:
 @public
 @bp.doc(hide=True)
 def docs_asset(name: str) -> Any:
-    import swagger_ui_bundle
-
     if name not in {"swagger-ui.css", "swagger-ui-bundle.js"}:
         abort(404)
     return send_from_directory(Path(swagger_ui_bundle.swagger_ui_path), name)
