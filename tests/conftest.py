@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from argon2 import PasswordHasher
 from flask.testing import FlaskClient
 
 _INSTANCE = Path(tempfile.mkdtemp(prefix="fupin-test-"))
@@ -22,6 +23,7 @@ os.environ["MARKETPLACE_INSTANCE"] = str(_INSTANCE)
 os.environ.setdefault("SECRET_KEY", "test-secret-key")
 
 from marketplace import create_app  # noqa: E402
+from marketplace.accounts import services as _account_services  # noqa: E402
 from marketplace.accounts.models import (  # noqa: E402
     Organization,
     OrganizationKind,
@@ -34,8 +36,19 @@ from marketplace.extensions import db as _db  # noqa: E402
 from marketplace.regions.models import Region  # noqa: E402
 from marketplace.regions.services import by_code, load_baiyin_extract, load_gazetteer  # noqa: E402
 
+# Argon2 at the application's cost (3 passes over 64 MiB in 4 lanes) takes 0.1 to 0.4 s per hash
+# or check on a 2-core machine, and the suite signs in hundreds of times: a third of its time
+# went there. The tests use argon2 at its lowest cost instead; hashing, checking and a sign-in's
+# rehash check are still argon2's own, and the hashes still start with "$argon2". (The
+# application has no setting for the cost, hence the replaced module attribute; should it move,
+# move this.)
+assert isinstance(getattr(_account_services, "_hasher", None), PasswordHasher), (
+    "marketplace.accounts.services._hasher is gone: point tests/conftest.py at the hasher"
+)
+_account_services._hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+
 PASSWORD = "testpass123"
-# One argon2 hash for every test user: hashing is deliberately slow.
+# One hash for every test user.
 _PASSWORD_HASH = hash_password(PASSWORD)
 
 BAIYIN = "620400000000"

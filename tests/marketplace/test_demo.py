@@ -1,7 +1,13 @@
-"""The demo data: real cases from the source documents, one account per role, idempotent."""
+"""The demo data: real cases from the source documents, one account per role, idempotent.
+
+The demo is loaded once for the module (it takes seconds); each test still sees it as loaded:
+whatever a test changes (a sign-in writes the audit trail and the time of last sign-in) is put
+back afterwards, and checked to be back.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -9,9 +15,14 @@ import sqlalchemy as sa
 
 from marketplace.accounts.models import Role, User
 from marketplace.demo import DEMO_PASSWORD, load_demo
+from marketplace.extensions import db as _db
 from marketplace.households.models import Household
 from marketplace.models import Match, Need, Organization, Region, Resource
 from marketplace.validation import normalise_id_number
+from tests.conftest import _clean
+
+# Every row of every table, by table name and primary key.
+Snapshot = dict[str, dict[tuple[Any, ...], dict[str, Any]]]
 
 
 def _counts(db: Any) -> dict[str, int]:
@@ -21,11 +32,85 @@ def _counts(db: Any) -> dict[str, int]:
     }
 
 
+def _key(table: sa.Table, row: dict[str, Any]) -> tuple[Any, ...]:
+    columns = list(table.primary_key.columns) or list(table.columns)
+    return tuple(row[c.name] for c in columns)
+
+
+def _snapshot(conn: sa.Connection) -> Snapshot:
+    return {
+        table.name: {_key(table, row): dict(row) for row in conn.execute(table.select()).mappings()}
+        for table in _db.metadata.sorted_tables
+    }
+
+
+def _where(table: sa.Table, key: tuple[Any, ...]) -> Any:
+    columns = list(table.primary_key.columns) or list(table.columns)
+    return sa.and_(*(c == v for c, v in zip(columns, key, strict=True)))
+
+
+def _differences(expected: Snapshot, actual: Snapshot) -> dict[str, str]:
+    found = {}
+    for name, rows in expected.items():
+        now = actual[name]
+        added = now.keys() - rows.keys()
+        removed = rows.keys() - now.keys()
+        changed = [k for k in rows.keys() & now.keys() if rows[k] != now[k]]
+        if added or removed or changed:
+            found[name] = f"{len(added)} added, {len(removed)} removed, {len(changed)} changed"
+    return found
+
+
+def _restore(expected: Snapshot) -> None:
+    """Put every table back as it was in ``expected``: the rows a test changed get their
+    values back, the rows it added go (children first), the rows it deleted come back
+    (parents first)."""
+    tables = _db.metadata.sorted_tables
+    with _db.engine.begin() as conn:
+        actual = _snapshot(conn)
+        if not _differences(expected, actual):
+            return
+        for table in tables:
+            rows, now = expected[table.name], actual[table.name]
+            for key in rows.keys() & now.keys():
+                if rows[key] != now[key]:
+                    conn.execute(table.update().where(_where(table, key)).values(rows[key]))
+        for table in reversed(tables):
+            for key in actual[table.name].keys() - expected[table.name].keys():
+                conn.execute(table.delete().where(_where(table, key)))
+        for table in tables:
+            missing = expected[table.name].keys() - actual[table.name].keys()
+            if missing:
+                conn.execute(table.insert(), [expected[table.name][k] for k in missing])
+    with _db.engine.connect() as conn:
+        left = _differences(expected, _snapshot(conn))
+    assert not left, f"the demo could not be put back as it was loaded: {left}"
+
+
+@pytest.fixture(scope="module")
+def loaded(app: Any) -> Iterator[Snapshot]:
+    """The demo, loaded once for the module; every row but the gazetteer removed afterwards
+    (as the ``db`` fixture does after each test)."""
+    with app.app_context():
+        load_demo()
+        _db.session.commit()
+        _db.session.remove()
+        with _db.engine.connect() as conn:
+            snapshot = _snapshot(conn)
+    yield snapshot
+    with app.app_context():
+        _clean(app)
+
+
 @pytest.fixture
-def demo(db: Any) -> Any:
-    load_demo()
-    db.session.commit()
-    return db
+def demo(app: Any, loaded: Snapshot) -> Iterator[Any]:
+    """The database holding the demo as loaded, inside a request context like ``db``; what
+    the test changed is put back afterwards."""
+    with app.test_request_context():
+        yield _db
+        _db.session.rollback()
+        _db.session.remove()
+        _restore(loaded)
 
 
 def test_demo_is_idempotent(demo: Any) -> None:

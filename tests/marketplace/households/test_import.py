@@ -16,7 +16,7 @@ from marketplace.audit.models import AuditEvent
 from marketplace.demo import id_number
 from marketplace.households.models import Household
 from marketplace.imports.reading import read_upload
-from marketplace.imports.template import HOUSEHOLD_SHEET, NEED_SHEET, header_key
+from marketplace.imports.template import HOUSEHOLD_SHEET, NEED_SHEET, header_key, vocabulary
 from marketplace.needs.models import Need, NeedStatus
 from tests.conftest import World
 
@@ -56,12 +56,23 @@ def need_row(village: Any, n: int) -> dict[str, Any]:
     }  # fmt: skip
 
 
+# Downloaded templates, by the lists they offer. Building one writes 20,000 formatted rows (a
+# second or more, in each of a dozen tests) from those lists only (build_template, from the
+# user's vocabulary()), and they are the same in every test (the world's village is one of the
+# gazetteer's): each test signs in and the first downloads the template through the page; should
+# the lists differ, the template is downloaded again.
+_templates: dict[tuple[tuple[str, tuple[str, ...]], ...], bytes] = {}
+
+
 @pytest.fixture
 def template(client: Any, login: Any, world: World) -> bytes:
     login(world.staff)
-    response = client.get("/households/import/template.xlsx")
-    assert response.status_code == 200
-    return response.data
+    lists = tuple((name, tuple(v)) for name, v in vocabulary(world.staff).options().items())
+    if lists not in _templates:
+        response = client.get("/households/import/template.xlsx")
+        assert response.status_code == 200
+        _templates[lists] = response.data
+    return _templates[lists]
 
 
 def upload(client: Any, data: bytes, name: str = "register.xlsx") -> Any:
