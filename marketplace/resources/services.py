@@ -121,6 +121,33 @@ def create_resource(
     return resource
 
 
+# The statuses of a match that hold capacity of its resource: matches.policy.HOLDING, which
+# tests/marketplace/resources/test_editing.py keeps equal to this.
+HOLDING_STATUSES = ("approved", "delivered", "disputed", "confirmed")
+
+
+def _taken() -> sa.ColumnElement[int]:
+    """What the resource has given, as SQL over its own row (so that it can sit in the UPDATE).
+
+    A limited resource keeps it as capacity - remaining: matches' capacity code moves
+    ``remaining`` in the same statement that checks it, and an expression over the row is
+    evaluated again on the row a concurrent approval just wrote. An unlimited one keeps no
+    count (NULL - NULL), so it is the quantity of its matches that hold capacity, read from the
+    match table by name (as notifications read the user table): resources sit below matches and
+    may not import them. That is the simplest correct way: a ``taken`` column would need a
+    migration and every capacity change in matches to keep it, and a signal answered by matches
+    would count 0 whenever nothing is connected to it."""
+    match = db.metadata.tables["match"]
+    held = (
+        sa.select(sa.func.coalesce(sa.func.sum(match.c.quantity), 0))
+        .where(match.c.resource_id == Resource.id, match.c.status.in_(HOLDING_STATUSES))
+        .scalar_subquery()
+    )
+    return sa.case(
+        (Resource.capacity.is_(None), held), else_=Resource.capacity - Resource.remaining
+    )
+
+
 def update_resource(
     actor: User,
     resource: Resource,
@@ -135,7 +162,7 @@ def update_resource(
         raise ServiceError(_l("A closed resource can no longer be edited."), 409)
     _check_capacity(capacity)
     _validate(values, service_area)
-    taken = (resource.capacity or 0) - (resource.remaining or 0)
+    taken = db.session.scalar(sa.select(_taken()).where(Resource.id == resource.id)) or 0
     if capacity is not None and capacity < taken:
         raise ServiceError(
             _l("Capacity cannot be lower than the %(taken)s already approved.", taken=taken),
@@ -148,10 +175,7 @@ def update_resource(
         .where(Resource.id == resource.id)
         .values(
             capacity=capacity,
-            remaining=None
-            if capacity is None
-            else capacity
-            - (sa.func.coalesce(Resource.capacity, 0) - sa.func.coalesce(Resource.remaining, 0)),
+            remaining=None if capacity is None else capacity - _taken(),
         )
     )
     db.session.refresh(resource, ["capacity", "remaining"])

@@ -8,9 +8,9 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-import pytest
-
+from marketplace.matches.policy import HOLDING
 from marketplace.resources.models import Resource, ResourceStatus
+from marketplace.resources.services import HOLDING_STATUSES
 from marketplace.roles import Role
 from tests.conftest import HUINING, JINGYUAN, World
 from tests.marketplace.resources.conftest import (
@@ -208,14 +208,6 @@ def test_capacity_keeps_count_of_what_was_approved(
     assert "17/20 台 剩余" in client.get(f"/resources/{world.resource.id}").data.decode()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="marketplace/resources/services.py update_resource: what was approved is counted as "
-    "capacity - remaining (the 'taken' check and the UPDATE), which an unlimited resource keeps "
-    "as NULL - NULL = 0; "
-    "switching to unlimited and back forgets the approved quantity, and an unlimited resource "
-    "can be given a capacity below what it already gave",
-)
 def test_switching_to_unlimited_and_back_keeps_count_of_what_was_approved(
     client: Any, db: Any, login: Any, world: World, make_need: Any, make_household: Any,
     make_resource: Any, region: Any, approve: Any,
@@ -242,3 +234,9 @@ def test_switching_to_unlimited_and_back_keeps_count_of_what_was_approved(
     if response.status_code != 400 and plan.remaining != 0:
         problems.append(("below what was given", plan.capacity, plan.remaining))
     assert not problems, problems
+
+
+def test_resources_count_what_the_holding_matches_hold() -> None:
+    """resources may not import matches: its list of the statuses that hold capacity is the
+    one matches' capacity code keeps."""
+    assert set(HOLDING_STATUSES) == {s.value for s in HOLDING}
