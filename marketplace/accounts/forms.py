@@ -9,8 +9,6 @@ from wtforms import (
     EmailField,
     PasswordField,
     SelectChoice,
-    SelectField,
-    SelectMultipleField,
     StringField,
     SubmitField,
 )
@@ -18,7 +16,7 @@ from wtforms.validators import EqualTo, Length, Optional
 
 from marketplace.accounts.models import OrganizationKind, TokenScope
 from marketplace.accounts.policy import SCOPE_LEVELS
-from marketplace.forms import required
+from marketplace.forms import SelectField, SelectMultipleField, required
 from marketplace.validation import Normalised, normalise_credit_code, normalise_mobile
 
 

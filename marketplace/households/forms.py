@@ -7,14 +7,12 @@ from flask_wtf import FlaskForm
 from wtforms import (
     DecimalField,
     IntegerField,
-    SelectField,
-    SelectMultipleField,
     StringField,
     SubmitField,
 )
-from wtforms.validators import InputRequired, NumberRange, Optional
+from wtforms.validators import InputRequired, Optional
 
-from marketplace.forms import required
+from marketplace.forms import NumberRange, SelectField, SelectMultipleField, required
 from marketplace.households.models import MEMBER_COUNT_RANGE
 from marketplace.households.services import MEMBER_COUNT_MESSAGE
 from marketplace.validation import Normalised, normalise_id_number, normalise_mobile

@@ -5,10 +5,10 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import DateField, IntegerField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import DateField, IntegerField, StringField, SubmitField, TextAreaField
 from wtforms.validators import InputRequired, Length
 
-from marketplace.forms import choices, positive_int, required
+from marketplace.forms import SelectField, choices, positive_int, required
 
 
 class PledgeForm(FlaskForm):

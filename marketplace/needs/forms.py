@@ -9,14 +9,13 @@ from wtforms import (
     DateField,
     DecimalField,
     IntegerField,
-    SelectField,
     StringField,
     SubmitField,
     TextAreaField,
 )
-from wtforms.validators import Length, NumberRange, Optional
+from wtforms.validators import Length, Optional
 
-from marketplace.forms import choices, positive_int, required
+from marketplace.forms import NumberRange, SelectField, choices, positive_int, required
 from marketplace.vocab import subcategory_choices
 
 URGENCY_CHOICES = [(1, _l("1 · can wait")), (2, _l("2 · soon")), (3, _l("3 · urgent"))]

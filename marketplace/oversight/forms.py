@@ -9,13 +9,12 @@ from wtforms import (
     DateField,
     HiddenField,
     IntegerField,
-    SelectField,
     SubmitField,
     TextAreaField,
 )
-from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms.validators import InputRequired, Length, Optional
 
-from marketplace.forms import choices
+from marketplace.forms import NumberRange, SelectField, choices
 from marketplace.oversight.models import Finding
 
 REQUIRED = _l("This field is required.")

@@ -9,15 +9,13 @@ from wtforms import (
     DateField,
     DecimalField,
     IntegerField,
-    SelectField,
-    SelectMultipleField,
     StringField,
     SubmitField,
     TextAreaField,
 )
-from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms.validators import InputRequired, Length, Optional
 
-from marketplace.forms import required
+from marketplace.forms import NumberRange, SelectField, SelectMultipleField, required
 from marketplace.resources.models import ResourceKind
 from marketplace.vocab import HouseholdStatus, PovertyCause
 
@@ -61,7 +59,8 @@ class ResourceForm(FlaskForm):
 
     def validate(self, extra_validators=None):  # type: ignore[no-untyped-def]
         ok = super().validate(extra_validators)
-        if not self.unlimited.data and self.capacity.data is None:
+        # Once: a capacity that is no number was told so already.
+        if not self.unlimited.data and self.capacity.data is None and not self.capacity.errors:
             self.capacity.errors = [
                 *self.capacity.errors,
                 _l("Capacity must be a whole number above zero, or unlimited."),

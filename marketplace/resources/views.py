@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms import SelectChoice
 
+from marketplace.accounts import policy as accounts_policy
 from marketplace.extensions import db
 from marketplace.permissions import public, roles
 from marketplace.regions import services as region_services
@@ -87,7 +88,7 @@ def create() -> Any:
     if done and done.value:
         flash(_("Resource posted."), "success")
         return redirect(url_for("resources.detail", resource_id=done.value.id))
-    return render_template("resources/form.html", form=form), form_status(form)
+    return _form_page(form), form_status(form)
 
 
 @bp.route("/<int:resource_id>")
@@ -122,7 +123,15 @@ def edit(resource_id: int) -> Any:
     if submitted(form, lambda: services.update_resource(current_user, resource, **_values(form))):
         flash(_("Saved."), "success")
         return redirect(url_for("resources.detail", resource_id=resource.id))
-    return render_template("resources/form.html", form=form, resource=resource), form_status(form)
+    return _form_page(form, resource), form_status(form)
+
+
+def _form_page(form: ResourceForm, resource: Resource | None = None) -> str:
+    """The posting and editing form; what the donor's organization may do (correct and submit
+    it again) comes from its policy, for the alert above the form."""
+    org = current_user.organization
+    org_may = accounts_policy.organization_actions(current_user, org) if org is not None else {}
+    return render_template("resources/form.html", form=form, resource=resource, org_may=org_may)
 
 
 @bp.route("/<int:resource_id>/<any(pause, activate, close):action>", methods=["POST"])

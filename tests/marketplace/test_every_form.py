@@ -160,6 +160,7 @@ def test_every_form_page_refuses_bad_input_and_keeps_it(
             if any(v == TYPED for v in _fill(form).values()):
                 assert MARK in shown, where
             assert MESSAGE.search(shown), where
+            assert "valid choice" not in shown, where  # WTForms' English, untranslated
             assert _rows(db) == before, where
             walked.append(where)
     walked_endpoints = {w[0] for w in walked}
@@ -220,3 +221,46 @@ def test_every_page_form_posted_as_rendered_never_fails(
                     if "/login" in answer.headers.get("Location", ""):
                         login(users[role])  # the action signed the user out: sign in again
     assert posted > 20
+
+
+def _form_classes(app: Any) -> list[type]:
+    from flask_wtf import FlaskForm
+
+    found, todo = [], list(FlaskForm.__subclasses__())
+    while todo:
+        cls = todo.pop()
+        found.append(cls)
+        todo.extend(cls.__subclasses__())
+    return [c for c in found if c.__module__.startswith("marketplace.")]
+
+
+def test_every_select_and_number_range_is_the_products(app: Any) -> None:
+    """A select of WTForms' own refuses a value it does not offer in English (its Chinese
+    catalogue leaves the message fuzzy), and its NumberRange speaks up when the field could not
+    even read a number: every form of the product uses marketplace.forms' instead."""
+    from wtforms.fields import SelectFieldBase
+    from wtforms.fields.core import UnboundField
+    from wtforms.validators import NumberRange as WTFormsNumberRange
+
+    from marketplace import forms
+
+    ours = (forms.SelectField, forms.SelectMultipleField)
+    wrong = []
+    classes = _form_classes(app)
+    for cls in classes:
+        for name in dir(cls):
+            field = getattr(cls, name)
+            if not isinstance(field, UnboundField):
+                continue
+            if issubclass(field.field_class, SelectFieldBase) and not issubclass(
+                field.field_class, ours
+            ):
+                wrong.append((cls.__name__, name, field.field_class.__name__))
+            validators = field.kwargs.get("validators") or (field.args[1:2] or [[]])[0] or []
+            for validator in validators:
+                if isinstance(validator, WTFormsNumberRange) and not isinstance(
+                    validator, forms.NumberRange
+                ):
+                    wrong.append((cls.__name__, name, "NumberRange"))
+    assert {"ResourceForm", "NeedForm", "HouseholdForm"} <= {c.__name__ for c in classes}
+    assert wrong == []

@@ -7,8 +7,6 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-import pytest
-
 from marketplace.accounts.models import VerificationStatus
 from marketplace.resources.models import Resource, ResourceKind, ResourceStatus
 from marketplace.roles import Role
@@ -159,12 +157,6 @@ def test_refused_input_comes_back_with_the_message_at_its_field(
     assert resource_count(db) == before + 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="WTForms' zh catalogue marks \"'%(value)s' is not a valid choice for this field.\" "
-    "fuzzy and the product's catalogue does not translate it: a choice a multiple select does "
-    "not offer is refused in English",
-)
 def test_a_choice_the_page_does_not_offer_is_refused_in_chinese(
     client: Any, db: Any, login: Any, world: World, region: Any
 ) -> None:
@@ -183,17 +175,11 @@ def test_a_choice_the_page_does_not_offer_is_refused_in_chinese(
         assert response.status_code == 400 and shown, field
         if any("not a valid choice" in m for m in shown):
             english[field] = shown
+        assert "不是有效的选择。" in shown, (field, shown)  # as a single select says it
     assert resource_count(db) == 1
     assert not english, english
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="marketplace/resources/forms.py ResourceForm: NumberRange also runs when IntegerField "
-    "or DecimalField could not read the input, so 'abc' as capacity shows the capacity message "
-    "twice (capacity's NumberRange, then ResourceForm.validate) and 'abc' as value is told the "
-    "value cannot be negative (unit_value's NumberRange)",
-)
 def test_input_that_is_no_number_is_told_so_once(
     client: Any, db: Any, login: Any, world: World, region: Any
 ) -> None:
@@ -263,12 +249,6 @@ def assert_private_but_managed(app: Any, member: Any, resource_id: int) -> None:
     assert resource_id not in [r["id"] for r in stranger.get("/api/v1/resources").get_json()]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="templates/resources/form.html (the alert for an organization not is_verified): a "
-    "donor of a rejected organization is told it is awaiting verification; it is not (it was "
-    "rejected, and must correct and resubmit it)",
-)
 def test_a_rejected_organization_is_not_told_it_awaits_verification(
     client: Any, db: Any, login: Any, org_in: Any
 ) -> None:
@@ -276,6 +256,9 @@ def test_a_rejected_organization_is_not_told_it_awaits_verification(
     page = client.get(NEW).data.decode()
     assert "发布资源" in page
     assert "正在等待管理员审核" not in page
+    # What is true: rejected; the reason is on the dashboard; correct and submit again.
+    assert "您的单位未通过审核" in page and 'href="/dashboard"' in page
+    assert "更正并重新提交" in page and 'href="/account/organization"' in page
 
 
 def test_a_donor_without_an_organization_is_refused_on_the_form(
