@@ -168,11 +168,18 @@ def can_read_contacts(user: User, match: Match) -> bool:
     return admin_here(user, match)
 
 
+def allocates_here(user: User, resource: Resource) -> bool:
+    """An administrator whose regions the resource's service area meets (a superuser: any):
+    elsewhere an allocation has no village to propose to."""
+    return user.role in Role.ADMINS and resource_policy.reaches(user, resource)
+
+
 def can_allocate(user: User | None, resource: Resource) -> bool:
-    """Administrators allocate a public resource of limited capacity in their region."""
+    """Administrators allocate a public resource of limited capacity in their region, when
+    the resource reaches it."""
     return (
         user is not None
-        and user.role in Role.ADMINS
+        and allocates_here(user, resource)
         and resource.capacity is not None
         and resource_policy.is_public(resource)
     )

@@ -525,6 +525,15 @@ def expire_matches(now: datetime | None = None) -> dict[str, int]:
     return {"pledges": len(stale), "approved": len(late)}
 
 
+def refuse_unless_reached(actor: User, resource: Resource) -> None:
+    """An allocation outside the resource's service area would propose nothing: refused."""
+    if not policy.allocates_here(actor, resource):
+        raise ServiceError(
+            _l("This resource does not reach your region: there is nothing to allocate there."),
+            403,
+        )
+
+
 def allocate(
     actor: User, resource: Resource, region: Region, village_cap: int | None
 ) -> list[Match]:
@@ -535,6 +544,7 @@ def allocate(
 
     if actor.role not in Role.ADMINS or not in_scope(actor, region):
         raise ServiceError(_l("Only administrators of this region may decide."), 403)
+    refuse_unless_reached(actor, resource)
     if resource.capacity is None:
         raise ServiceError(_l("Only a resource with a limited capacity needs allocating."))
     if village_cap is not None and village_cap < 1:

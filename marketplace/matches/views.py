@@ -431,6 +431,7 @@ def _resource_page(_sender: Any, *, user: Any, resource: Resource) -> dict[str, 
 def allocate(resource_id: int) -> Any:
     """Propose the fairest use of a scarce resource in the administrator's region."""
     resource = resources.get_resource(current_user, resource_id)
+    services.refuse_unless_reached(current_user, resource)  # the preview too: not an empty one
     regions = [r for r in current_user.regions] or deployment_regions()
     source = request.form if request.method == "POST" else request.args
     region = regions[0]

@@ -12,7 +12,7 @@ from marketplace.matches.models import Match, MatchStatus
 from marketplace.resources.models import ResourceStatus
 from marketplace.roles import Role
 from tests.conftest import HUINING, JINGYUAN, World
-from tests.pages import find_form, forms_of, submit_on
+from tests.pages import forms_of, submit_on
 
 CAP_REFUSED = "每村上限必须是大于零的整数。"
 
@@ -130,19 +130,26 @@ def test_allocation_refusals_write_nothing(
     assert matches(db) == []
 
 
-def test_nothing_is_proposed_outside_the_administrators_region(
-    client: Any, db: Any, login: Any, world: World
+def test_an_administrator_the_resource_does_not_reach_is_refused(
+    client: Any, db: Any, login: Any, world: World, region: Any, make_resource: Any
 ) -> None:
+    """A Huining administrator is not led to allocate a resource reaching Jingyuan only, and
+    the route says why instead of proposing nothing; one that reaches Huining too is theirs."""
     login(world.huining_admin)
     url = allocate_url(world.resource)  # public, reaching Jingyuan only
-    page = client.get(url).data.decode()
-    assert world.need.title not in page and "暂无记录。" in page
-    send = find_form(page, None, page=url)
-    assert send.buttons() == []  # the send button is disabled: nothing to send
-    assert (
-        client.post(url, data={"region": str(world.huining_admin.regions[0].id)}).status_code == 302
-    )
+    detail = client.get(f"/resources/{world.resource.id}")
+    assert detail.status_code == 200 and url not in detail.data.decode()
+    for answer in (
+        client.get(url),
+        client.get(f"{url}?cap=1"),
+        client.post(url, data={"region": str(world.huining_admin.regions[0].id), "cap": ""}),
+    ):
+        assert answer.status_code == 403
+        assert "此资源不覆盖您的辖区，无可分配。" in answer.data.decode()
     assert matches(db) == []
+    both = make_resource(world.org, [region(JINGYUAN), region(HUINING)], title="两县的洗衣机")
+    assert allocate_url(both) in client.get(f"/resources/{both.id}").data.decode()
+    assert client.get(allocate_url(both)).status_code == 200
     # A resource that is not public is not even found outside its area.
     world.resource.status = ResourceStatus.PAUSED
     db.session.commit()
