@@ -9,13 +9,16 @@ import sqlalchemy as sa
 
 from marketplace.accounts import policy as accounts_policy
 from marketplace.accounts.models import Organization, Role, User, VerificationStatus
+from marketplace.accounts.services import organizations_in_scope
 from marketplace.extensions import db
 from marketplace.households.models import Household
 from marketplace.matches.models import Match, MatchStatus
 from marketplace.needs.models import Need, NeedStatus
+from marketplace.needs.services import public_needs_query
 from marketplace.permissions import region_clause
 from marketplace.regions.models import Region
-from marketplace.resources.models import Resource, ResourceStatus
+from marketplace.resources.models import Resource
+from marketplace.resources.services import public_resources_query
 
 
 def headline_figures() -> dict[str, Any]:
@@ -27,17 +30,9 @@ def headline_figures() -> dict[str, Any]:
     )
     return {
         "households": db.session.scalar(sa.select(sa.func.count(Household.id))),
-        "open_needs": db.session.scalar(
-            sa.select(sa.func.count(Need.id)).where(Need.status == NeedStatus.VERIFIED)
-        ),
-        "resources": db.session.scalar(
-            sa.select(sa.func.count(Resource.id))
-            .join(Organization, Resource.organization_id == Organization.id)
-            .where(
-                Resource.status == ResourceStatus.ACTIVE,
-                Organization.status == VerificationStatus.VERIFIED,
-            )
-        ),
+        # The same "open need" and "public resource" that donors browse and search finds.
+        "open_needs": _count(public_needs_query()),
+        "resources": _count(public_resources_query()),
         "matches": db.session.scalar(
             sa.select(sa.func.count(Match.id)).where(
                 Match.status.in_({MatchStatus.APPROVED, *MatchStatus.DONE})
@@ -65,7 +60,7 @@ def dashboard_figures(user: User) -> dict[str, Any]:
             "resources": _count(sa.select(Resource.id).where(Resource.organization_id == org.id))
             if org
             else 0,
-            "open_needs": _count(sa.select(Need.id).where(Need.status == NeedStatus.VERIFIED)),
+            "open_needs": _count(public_needs_query()),
         }
     figures: dict[str, Any] = {
         "regions": user.regions,
@@ -85,8 +80,6 @@ def dashboard_figures(user: User) -> dict[str, Any]:
         ),
     }
     if accounts_policy.can_review_organizations(user):
-        from marketplace.accounts.services import organizations_in_scope
-
         figures["organizations_pending"] = _count(
             organizations_in_scope(user).where(Organization.status == VerificationStatus.PENDING)
         )
