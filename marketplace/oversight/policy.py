@@ -71,8 +71,8 @@ def answers_for(user: User, check: SpotCheck) -> bool:
 
 
 def can_answer(user: User, check: SpotCheck) -> bool:
-    """Answer the report once the check is closed."""
-    return answers_for(user, check) and check.status in ANSWERABLE
+    """Answer the report once the check is closed, once: an answer is not overwritten."""
+    return answers_for(user, check) and check.status in ANSWERABLE and not check.reply
 
 
 def actions(user: User | None, check: SpotCheck) -> dict[str, bool]:

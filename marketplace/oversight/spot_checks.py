@@ -191,6 +191,8 @@ def close(actor: User, check: SpotCheck, report: str, *, allow_unchecked: bool =
 def answer(actor: User, check: SpotCheck, reply: str) -> None:
     if not policy.answers_for(actor, check):
         raise ServiceError(_l("Only administrators of this region may answer."), 403)
+    if check.reply:
+        raise ServiceError(_l("This check has already been answered."), 409)
     if not policy.can_answer(actor, check):
         raise ServiceError(_l("The check is not finished yet."), 409)
     if not reply.strip():

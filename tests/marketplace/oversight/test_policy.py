@@ -251,3 +251,22 @@ def test_answering_an_open_check_is_refused(db: Any, world: World, drawn: SpotCh
     with pytest.raises(ServiceError) as elsewhere:
         spot_checks.answer(world.huining_admin, drawn, "已整改")
     assert elsewhere.value.status == 403
+
+
+def test_an_answer_is_given_once(app: Any, db: Any, world: World, drawn: SpotCheck) -> None:
+    """The page shows the answer instead of the form; a second post is refused, not written
+    over the first."""
+    spot_checks.close(world.auditor, drawn, "报告", allow_unchecked=True)
+    db.session.commit()
+    page = _page(app, "admin", drawn)
+    (form,) = [f for f in forms_of(page) if f.action.endswith("/answer")]
+    from tests.conftest import PASSWORD
+
+    browser = app.test_client()
+    browser.post("/login", data={"username": "admin", "password": PASSWORD})
+    assert browser.post(form.action, data=form.data(text="已整改")).status_code == 302
+    assert _posts(_page(app, "admin", drawn)) == set()
+    again = browser.post(form.action, data=form.data(text="改写"))
+    assert again.status_code == 409 and "此次抽查已经答复过了。" in again.get_data(as_text=True)
+    db.session.refresh(drawn)
+    assert drawn.reply == "已整改"
