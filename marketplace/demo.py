@@ -1,49 +1,73 @@
 """Demo data from the source documents' real cases, in Baiyin city (白银市), Gansu.
 
+What the demo holds is in ``demo_data/`` beside this module (organizations, accounts,
+resources, need templates, village needs, the matches to play out, the parameters of the
+register); this module generates the seeded households (names, ID numbers, causes: the same
+on every run, ``SEED``) and plays everything through the services with an actor, as people
+would: administrators create the accounts, donors register and are verified, village staff
+keep the register and post needs that administrators review, donors post resources and pledge
+them, administrators approve, donors deliver, staff confirm with the household. Statuses,
+capacity, audit events and notifications come out as in real use.
+
 Idempotent: every record is found by its natural key before it is created, so running the
 command twice changes nothing. Demo accounts exist only when someone runs ``marketplace demo``.
 """
 
 from __future__ import annotations
 
+import json
 import random
 from datetime import date, timedelta
 from decimal import Decimal
+from itertools import islice
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from stdnum.cn import ric, uscc
 
-from marketplace.accounts.models import (
-    Organization,
-    OrganizationKind,
-    Role,
-    User,
-    VerificationStatus,
-)
-from marketplace.accounts.services import hash_password
-from marketplace.db import utcnow
+from marketplace.accounts import services as accounts
+from marketplace.accounts.models import Organization, OrganizationKind, Role, User
 from marketplace.extensions import db
 from marketplace.households.models import Household, HouseholdMember
-from marketplace.matches.models import Match, MatchStatus
+from marketplace.households.services import create_household
+from marketplace.matches import services as matches
+from marketplace.matches.models import Match
+from marketplace.needs import services as needs
 from marketplace.needs.models import Need, NeedStatus
 from marketplace.regions.models import Region, RegionLevel
 from marketplace.regions.services import by_code, load_baiyin_extract, load_gazetteer
-from marketplace.resources.models import Resource, ResourceKind, ResourceStatus
+from marketplace.resources.models import Resource
+from marketplace.resources.services import create_resource
 from marketplace.vocab import HouseholdStatus, LabourCapacity, PovertyCause
+
+DATA_DIR = Path(__file__).resolve().parent / "demo_data"
+
+
+def _data(name: str) -> Any:
+    return json.loads((DATA_DIR / name).read_text(encoding="utf-8"))
+
 
 DEMO_PASSWORD = "fupin2026demo"
 SEED = 2026
-BAIYIN = "620400000000"
-JINGYUAN = "620421000000"
-HUINING = "620422000000"
-COUNTIES = ["620402000000", "620403000000", JINGYUAN, HUINING, "620423000000"]
 
-SURNAMES = "王李张刘陈杨赵黄周吴徐孙马朱胡郭何高林罗魏韩冯蒋"
-_GIVEN_NAMES = "建国秀英志强桂兰玉梅德福海军春花永明小燕文斌金花学军红霞天佑彩霞国庆丽娟生福兰英"
-GIVEN = [_GIVEN_NAMES[i : i + 2] for i in range(0, len(_GIVEN_NAMES), 2)]
-RELATIONS = ["配偶", "子", "女", "父亲", "母亲", "孙子"]
-HEALTH = ["健康", "健康", "健康", "慢性病", "残疾", "大病"]
+REGISTER: dict[str, Any] = _data("households.json")
+SURNAMES: str = REGISTER["surnames"]
+GIVEN: list[str] = REGISTER["given_names"]
+RELATIONS: list[str] = REGISTER["relations"]
+HEALTH: list[str] = REGISTER["health"]
+COUNTIES: list[str] = REGISTER["counties"]
+
+# (subcategory, title, unit, quantity, unit value, causes that make it likely)
+NEED_TEMPLATES: list[tuple[str, str, str, int, int, set[str]]] = [
+    (t["subcategory"], t["title"], t["unit"], t["quantity"], t["unit_value"], set(t["causes"]))
+    for t in _data("need_templates.json")
+]
+# (subcategory, title, unit, quantity, unit value): needs of a whole village
+VILLAGE_NEEDS: list[tuple[str, str, str, int, int]] = [
+    (t["subcategory"], t["title"], t["unit"], t["quantity"], t["unit_value"])
+    for t in _data("village_needs.json")
+]
 
 
 def credit_code(body: str) -> str:
@@ -56,56 +80,7 @@ def id_number(county_code: str, birth: date, serial: int) -> str:
     return body + ric.calc_check_digit(body + "0")  # the function skips the last character
 
 
-ORGANIZATIONS: list[dict[str, Any]] = [
-    {
-        "name": "中国电信股份有限公司白银分公司",
-        "kind": OrganizationKind.ENTERPRISE,
-        "credit_code": credit_code("91620400MA71TEL01"),
-        "status": VerificationStatus.VERIFIED,
-    },
-    {
-        "name": "白银爱心家电有限公司（海尔电器经销）",
-        "kind": OrganizationKind.ENTERPRISE,
-        "credit_code": credit_code("91620400MA71HAE02"),
-        "status": VerificationStatus.VERIFIED,
-    },
-    {
-        "name": "白银市工商联合会（总商会）",
-        "kind": OrganizationKind.SOCIAL_ORG,
-        "credit_code": credit_code("51620400MJ0000103"),
-        "status": VerificationStatus.VERIFIED,
-    },
-    {
-        "name": "白银市水利局",
-        "kind": OrganizationKind.GOVERNMENT,
-        "credit_code": credit_code("11620400013900104"),
-        "status": VerificationStatus.VERIFIED,
-    },
-    {
-        "name": "白银市科学技术协会",
-        "kind": OrganizationKind.SOCIAL_ORG,
-        "credit_code": credit_code("51620400013900105"),
-        "status": VerificationStatus.VERIFIED,
-    },
-    {
-        "name": "白银市党史研究室",
-        "kind": OrganizationKind.GOVERNMENT,
-        "credit_code": credit_code("11620400013900106"),
-        "status": VerificationStatus.VERIFIED,
-    },
-    {
-        "name": "个人捐赠：陈爱心",
-        "kind": OrganizationKind.INDIVIDUAL,
-        "credit_code": None,
-        "status": VerificationStatus.VERIFIED,
-    },
-    {
-        "name": "靖远县助学公益协会",
-        "kind": OrganizationKind.SOCIAL_ORG,
-        "credit_code": credit_code("51620421MJ0000207"),
-        "status": VerificationStatus.PENDING,
-    },
-]
+# --- regions --------------------------------------------------------------------------------
 
 
 def _region(code: str) -> Region:
@@ -115,430 +90,340 @@ def _region(code: str) -> Region:
     return region
 
 
-def _get_or_create(model: type, lookup: dict[str, Any], **values: Any) -> Any:
-    found = db.session.scalar(sa.select(model).filter_by(**lookup))
-    if found is not None:
-        return found
-    obj = model(**lookup, **values)
-    db.session.add(obj)
-    db.session.flush()
-    return obj
-
-
-def _organizations(city: Region) -> dict[str, Organization]:
-    orgs = {}
-    for spec in ORGANIZATIONS:
-        org = _get_or_create(
-            Organization,
-            {"name": spec["name"]},
-            kind=spec["kind"],
-            credit_code=spec["credit_code"],
-            region=city if spec["status"] == VerificationStatus.VERIFIED else _region(JINGYUAN),
-            status=spec["status"],
-            verified_at=utcnow() if spec["status"] == VerificationStatus.VERIFIED else None,
-            contact_name="联系人",
-            contact_phone="09318888000",
-        )
-        orgs[spec["name"]] = org
-    return orgs
-
-
-def _villages(county_code: str) -> list[Region]:
-    county = _region(county_code)
+def _regions_below(code: str, level: RegionLevel) -> list[Region]:
+    """The regions of ``level`` under ``code``, in code order."""
     return list(
         db.session.scalars(
             sa.select(Region)
-            .where(Region.level == RegionLevel.VILLAGE, Region.path.startswith(county.path))
+            .where(Region.level == level, Region.path.startswith(_region(code).path))
             .order_by(Region.code)
         )
     )
 
 
-def _accounts(orgs: dict[str, Organization]) -> dict[str, User]:
-    jingyuan_villages = _villages(JINGYUAN)
-    huining_villages = _villages(HUINING)
-    jingyuan = _region(JINGYUAN)
-    first_township = min(jingyuan.children, key=lambda r: r.code)
-    names = list(orgs)
-    specs: list[tuple[str, str, Role, list[Region], Organization | None]] = [
-        ("root", "系统管理员", Role.SUPERUSER, [], None),
-        ("city_admin", "白银市扶贫办", Role.ADMIN, [_region(BAIYIN)], None),
-        ("jingyuan_admin", "靖远县扶贫办", Role.ADMIN, [jingyuan], None),
-        ("township_admin", f"{first_township.name}管理员", Role.ADMIN, [first_township], None),
-        ("auditor", "白银市纪检督查", Role.AUDITOR, [_region(BAIYIN)], None),
-        ("jingyuan_staff", "靖远县驻村第一书记", Role.STAFF, jingyuan_villages[:2], None),
-        ("huining_staff", "会宁县村干部", Role.STAFF, huining_villages[:1], None),
-        ("telecom", "白银电信扶贫专员", Role.DONOR, [], orgs[names[0]]),
-        ("appliance", "家电企业专员", Role.DONOR, [], orgs[names[1]]),
-        ("chamber", "商会秘书处", Role.DONOR, [], orgs[names[2]]),
-        ("water_bureau", "市水利局帮扶干部", Role.DONOR, [], orgs[names[3]]),
-        ("volunteer", "陈爱心", Role.DONOR, [], orgs[names[6]]),
-        ("new_charity", "助学协会秘书", Role.DONOR, [], orgs[names[7]]),
-    ]
-    users = {}
-    password_hash = hash_password(DEMO_PASSWORD)
-    for username, display, role, regions, org in specs:
-        users[username] = _get_or_create(
-            User,
-            {"username": username},
-            display_name=display,
-            role=role,
-            regions=regions,
-            organization=org,
-            password_hash=password_hash,
-        )
+def _scope(spec: list[str] | dict[str, Any]) -> list[Region]:
+    """An account's regions: a list of codes, or the first N regions of a level under one."""
+    if isinstance(spec, list):
+        return [_region(code) for code in spec]
+    below = _regions_below(spec["within"], RegionLevel(spec["level"]))
+    return below[: spec["first"]]
+
+
+# --- accounts and organizations -------------------------------------------------------------
+
+
+def _user(username: str) -> User | None:
+    return db.session.scalar(sa.select(User).where(User.username == username))
+
+
+def _accounts() -> dict[str, User]:
+    """Staff, administrators and the auditor created by an administrator (the superuser from
+    the command line); donors register their organization, and an administrator verifies it."""
+    organizations = {o["key"]: o for o in _data("organizations.json")}
+    users: dict[str, User] = {}
+    for spec in _data("accounts.json"):
+        username = spec["username"]
+        user = _user(username)
+        if user is None and spec["role"] == Role.DONOR.value:
+            user = _register(spec, organizations[spec["organization"]], users)
+            if user is None:
+                continue  # the organization was registered by someone else: its members post
+        elif user is None:
+            regions = _scope(spec["regions"])
+            creator = spec["created_by"]
+            user = accounts.create_user(
+                users[creator] if creator else None,
+                username=username,
+                display_name=spec["display_name"].format(region=regions[0].name if regions else ""),
+                role=Role(spec["role"]),
+                regions=regions,
+                password=DEMO_PASSWORD,
+            )
+        users[username] = user
     return users
 
 
-def _resources(orgs: dict[str, Organization], users: dict[str, User]) -> dict[str, Resource]:
-    names = list(orgs)
+def _organization(name: str) -> Organization | None:
+    return db.session.scalar(sa.select(Organization).where(Organization.name == name))
+
+
+def _donors(users: dict[str, User]) -> dict[int, User]:
+    """The demo donor of each organization, by organization id."""
+    return {
+        u.organization_id: u for u in users.values() if u.role == Role.DONOR and u.organization_id
+    }
+
+
+def _register(spec: dict[str, Any], org: dict[str, Any], users: dict[str, User]) -> User | None:
+    """The donor registers the organization; an administrator verifies it (or it waits)."""
+    if _organization(org["name"]) is not None:
+        return None
+    user = accounts.register_donor(
+        username=spec["username"],
+        display_name=spec["display_name"],
+        password=DEMO_PASSWORD,
+        kind=OrganizationKind(org["kind"]),
+        organization_name=org["name"],
+        credit_code=org["credit_code"],
+        region=_region(org["region"]),
+        contact_phone=org["contact_phone"],
+    )
+    if org["verified_by"] is not None:
+        assert user.organization is not None
+        accounts.verify_organization(users[org["verified_by"]], user.organization, approve=True)
+    return user
+
+
+# --- resources ------------------------------------------------------------------------------
+
+
+def _resources(users: dict[str, User]) -> dict[str, Resource]:
+    """Each posted by the donor of its organization, found by organization and title."""
+    data = _data("resources.json")
+    days = data["validity_days"]
     today = date.today()
-    city = _region(BAIYIN)
-    jingyuan = _region(JINGYUAN)
-    specs: list[dict[str, Any]] = [
-        dict(
-            org=names[0],
-            user="telecom",
-            kind=ResourceKind.DISCOUNT,
-            title="建档立卡贫困户通信资费优惠：国内通话0.06元/分钟，每月3元享20元服务",
-            description="白银电信依托精准扶贫大数据平台，对建档立卡贫困户率先出台优惠政策：国内通话每分钟0.06元，每月3元的补助提供20元的服务内容。",
-            categories=["services.telecom"],
-            capacity=None,
-            unit="户",
-            unit_value=Decimal("17"),
-            area=[city],
-            statuses=[],
-            causes=[],
-        ),
-        dict(
-            org=names[1],
-            user="appliance",
-            kind=ResourceKind.GOODS,
-            title="为靖远县贫困户捐赠洗衣机60台",
-            description="爱心企业为靖远县60户贫困户捐赠洗衣机，优先照顾因病、因残、缺劳力家庭。",
-            categories=["necessities.washer"],
-            capacity=60,
-            unit="台",
-            unit_value=Decimal("1200"),
-            area=[jingyuan],
-            statuses=["poor", "monitored"],
-            causes=[],
-        ),
-        dict(
-            org=names[1],
-            user="appliance",
-            kind=ResourceKind.DISCOUNT,
-            title="购买海尔电器优惠500元（约10000户）",
-            description="给约10000户贫困户购买海尔电器提供500元的价格优惠。",
-            categories=["necessities.appliance", "necessities.washer"],
-            capacity=10000,
-            unit="户",
-            unit_value=Decimal("500"),
-            area=[city],
-            statuses=[],
-            causes=[],
-        ),
-        dict(
-            org=names[2],
-            user="chamber",
-            kind=ResourceKind.MONEY,
-            title="商会募集水产养殖产业扶贫资金96万元",
-            description="商会募集资金96万元，支持水产养殖企业带动贫困户发展产业、入股分红。",
-            categories=["industry.aquaculture", "industry.fund"],
-            capacity=960000,
-            unit="元",
-            unit_value=Decimal("1"),
-            area=[city],
-            statuses=["poor", "monitored"],
-            causes=["capital", "skills"],
-        ),
-        dict(
-            org=names[3],
-            user="water_bureau",
-            kind=ResourceKind.PURCHASE,
-            title="帮扶销售农产品3.5万元（消费扶贫）",
-            description="市水利局干部职工采购贫困户自产的小杂粮、土豆、羊肉等农产品。",
-            categories=["consumption.produce"],
-            capacity=35000,
-            unit="元",
-            unit_value=Decimal("1"),
-            area=[city],
-            statuses=[],
-            causes=[],
-        ),
-        dict(
-            org=names[5],
-            user=None,
-            kind=ResourceKind.JOBS,
-            title="帮扶就业岗位18个（保洁、保安、物流）",
-            description="为有劳动能力的贫困户成员提供稳定就业岗位，月薪2500元起，包吃住。",
-            categories=["jobs.employment", "jobs.public_post"],
-            capacity=18,
-            unit="人",
-            unit_value=Decimal("30000"),
-            area=[city],
-            statuses=["poor", "monitored"],
-            causes=["skills", "capital", "drive"],
-        ),
-        dict(
-            org=names[4],
-            user=None,
-            kind=ResourceKind.MONEY,
-            title="教育资助：贫困家庭学生助学金（30名）",
-            description="资助建档立卡贫困家庭在校学生，每人每年2000元助学金。",
-            categories=["education.grant", "education.tuition"],
-            capacity=30,
-            unit="人",
-            unit_value=Decimal("2000"),
-            area=[city],
-            statuses=[],
-            causes=["schooling"],
-        ),
-        dict(
-            org=names[6],
-            user="volunteer",
-            kind=ResourceKind.GOODS,
-            title="冬季棉被和棉衣",
-            description="个人爱心捐赠：棉被、棉衣各50套，送给缺劳力、因病的困难家庭。",
-            categories=["necessities.clothing"],
-            capacity=50,
-            unit="套",
-            unit_value=Decimal("300"),
-            area=[city],
-            statuses=[],
-            causes=[],
-        ),
-    ]
+    donors = _donors(users)
+    names = {o["key"]: o["name"] for o in _data("organizations.json")}
     resources = {}
-    for spec in specs:
-        org = orgs[spec["org"]]
-        capacity = spec["capacity"]
-        resources[spec["title"]] = _get_or_create(
-            Resource,
-            {"organization_id": org.id, "title": spec["title"]},
-            created_by_id=users[spec["user"]].id if spec["user"] else None,
+    for spec in data["resources"]:
+        org = _organization(names[spec["organization"]])
+        found = org and db.session.scalar(
+            sa.select(Resource).where(
+                Resource.organization_id == org.id, Resource.title == spec["title"]
+            )
+        )
+        if found:
+            resources[spec["key"]] = found
+            continue
+        if org is None or org.id not in donors:
+            raise RuntimeError(f"no demo donor of {names[spec['organization']]} to post a resource")
+        resources[spec["key"]] = create_resource(
+            donors[org.id],
+            capacity=spec["capacity"],
+            service_area=[_region(code) for code in spec["service_area"]],
             kind=spec["kind"],
+            title=spec["title"],
             description=spec["description"],
             categories=spec["categories"],
-            capacity=capacity,
-            remaining=capacity,
             unit=spec["unit"],
-            unit_value=spec["unit_value"],
-            eligible_statuses=spec["statuses"],
-            eligible_causes=spec["causes"],
-            valid_from=today - timedelta(days=30),
-            valid_until=today + timedelta(days=335),
-            delivery_deadline=today + timedelta(days=120),
-            status=ResourceStatus.ACTIVE,
-            service_area=spec["area"],
+            unit_value=Decimal(spec["unit_value"]),
+            eligible_statuses=spec["eligible_statuses"],
+            eligible_causes=spec["eligible_causes"],
+            valid_from=today + timedelta(days=days["valid_from"]),
+            valid_until=today + timedelta(days=days["valid_until"]),
+            delivery_deadline=today + timedelta(days=days["delivery_deadline"]),
         )
     return resources
 
 
-# (subcategory, title, unit, quantity, unit value, causes that make it likely)
-NEED_TEMPLATES = [
-    ("necessities.washer", "需要一台洗衣机", "台", 1, 1200, {"illness", "disability", "labour"}),
-    ("necessities.appliance", "家里缺少冰箱", "台", 1, 1800, {"illness", "labour"}),
-    ("necessities.clothing", "冬季缺少棉被棉衣", "套", 2, 300, {"disaster", "labour"}),
-    ("services.telecom", "申请通信资费优惠", "户", 1, 17, set()),
-    ("education.grant", "孩子上高中需要助学金", "人", 1, 2000, {"schooling"}),
-    ("education.supplies", "孩子缺少学习用品和书桌", "套", 1, 400, {"schooling"}),
-    ("medical.treatment", "慢性病长期用药费用困难", "元", 3000, 1, {"illness"}),
-    ("medical.aids", "残疾家庭成员需要轮椅", "台", 1, 800, {"disability"}),
-    ("housing.renovation", "危房改造缺少资金", "元", 20000, 1, {"disaster", "capital"}),
-    ("industry.livestock", "想养种羊缺少资金和种羊", "只", 5, 1000, {"capital", "skills"}),
-    ("industry.aquaculture", "参与水产养殖入股分红", "元", 10000, 1, {"capital"}),
-    ("industry.planting", "需要马铃薯良种和地膜", "亩", 10, 200, {"land", "water", "skills"}),
-    ("jobs.employment", "家中青壮年劳力希望外出务工", "人", 1, 30000, {"skills", "drive"}),
-    ("jobs.training", "希望参加电焊或厨师技能培训", "人", 1, 1500, {"skills"}),
-    ("consumption.produce", "自产小杂粮土豆需要销路", "元", 3000, 1, {"transport", "land"}),
-    ("finance.microcredit", "申请小额信贷贴息", "元", 30000, 1, {"capital"}),
-]
-VILLAGE_NEEDS = [
-    ("infrastructure.road", "村道硬化（2公里）", "公里", 2, 300000),
-    ("infrastructure.water", "修建人畜饮水水窖", "座", 10, 5000),
-    ("infrastructure.facility", "村卫生室设备更新", "套", 1, 30000),
-    ("infrastructure.power", "农网改造和路灯", "盏", 40, 800),
-]
+# --- the register and its needs -------------------------------------------------------------
+
+
+class _Village:
+    """Who acts for a village: its staff keep the register and post the needs (the superuser
+    where the demo has no staff), an administrator reviews them."""
+
+    def __init__(self, users: dict[str, User]) -> None:
+        self.root = users["root"]
+        self.reviewer = users[REGISTER["needs"]["reviewed_by"]]
+        self.staff = {v.id: u for u in users.values() if u.role == Role.STAFF for v in u.regions}
+
+    def editor(self, village: Region) -> User:
+        return self.staff.get(village.id, self.root)
+
+
+def _chosen_villages(county_code: str, staff: dict[int, User]) -> list[Region]:
+    """The staff's own villages first, then villages spread across the county."""
+    villages = _regions_below(county_code, RegionLevel.VILLAGE)
+    wanted = REGISTER["villages_per_county"]
+    step = max(len(villages) // wanted, 1)
+    chosen = [v for v in villages if v.id in staff]
+    chosen += [v for v in villages[::step] if v not in chosen][: wanted - len(chosen)]
+    return chosen
+
+
+def _household_values(rng: random.Random, county_code: str, serial: int) -> dict[str, Any]:
+    """One household as its staff would enter it (the draws in a fixed order: same seed,
+    same register)."""
+    causes = list(PovertyCause)
+    statuses = REGISTER["status_weights"]
+    surname = rng.choice(SURNAMES)
+    birth = date(1950 + rng.randrange(50), 1 + rng.randrange(12), 1 + rng.randrange(28))
+    primary = rng.choice(causes)
+    status = rng.choices(list(statuses), weights=list(statuses.values()))[0]
+    member_count = 1 + rng.randrange(6)
+    values = {
+        "head_name": surname + rng.choice(GIVEN),
+        "head_id_number": id_number(county_code, birth, serial % 1000),
+        "phone": f"1{rng.choice('3578')}{rng.randrange(10**9):09d}",
+        "member_count": member_count,
+        "primary_cause": primary,
+        "other_causes": [c.value for c in rng.sample(causes, 1) if c != primary],
+        "status": HouseholdStatus(status),
+        "labour_capacity": rng.choice(list(LabourCapacity)),
+        "income_per_capita": Decimal(2500 + rng.randrange(4500)),
+    }
+    values["members"] = [
+        HouseholdMember(
+            name=surname + rng.choice(GIVEN),
+            relation=RELATIONS[m % len(RELATIONS)],
+            birth_year=1950 + rng.randrange(70),
+            health=rng.choice(HEALTH),
+        )
+        for m in range(member_count - 1)
+    ]
+    return values
 
 
 def _households_and_needs(users: dict[str, User]) -> tuple[int, int]:
     rng = random.Random(SEED)
-    staff_of = {v.id: users["jingyuan_staff"] for v in users["jingyuan_staff"].regions}
-    staff_of.update({v.id: users["huining_staff"] for v in users["huining_staff"].regions})
-    admin = users["city_admin"]
-    households = needs = 0
-    causes = list(PovertyCause)
+    acting = _Village(users)
+    per_village = REGISTER["households_per_village"]
+    every = REGISTER["village_need_every"]
+    households = posted = 0
     serial = 0
     for county_code in COUNTIES:
-        villages = _villages(county_code)
-        # The staff's own villages first, then villages spread across the county.
-        step = max(len(villages) // 12, 1)
-        chosen = [v for v in villages if v.id in staff_of]
-        chosen += [v for v in villages[::step] if v not in chosen][: 12 - len(chosen)]
-        for village_index, village in enumerate(chosen):
-            for number in range(1, 6):
+        for village_index, village in enumerate(_chosen_villages(county_code, acting.staff)):
+            editor = acting.editor(village)
+            registered = set(
+                db.session.scalars(
+                    sa.select(Household.register_number).where(Household.village_id == village.id)
+                )
+            )
+            for number in range(1, per_village + 1):
                 serial += 1
                 register = f"{village.code}{number:03d}"
-                if db.session.scalar(
-                    sa.select(Household.id).where(Household.register_number == register)
-                ):
+                if register in registered:
                     continue
-                surname = rng.choice(SURNAMES)
-                birth = date(1950 + rng.randrange(50), 1 + rng.randrange(12), 1 + rng.randrange(28))
-                primary = rng.choice(causes)
-                status = rng.choices(list(HouseholdStatus), weights=[6, 3, 1])[0]
-                members = 1 + rng.randrange(6)
-                household = Household(
+                household = create_household(
+                    editor,
+                    village,
                     register_number=register,
-                    village=village,
-                    head_name=surname + rng.choice(GIVEN),
-                    head_id_number=id_number(county_code, birth, serial % 1000),
-                    phone=f"1{rng.choice('3578')}{rng.randrange(10**9):09d}",
-                    member_count=members,
-                    primary_cause=primary,
-                    other_causes=[c.value for c in rng.sample(causes, 1) if c != primary],
-                    status=status,
-                    labour_capacity=rng.choice(list(LabourCapacity)),
-                    income_per_capita=Decimal(2500 + rng.randrange(4500)),
-                    created_by_id=staff_of.get(village.id, admin).id,
+                    **_household_values(rng, county_code, serial),
                 )
-                for m in range(members - 1):
-                    household.members.append(
-                        HouseholdMember(
-                            name=surname + rng.choice(GIVEN),
-                            relation=RELATIONS[m % len(RELATIONS)],
-                            birth_year=1950 + rng.randrange(70),
-                            health=rng.choice(HEALTH),
-                        )
-                    )
-                db.session.add(household)
                 households += 1
-                needs += _needs_for(rng, household, staff_of.get(village.id, admin), admin)
-            if village_index % 3 == 0:
-                needs += _village_need(rng, village, staff_of.get(village.id, admin), admin)
-        db.session.flush()
-    return households, needs
+                posted += _needs_for(rng, household, editor, acting.reviewer)
+            if village_index % every == 0:
+                posted += _village_need(rng, village, editor, acting.reviewer)
+    return households, posted
 
 
-def _needs_for(rng: random.Random, household: Household, author: User, admin: User) -> int:
+def _review(reviewer: User, need: Need, status: NeedStatus) -> None:
+    """An administrator verifies or returns a submitted need (or leaves it waiting)."""
+    if status == NeedStatus.VERIFIED:
+        needs.verify_need(reviewer, need)
+    elif status == NeedStatus.RETURNED:
+        needs.return_need(reviewer, need, REGISTER["needs"]["return_reason"])
+
+
+def _needs_for(rng: random.Random, household: Household, author: User, reviewer: User) -> int:
     causes = set(household.causes)
     likely = [t for t in NEED_TEMPLATES if not t[5] or t[5] & causes] or NEED_TEMPLATES
+    weights = REGISTER["needs"]["status_weights"]
     count = 1 + (rng.random() < 0.4)
     for template in rng.sample(likely, min(count, len(likely))):
         code, title, unit, quantity, unit_value, _causes = template
-        status = rng.choices(
-            [NeedStatus.VERIFIED, NeedStatus.SUBMITTED, NeedStatus.RETURNED], weights=[7, 2, 1]
-        )[0]
-        db.session.add(
-            Need(
-                household=household,
-                village=household.village,
-                category=code.split(".")[0],
-                subcategory=code,
-                title=title,
-                description=f"{household.village.name}{title}。",
-                quantity=quantity,
-                open_quantity=quantity,
-                unit=unit,
-                estimated_value=Decimal(quantity * unit_value),
-                urgency=1 + rng.randrange(3),
-                needed_by=date.today() + timedelta(days=30 + rng.randrange(150)),
-                status=status,
-                return_reason="请补充家庭成员情况说明" if status == NeedStatus.RETURNED else "",
-                created_by_id=author.id,
-                verified_by_id=admin.id if status == NeedStatus.VERIFIED else None,
-                verified_at=utcnow() if status == NeedStatus.VERIFIED else None,
-            )
+        status = NeedStatus(rng.choices(list(weights), weights=list(weights.values()))[0])
+        need = needs.create_need(
+            author,
+            household.village,
+            household,
+            subcategory=code,
+            title=title,
+            description=f"{household.village.name}{title}。",
+            quantity=quantity,
+            unit=unit,
+            estimated_value=Decimal(quantity * unit_value),
+            urgency=1 + rng.randrange(3),
+            needed_by=date.today() + timedelta(days=30 + rng.randrange(150)),
         )
+        _review(reviewer, need, status)
     return count
 
 
-def _village_need(rng: random.Random, village: Region, author: User, admin: User) -> int:
+def _village_need(rng: random.Random, village: Region, author: User, reviewer: User) -> int:
     code, title, unit, quantity, unit_value = rng.choice(VILLAGE_NEEDS)
     exists = sa.select(Need.id).where(Need.village_id == village.id, Need.household_id.is_(None))
     if db.session.scalar(exists) is not None:
         return 0
-    db.session.add(
-        Need(
-            village=village,
-            category=code.split(".")[0],
-            subcategory=code,
-            title=title,
-            description=f"{village.name}：{title}，惠及全村群众。",
-            quantity=quantity,
-            open_quantity=quantity,
-            unit=unit,
-            estimated_value=Decimal(quantity * unit_value),
-            urgency=2,
-            status=NeedStatus.VERIFIED,
-            created_by_id=author.id,
-            verified_by_id=admin.id,
-            verified_at=utcnow(),
-        )
+    need = needs.create_need(
+        author,
+        village,
+        None,
+        subcategory=code,
+        title=title,
+        description=f"{village.name}：{title}，惠及全村群众。",
+        quantity=quantity,
+        unit=unit,
+        estimated_value=Decimal(quantity * unit_value),
+        urgency=REGISTER["needs"]["village_urgency"],
+        needed_by=None,
     )
+    _review(reviewer, need, NeedStatus.VERIFIED)
     return 1
 
 
+# --- matches --------------------------------------------------------------------------------
+
+# How far each match of the plan goes: pledged, then approved, delivered, confirmed.
+STEPS = ["proposed", "approved", "delivered", "confirmed"]
+
+
+def _candidates(
+    resource: Resource, subcategory: str, within: str | None, wanted: int
+) -> list[Need]:
+    """The first ``wanted`` verified household needs of the category, oldest first, that the
+    resource may serve (the pledge checks the same: eligibility, area, category)."""
+    query = (
+        sa.select(Need)
+        .join(Region, Need.village_id == Region.id)
+        .where(
+            Need.subcategory == subcategory,
+            Need.status == NeedStatus.VERIFIED,
+            Need.household_id.is_not(None),
+        )
+        .order_by(Need.id)
+    )
+    if within is not None:
+        query = query.where(Region.path.startswith(_region(within).path))
+    served = (n for n in db.session.scalars(query) if matches.pairing_problem(n, resource) is None)
+    return list(islice(served, wanted))
+
+
 def _matches(resources: dict[str, Resource], users: dict[str, User]) -> int:
-    """A few matches in later states, so the figures and pages have something to show."""
+    """A few matches in later states, so the figures and pages have something to show: the
+    donor pledges, an administrator approves, the donor delivers, the village's staff confirm
+    with the household."""
     if db.session.scalar(sa.select(sa.func.count(Match.id))):
         return 0
-    washer = next(r for r in resources.values() if r.capacity == 60)
-    telecom = next(
-        r for r in resources.values() if r.kind == ResourceKind.DISCOUNT and r.capacity is None
-    )
-    jingyuan = _region(JINGYUAN)
+    plan = _data("matches.json")
+    approver = users[plan["approved_by"]]
+    confirmation = plan["confirmation"]
+    acting = _Village(users)
+    donors = _donors(users)
     made = 0
-    plan = [
-        (
-            washer,
-            "necessities.washer",
-            jingyuan.path,
-            [MatchStatus.CONFIRMED, MatchStatus.DELIVERED, MatchStatus.APPROVED],
-        ),
-        (telecom, "services.telecom", "/", [MatchStatus.CONFIRMED, MatchStatus.APPROVED]),
-    ]
-    now = utcnow()
-    for resource, code, path, statuses in plan:
-        needs = db.session.scalars(
-            sa.select(Need)
-            .join(Region, Need.village_id == Region.id)
-            .where(
-                Need.subcategory == code,
-                Need.status == NeedStatus.VERIFIED,
-                Region.path.startswith(path),
-                Need.household_id.is_not(None),
-            )
-            .order_by(Need.id)
-            .limit(len(statuses))
-        ).all()
-        for need, status in zip(needs, statuses, strict=False):
-            match = Match(
-                need=need,
-                resource=resource,
-                quantity=need.quantity,
-                status=status,
-                proposed_by_id=users["appliance" if resource is washer else "telecom"].id,
-                decided_by_id=users["city_admin"].id,
-                decided_at=now,
-                disclosure_until=now + timedelta(days=7),
-            )
-            need.open_quantity -= need.quantity
-            if resource.remaining is not None:
-                resource.remaining -= need.quantity
-            if status in (MatchStatus.DELIVERED, MatchStatus.CONFIRMED):
-                match.delivered_at = now
-                match.delivery_note = "已送货上门"
-            if status == MatchStatus.CONFIRMED:
-                match.confirmed_at = now
-                match.received_quantity = need.quantity
-                match.satisfaction = 5
-                match.feedback = "已收到，非常感谢"
-                need.status = NeedStatus.FULFILLED
-            db.session.add(match)
+    for play in plan["plays"]:
+        resource = resources[play["resource"]]
+        donor = donors[resource.organization_id]
+        outcomes = play["outcomes"]
+        chosen = _candidates(resource, play["subcategory"], play["within"], len(outcomes))
+        for need, outcome in zip(chosen, outcomes, strict=False):
+            reached = STEPS.index(outcome)
+            match = matches.pledge(donor, need, resource, need.quantity)
+            if reached >= STEPS.index("approved"):
+                matches.approve(approver, match)
+            if reached >= STEPS.index("delivered"):
+                matches.deliver(donor, match, plan["delivery_note"])
+            if reached >= STEPS.index("confirmed"):
+                matches.confirm(
+                    acting.editor(need.village),
+                    match,
+                    received_quantity=match.quantity,
+                    received_on=date.today(),
+                    satisfaction=confirmation["satisfaction"],
+                    feedback=confirmation["feedback"],
+                )
             made += 1
-    db.session.flush()
     return made
 
 
@@ -548,16 +433,14 @@ def load_demo() -> dict[str, int]:
     regions = load_baiyin_extract()
     if not regions.ok:  # the shipped file is checked by a test; this would be a packaging bug
         raise RuntimeError(f"Baiyin extract has bad rows: {regions.errors[:3]}")
-    city = _region(BAIYIN)
-    orgs = _organizations(city)
-    users = _accounts(orgs)
-    resources = _resources(orgs, users)
-    households, needs = _households_and_needs(users)
-    matches = _matches(resources, users)
+    users = _accounts()
+    resources = _resources(users)
+    households, posted = _households_and_needs(users)
+    made = _matches(resources, users)
     return {
         "villages and townships created": regions.created,
         "households created": households,
-        "needs created": needs,
-        "matches created": matches,
+        "needs created": posted,
+        "matches created": made,
         "demo accounts": len(users),
     }
