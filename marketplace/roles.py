@@ -8,15 +8,15 @@ from typing import ClassVar
 
 from flask_babel import lazy_gettext as _l
 
-from marketplace.vocab import LABELS, LabelledEnum
+from marketplace.vocab import LabelledEnum
 
 
 class Role(LabelledEnum):
-    DONOR = "donor"
-    STAFF = "staff"
-    ADMIN = "admin"
-    AUDITOR = "auditor"
-    SUPERUSER = "superuser"
+    DONOR = "donor", _l("Donor")
+    STAFF = "staff", _l("Village staff")
+    ADMIN = "admin", _l("Administrator")
+    AUDITOR = "auditor", _l("Auditor")
+    SUPERUSER = "superuser", _l("Superuser")
 
     # Named groups (assigned below the class: the members must exist first).
     ADMINS: ClassVar[frozenset[Role]]  # administer a region: verify, approve, allocate
@@ -34,13 +34,3 @@ Role.REGION_READERS = frozenset({Role.STAFF, Role.ADMIN, Role.AUDITOR, Role.SUPE
 Role.PERSONAL_DATA = frozenset({Role.STAFF, Role.ADMIN, Role.SUPERUSER})
 Role.OVERSIGHT = frozenset({Role.AUDITOR, Role.ADMIN, Role.SUPERUSER})
 Role.AUDITORS = frozenset({Role.AUDITOR, Role.SUPERUSER})
-
-LABELS.update(
-    {
-        Role.DONOR: _l("Donor"),
-        Role.STAFF: _l("Village staff"),
-        Role.ADMIN: _l("Administrator"),
-        Role.AUDITOR: _l("Auditor"),
-        Role.SUPERUSER: _l("Superuser"),
-    }
-)

@@ -15,9 +15,27 @@ from wtforms import SelectChoice
 
 
 class LabelledEnum(enum.StrEnum):
+    """A code stored in the database, declared with its label (an English msgid, translated on
+    display) and, for statuses, the tone of its badge (a Bootstrap colour):
+    ``VERIFIED = "verified", _l("Verified"), "success"``."""
+
+    _label: LazyString | None
+    tone: str
+
+    # The defaults only serve type checkers: looking a member up by value, Role("admin"),
+    # does not call __new__; every member is declared with its label.
+    def __new__(
+        cls, value: str, label: LazyString | None = None, tone: str = "secondary"
+    ) -> LabelledEnum:
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member._label = label
+        member.tone = tone
+        return member
+
     @property
-    def label(self) -> LazyString:
-        return LABELS[self]
+    def label(self) -> LazyString | str:
+        return self._label if self._label is not None else self.value
 
     @classmethod
     def choices(cls) -> list[SelectChoice]:
@@ -25,50 +43,29 @@ class LabelledEnum(enum.StrEnum):
 
 
 class HouseholdStatus(LabelledEnum):
-    POOR = "poor"
-    EXITED = "exited"
-    MONITORED = "monitored"
+    POOR = "poor", _l("Not yet out of poverty")
+    EXITED = "exited", _l("Out of poverty")
+    MONITORED = "monitored", _l("Monitored (at risk)")
 
 
 class PovertyCause(LabelledEnum):
-    ILLNESS = "illness"
-    DISABILITY = "disability"
-    SCHOOLING = "schooling"
-    DISASTER = "disaster"
-    LAND = "land"
-    WATER = "water"
-    SKILLS = "skills"
-    LABOUR = "labour"
-    CAPITAL = "capital"
-    TRANSPORT = "transport"
-    DRIVE = "drive"
+    ILLNESS = "illness", _l("Illness")
+    DISABILITY = "disability", _l("Disability")
+    SCHOOLING = "schooling", _l("Schooling costs")
+    DISASTER = "disaster", _l("Disaster")
+    LAND = "land", _l("Lack of land")
+    WATER = "water", _l("Lack of water")
+    SKILLS = "skills", _l("Lack of skills")
+    LABOUR = "labour", _l("Lack of labour")
+    CAPITAL = "capital", _l("Lack of capital")
+    TRANSPORT = "transport", _l("Remote transport")
+    DRIVE = "drive", _l("Lack of drive to develop")
 
 
 class LabourCapacity(LabelledEnum):
-    FULL = "full"
-    WEAK = "weak"
-    NONE = "none"
-
-
-LABELS: dict[enum.Enum, LazyString] = {
-    HouseholdStatus.POOR: _l("Not yet out of poverty"),
-    HouseholdStatus.EXITED: _l("Out of poverty"),
-    HouseholdStatus.MONITORED: _l("Monitored (at risk)"),
-    PovertyCause.ILLNESS: _l("Illness"),
-    PovertyCause.DISABILITY: _l("Disability"),
-    PovertyCause.SCHOOLING: _l("Schooling costs"),
-    PovertyCause.DISASTER: _l("Disaster"),
-    PovertyCause.LAND: _l("Lack of land"),
-    PovertyCause.WATER: _l("Lack of water"),
-    PovertyCause.SKILLS: _l("Lack of skills"),
-    PovertyCause.LABOUR: _l("Lack of labour"),
-    PovertyCause.CAPITAL: _l("Lack of capital"),
-    PovertyCause.TRANSPORT: _l("Remote transport"),
-    PovertyCause.DRIVE: _l("Lack of drive to develop"),
-    LabourCapacity.FULL: _l("Able to work"),
-    LabourCapacity.WEAK: _l("Weak labour capacity"),
-    LabourCapacity.NONE: _l("Unable to work"),
-}
+    FULL = "full", _l("Able to work")
+    WEAK = "weak", _l("Weak labour capacity")
+    NONE = "none", _l("Unable to work")
 
 
 @dataclass(frozen=True)

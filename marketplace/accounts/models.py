@@ -13,40 +13,26 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from marketplace.db import Base, TimestampMixin, enum_column, utcnow
 from marketplace.regions.models import Region
 from marketplace.roles import Role  # where the domains have always found it
-from marketplace.vocab import LABELS, LabelledEnum
+from marketplace.vocab import LabelledEnum
 
 
 class OrganizationKind(LabelledEnum):
-    ENTERPRISE = "enterprise"
-    SOCIAL_ORG = "social_org"
-    GOVERNMENT = "government"
-    INDIVIDUAL = "individual"
+    ENTERPRISE = "enterprise", _l("Enterprise")
+    SOCIAL_ORG = "social_org", _l("Social organization")
+    GOVERNMENT = "government", _l("Government unit")
+    INDIVIDUAL = "individual", _l("Individual donor")
 
 
 class TokenScope(LabelledEnum):
-    READ = "read"  # GET, HEAD, OPTIONS only
-    WRITE = "write"  # read and act
+    READ = "read", _l("Read only")  # GET, HEAD, OPTIONS only
+    WRITE = "write", _l("Read and act")  # read and act
 
 
 class VerificationStatus(LabelledEnum):
-    PENDING = "pending"
-    VERIFIED = "verified"
-    REJECTED = "rejected"
+    PENDING = "pending", _l("Awaiting verification"), "warning"
+    VERIFIED = "verified", _l("Verified"), "success"
+    REJECTED = "rejected", _l("Rejected"), "secondary"
 
-
-LABELS.update(
-    {
-        OrganizationKind.ENTERPRISE: _l("Enterprise"),
-        OrganizationKind.SOCIAL_ORG: _l("Social organization"),
-        OrganizationKind.GOVERNMENT: _l("Government unit"),
-        OrganizationKind.INDIVIDUAL: _l("Individual donor"),
-        VerificationStatus.PENDING: _l("Awaiting verification"),
-        VerificationStatus.VERIFIED: _l("Verified"),
-        VerificationStatus.REJECTED: _l("Rejected"),
-        TokenScope.READ: _l("Read only"),
-        TokenScope.WRITE: _l("Read and act"),
-    }
-)
 
 user_region = sa.Table(
     "user_region",

@@ -13,18 +13,18 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from marketplace.db import Base, TimestampMixin, enum_column
 from marketplace.needs.models import Need
 from marketplace.resources.models import Resource
-from marketplace.vocab import LABELS, LabelledEnum
+from marketplace.vocab import LabelledEnum
 
 
 class MatchStatus(LabelledEnum):
-    PROPOSED = "proposed"
-    APPROVED = "approved"
-    DELIVERED = "delivered"
-    CONFIRMED = "confirmed"
-    REJECTED = "rejected"
-    CANCELLED = "cancelled"
-    EXPIRED = "expired"
-    DISPUTED = "disputed"
+    PROPOSED = "proposed", _l("Pledged, awaiting approval"), "warning"
+    APPROVED = "approved", _l("Approved"), "success"
+    DELIVERED = "delivered", _l("Delivered"), "info"
+    CONFIRMED = "confirmed", _l("Confirmed by household"), "primary"
+    REJECTED = "rejected", _l("Rejected"), "secondary"
+    CANCELLED = "cancelled", _l("Cancelled"), "secondary"
+    EXPIRED = "expired", _l("Expired"), "secondary"
+    DISPUTED = "disputed", _l("Disputed"), "danger"
 
     # Named groups of states, defined once (assigned below the class: members must exist first).
     HELPING: ClassVar[frozenset[MatchStatus]]  # help given or under way: "aided"
@@ -42,20 +42,6 @@ MatchStatus.UNDER_WAY = frozenset(
 )
 MatchStatus.DONE = frozenset({MatchStatus.DELIVERED, MatchStatus.CONFIRMED})
 MatchStatus.LOST = frozenset({MatchStatus.REJECTED, MatchStatus.CANCELLED, MatchStatus.EXPIRED})
-
-
-LABELS.update(
-    {
-        MatchStatus.PROPOSED: _l("Pledged, awaiting approval"),
-        MatchStatus.APPROVED: _l("Approved"),
-        MatchStatus.DELIVERED: _l("Delivered"),
-        MatchStatus.CONFIRMED: _l("Confirmed by household"),
-        MatchStatus.REJECTED: _l("Rejected"),
-        MatchStatus.CANCELLED: _l("Cancelled"),
-        MatchStatus.EXPIRED: _l("Expired"),
-        MatchStatus.DISPUTED: _l("Disputed"),
-    }
-)
 
 
 class Match(TimestampMixin, Base):
@@ -110,18 +96,9 @@ class Match(TimestampMixin, Base):
 
 
 class ObjectionStatus(LabelledEnum):
-    OPEN = "open"
-    UPHELD = "upheld"
-    DISMISSED = "dismissed"
-
-
-LABELS.update(
-    {
-        ObjectionStatus.OPEN: _l("Open"),
-        ObjectionStatus.UPHELD: _l("Upheld"),
-        ObjectionStatus.DISMISSED: _l("Dismissed"),
-    }
-)
+    OPEN = "open", _l("Open"), "danger"
+    UPHELD = "upheld", _l("Upheld"), "danger"
+    DISMISSED = "dismissed", _l("Dismissed"), "secondary"
 
 
 class Objection(TimestampMixin, Base):

@@ -14,7 +14,6 @@ from marketplace.households.models import Household
 from marketplace.regions.models import Region
 from marketplace.vocab import (
     CATEGORIES,
-    LABELS,
     SUBCATEGORY_CODES,
     TOP_CATEGORY_CODES,
     LabelledEnum,
@@ -22,22 +21,19 @@ from marketplace.vocab import (
 
 
 class NeedStatus(LabelledEnum):
-    SUBMITTED = "submitted"  # waiting for verification; still editable
-    RETURNED = "returned"  # sent back with a reason; editable, then resubmitted
-    VERIFIED = "verified"  # open for pledges
-    FULFILLED = "fulfilled"
-    WITHDRAWN = "withdrawn"
-
-
-LABELS.update(
-    {
-        NeedStatus.SUBMITTED: _l("Awaiting verification"),
-        NeedStatus.RETURNED: _l("Returned"),
-        NeedStatus.VERIFIED: _l("Verified, open"),
-        NeedStatus.FULFILLED: _l("Fulfilled"),
-        NeedStatus.WITHDRAWN: _l("Withdrawn"),
-    }
-)
+    SUBMITTED = (
+        "submitted",
+        _l("Awaiting verification"),
+        "warning",
+    )  # waiting for verification; still editable
+    RETURNED = (
+        "returned",
+        _l("Returned"),
+        "danger",
+    )  # sent back with a reason; editable, then resubmitted
+    VERIFIED = "verified", _l("Verified, open"), "success"  # open for pledges
+    FULFILLED = "fulfilled", _l("Fulfilled"), "primary"
+    WITHDRAWN = "withdrawn", _l("Withdrawn"), "secondary"
 
 
 def _codes_check(column: str, codes: list[str]) -> str:

@@ -10,29 +10,19 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.db import Base, enum_column, utcnow
 from marketplace.regions.models import Region
-from marketplace.vocab import LABELS, LabelledEnum
+from marketplace.vocab import LabelledEnum
 
 
 class SpotCheckStatus(LabelledEnum):
-    OPEN = "open"
-    CLOSED = "closed"
+    OPEN = "open", _l("In progress"), "danger"
+    CLOSED = "closed", _l("Closed"), "secondary"
 
 
 class Finding(LabelledEnum):
-    FOUND = "found"
-    NOT_FOUND = "not_found"
-    UNCHECKED = "unchecked"
+    FOUND = "found", _l("Found")
+    NOT_FOUND = "not_found", _l("Not found")
+    UNCHECKED = "unchecked", _l("Not checked yet")
 
-
-LABELS.update(
-    {
-        SpotCheckStatus.OPEN: _l("In progress"),
-        SpotCheckStatus.CLOSED: _l("Closed"),
-        Finding.FOUND: _l("Found"),
-        Finding.NOT_FOUND: _l("Not found"),
-        Finding.UNCHECKED: _l("Not checked yet"),
-    }
-)
 
 # The "four checks" of the Anqing document: people, project, funds, measures.
 CHECKS = ("people", "project", "funds", "measures")

@@ -7,15 +7,15 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.db import Base, enum_column
-from marketplace.vocab import LABELS, LabelledEnum
+from marketplace.vocab import LabelledEnum
 
 
 class RegionLevel(LabelledEnum):
-    PROVINCE = "province"
-    CITY = "city"
-    COUNTY = "county"
-    TOWNSHIP = "township"
-    VILLAGE = "village"
+    PROVINCE = "province", _l("Province")
+    CITY = "city", _l("City")
+    COUNTY = "county", _l("County")
+    TOWNSHIP = "township", _l("Township")
+    VILLAGE = "village", _l("Village")
 
     @property
     def depth(self) -> int:
@@ -23,15 +23,6 @@ class RegionLevel(LabelledEnum):
 
 
 LEVEL_ORDER = list(RegionLevel)
-LABELS.update(
-    {
-        RegionLevel.PROVINCE: _l("Province"),
-        RegionLevel.CITY: _l("City"),
-        RegionLevel.COUNTY: _l("County"),
-        RegionLevel.TOWNSHIP: _l("Township"),
-        RegionLevel.VILLAGE: _l("Village"),
-    }
-)
 
 
 class Region(Base):

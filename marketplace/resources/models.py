@@ -12,41 +12,25 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from marketplace.accounts.models import Organization
 from marketplace.db import Base, TimestampMixin, enum_column
 from marketplace.regions.models import Region
-from marketplace.vocab import LABELS, LabelledEnum
+from marketplace.vocab import LabelledEnum
 
 
 class ResourceKind(LabelledEnum):
-    GOODS = "goods"
-    MONEY = "money"
-    DISCOUNT = "discount"
-    JOBS = "jobs"
-    TRAINING = "training"
-    PURCHASE = "purchase"
-    SERVICE = "service"
+    GOODS = "goods", _l("Goods")
+    MONEY = "money", _l("Money")
+    DISCOUNT = "discount", _l("Discount")
+    JOBS = "jobs", _l("Jobs")
+    TRAINING = "training", _l("Training")
+    PURCHASE = "purchase", _l("Purchase of farm produce")
+    SERVICE = "service", _l("Service")
 
 
 class ResourceStatus(LabelledEnum):
-    ACTIVE = "active"
-    PAUSED = "paused"
-    CLOSED = "closed"
-    EXPIRED = "expired"
+    ACTIVE = "active", _l("Active"), "success"
+    PAUSED = "paused", _l("Paused"), "secondary"
+    CLOSED = "closed", _l("Closed"), "secondary"
+    EXPIRED = "expired", _l("Expired"), "secondary"
 
-
-LABELS.update(
-    {
-        ResourceKind.GOODS: _l("Goods"),
-        ResourceKind.MONEY: _l("Money"),
-        ResourceKind.DISCOUNT: _l("Discount"),
-        ResourceKind.JOBS: _l("Jobs"),
-        ResourceKind.TRAINING: _l("Training"),
-        ResourceKind.PURCHASE: _l("Purchase of farm produce"),
-        ResourceKind.SERVICE: _l("Service"),
-        ResourceStatus.ACTIVE: _l("Active"),
-        ResourceStatus.PAUSED: _l("Paused"),
-        ResourceStatus.CLOSED: _l("Closed"),
-        ResourceStatus.EXPIRED: _l("Expired"),
-    }
-)
 
 resource_service_area = sa.Table(
     "resource_service_area",
