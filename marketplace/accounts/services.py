@@ -40,6 +40,7 @@ from marketplace.errors import ServiceError
 from marketplace.extensions import db
 from marketplace.notifications import services as notifications
 from marketplace.notifications.services import notify
+from marketplace.permissions import region_clause
 from marketplace.regions.models import Region
 
 _hasher = PasswordHasher()
@@ -476,8 +477,6 @@ def _require_manager(actor: User, user: User) -> None:
 
 def organizations_in_scope(actor: User) -> sa.Select[Any]:
     """Organizations an administrator handles: those registered inside the scope."""
-    from marketplace.permissions import region_clause
-
     query = sa.select(Organization).outerjoin(Region, Organization.region_id == Region.id)
     if actor.role == Role.SUPERUSER:
         return query
@@ -643,9 +642,6 @@ def staff_of(village: Region) -> list[User]:
 
 def users_in_scope(actor: User) -> sa.Select[Any]:
     """Accounts an administrator manages: those with a region inside the scope."""
-    from marketplace.accounts.models import user_region
-    from marketplace.permissions import region_clause
-
     if actor.role == Role.SUPERUSER:
         return sa.select(User)
     inside = (

@@ -18,6 +18,7 @@ from marketplace.households.models import Household
 from marketplace.matches.adapters import need_view, resource_view
 from marketplace.matches.aid import prior_aid_counts
 from marketplace.matches.models import Match, MatchStatus
+from marketplace.matches.warm import warm_resources
 from marketplace.needs.models import Need, NeedStatus
 from marketplace.needs.services import public_needs_query
 from marketplace.regions.models import Region
@@ -103,8 +104,6 @@ def score_pair(need: Need, resource: Resource) -> tuple[float, dict[str, Any]]:
 
 def suggest_resources(need: Need, limit: int = 5) -> list[tuple[Resource, Scored]]:
     """Best public resources for a need, from the process's warm index."""
-    from marketplace.matches.warm import warm_resources
-
     ranked = warm_resources().top(_need_views([need])[0], weights(), date.today(), limit)
     by_id = {
         r.id: r

@@ -19,7 +19,7 @@ from marketplace.audit.services import record_event
 from marketplace.db import utcnow
 from marketplace.errors import ServiceError
 from marketplace.extensions import db
-from marketplace.matches import policy
+from marketplace.matches import policy, scoring
 from marketplace.matches.adapters import need_view, resource_view
 from marketplace.matches.aid import prior_aid_counts
 from marketplace.matches.models import Match, MatchStatus, Objection, ObjectionStatus
@@ -167,9 +167,7 @@ def pledge(actor: User, need: Need, resource: Resource, quantity: int) -> Match:
     )
     if duplicate is not None:
         raise conflict(_l("This resource is already pledged to this need."))
-    from marketplace.matches.scoring import score_pair
-
-    score, breakdown = score_pair(need, resource)
+    score, breakdown = scoring.score_pair(need, resource)
     match = Match(
         need=need,
         resource=resource,
@@ -540,8 +538,6 @@ def allocate(
     """An administrator turns the optimal allocation of a scarce resource in their region into
     proposed matches. They go to the approval queue like any pledge: nothing is approved here,
     and the proposer may not approve them."""
-    from marketplace.matches.scoring import breakdown, propose_allocation, weights
-
     if actor.role not in Role.ADMINS or not in_scope(actor, region):
         raise ServiceError(_l("Only administrators of this region may decide."), 403)
     refuse_unless_reached(actor, resource)
@@ -549,8 +545,10 @@ def allocate(
         raise ServiceError(_l("Only a resource with a limited capacity needs allocating."))
     if village_cap is not None and village_cap < 1:
         raise ServiceError(_l("The cap per village must be a whole number above zero."))
-    best, _greedy, needs_by_id, scored = propose_allocation(resource, region.path, village_cap)
-    used = weights()
+    best, _greedy, needs_by_id, scored = scoring.propose_allocation(
+        resource, region.path, village_cap
+    )
+    used = scoring.weights()
     created = []
     for assignment in best.assignments:
         need = needs_by_id[assignment.need_id]
@@ -564,7 +562,7 @@ def allocate(
         match = Match(
             need=need, resource=resource, quantity=assignment.quantity, status=S.PROPOSED,
             proposed_by_id=actor.id, score=round(scored[need.id].score, 6),
-            score_breakdown=breakdown(scored[need.id], used),
+            score_breakdown=scoring.breakdown(scored[need.id], used),
         )  # fmt: skip
         db.session.add(match)
         created.append(match)

@@ -18,13 +18,14 @@ from marketplace.forms import ReasonForm
 from marketplace.households import services as households
 from marketplace.households.models import Household
 from marketplace.needs import policy, services
+from marketplace.needs.categories import classifier
 from marketplace.needs.forms import URGENCY_CHOICES, BrowseForm, NeedForm
 from marketplace.needs.models import Need, NeedStatus
 from marketplace.permissions import public, roles
 from marketplace.regions.models import Region, RegionLevel
 from marketplace.roles import Role
 from marketplace.signals import household_page, need_page, page_context
-from marketplace.vocab import CATEGORY_TREE
+from marketplace.vocab import CATEGORIES, CATEGORY_TREE
 from marketplace.web import form_status, int_arg, paginate, submitted, uploaded_photo
 
 bp = Blueprint("needs", __name__, url_prefix="/needs")
@@ -147,9 +148,6 @@ def _create(form: NeedForm) -> Need:
 @roles(*Role.EDITORS)
 def suggest_category() -> Any:
     """Category proposals for the words typed so far (JSON; posted, not in the URL)."""
-    from marketplace.needs.categories import classifier
-    from marketplace.vocab import CATEGORIES
-
     payload = request.get_json(silent=True) or {}
     words = str(payload.get("text", ""))[:2000]
     return {
