@@ -84,7 +84,8 @@ def breakdown(scored: Scored, used: Weights) -> dict[str, Any]:
     }
 
 
-def _need_views(needs: list[Need]) -> list[NeedView]:
+def need_views(needs: list[Need]) -> list[NeedView]:
+    """The library's view of each need, with its household's prior aid (one query for all)."""
     prior = prior_aid_counts([n.household_id for n in needs if n.household_id])
     return [need_view(n, prior.get(n.household_id or 0, 0)) for n in needs]
 
@@ -93,18 +94,18 @@ def score_pair(need: Need, resource: Resource) -> tuple[float, dict[str, Any]]:
     """The score and breakdown stored with a pledge (and the weights that made it)."""
     used = weights()
     candidates = rank.resources_for_need(
-        _need_views([need])[0], [resource_view(resource)], used, date.today(), limit=1
+        need_views([need])[0], [resource_view(resource)], used, date.today(), limit=1
     )
     if candidates:
         return round(candidates[0].score, 6), breakdown(candidates[0], used)
     # Pledges pass the hard constraints first, so this is a resource that ran out meanwhile.
-    plain = score(_need_views([need])[0], resource_view(resource), used)
+    plain = score(need_views([need])[0], resource_view(resource), used)
     return round(plain.score, 6), breakdown(plain, used)
 
 
 def suggest_resources(need: Need, limit: int = 5) -> list[tuple[Resource, Scored]]:
     """Best public resources for a need, from the process's warm index."""
-    ranked = warm_resources().top(_need_views([need])[0], weights(), date.today(), limit)
+    ranked = warm_resources().top(need_views([need])[0], weights(), date.today(), limit)
     by_id = {
         r.id: r
         for r in db.session.scalars(
@@ -242,7 +243,7 @@ def propose_allocation(
     """The optimal allocation of one scarce resource over the needs in a region, with the
     greedy baseline beside it."""
     needs = candidate_needs(resource, region_path)
-    views = _need_views(needs)
+    views = need_views(needs)
     used = weights()
     ranked = rank.needs_for_resource(
         resource_view(resource), views, used, date.today(), limit=max(len(views), 1)

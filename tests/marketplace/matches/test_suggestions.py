@@ -119,7 +119,7 @@ def test_candidate_views_read_as_columns_equal_the_orm_views(
 ) -> None:
     """The resource page reads candidates as plain columns; they must be what the adapters make
     of the ORM rows (household status and causes, prior aid, village, waiting days)."""
-    from marketplace.matches.scoring import _need_views, candidate_need_views, candidate_needs
+    from marketplace.matches.scoring import need_views, candidate_need_views, candidate_needs
     from marketplace.vocab import PovertyCause
 
     other = make_household(world.other_village, primary_cause=PovertyCause.SCHOOLING,
@@ -131,7 +131,7 @@ def test_candidate_views_read_as_columns_equal_the_orm_views(
                          status=MatchStatus.CONFIRMED))  # fmt: skip
     db.session.commit()
     columns = sorted(candidate_need_views(world.resource), key=lambda v: v.id)
-    orm = sorted(_need_views(candidate_needs(world.resource)), key=lambda v: v.id)
+    orm = sorted(need_views(candidate_needs(world.resource)), key=lambda v: v.id)
     assert len(columns) == 4 and columns == orm
     assert {v.prior_aid for v in columns if v.household_status} >= {1}
 
