@@ -119,7 +119,7 @@ def test_candidate_views_read_as_columns_equal_the_orm_views(
 ) -> None:
     """The resource page reads candidates as plain columns; they must be what the adapters make
     of the ORM rows (household status and causes, prior aid, village, waiting days)."""
-    from marketplace.matches.scoring import need_views, candidate_need_views, candidate_needs
+    from marketplace.matches.scoring import candidate_need_views, candidate_needs, need_views
     from marketplace.vocab import PovertyCause
 
     other = make_household(world.other_village, primary_cause=PovertyCause.SCHOOLING,
