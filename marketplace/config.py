@@ -100,6 +100,11 @@ def check_config(config: dict[str, Any]) -> None:
     url = str(config.get("SQLALCHEMY_DATABASE_URI", ""))
     if not url.startswith(("sqlite:", "postgresql")):
         raise ConfigError("DATABASE_URL", url, "sqlite:///path or postgresql+psycopg://...")
+    memory, lanes = config.get("PASSWORD_HASH_MEMORY_KIB"), config.get("PASSWORD_HASH_PARALLELISM")
+    if isinstance(memory, int) and isinstance(lanes, int) and memory < 8 * lanes:
+        raise ConfigError(
+            "PASSWORD_HASH_MEMORY_KIB", str(memory), f"at least 8 KiB per lane ({8 * lanes})"
+        )
     public = str(config.get("PUBLIC_URL", ""))
     if public and not public.startswith(("http://", "https://")):
         raise ConfigError("PUBLIC_URL", public, "an address starting with http:// or https://")
@@ -122,6 +127,11 @@ def load_config() -> dict[str, Any]:
         "BOOTSTRAP_SERVE_LOCAL": True,
         # Login protection.
         "LOGIN_MAX_FAILURES": _int("LOGIN_MAX_FAILURES", "5"),
+        # Argon2's cost: passes, memory (KiB) and lanes; its recommended values by default.
+        # Lower them only on a machine that cannot spare 64 MiB per sign-in.
+        "PASSWORD_HASH_TIME_COST": _int("PASSWORD_HASH_TIME_COST", "3", minimum=1),
+        "PASSWORD_HASH_MEMORY_KIB": _int("PASSWORD_HASH_MEMORY_KIB", "65536", minimum=8),
+        "PASSWORD_HASH_PARALLELISM": _int("PASSWORD_HASH_PARALLELISM", "4", minimum=1),
         "LOGIN_LOCK_MINUTES": _int("LOGIN_LOCK_MINUTES", "15"),
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "20 per minute"),
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),

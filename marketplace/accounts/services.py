@@ -18,7 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask import current_app, has_request_context, request
+from flask import current_app, has_app_context, has_request_context, request
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
@@ -43,13 +43,28 @@ from marketplace.notifications.services import notify
 from marketplace.permissions import region_clause
 from marketplace.regions.models import Region
 
-_hasher = PasswordHasher()
+_hashers: dict[tuple[int, int, int], PasswordHasher] = {}
+
+
+def _hasher() -> PasswordHasher:
+    """Argon2 at the configured cost (PASSWORD_HASH_*; argon2's recommended one outside an
+    app). A sign-in rehashes a password hashed at another cost."""
+    config = current_app.config if has_app_context() else {}
+    cost = (
+        int(config.get("PASSWORD_HASH_TIME_COST", 3)),
+        int(config.get("PASSWORD_HASH_MEMORY_KIB", 65536)),
+        int(config.get("PASSWORD_HASH_PARALLELISM", 4)),
+    )
+    if cost not in _hashers:
+        _hashers[cost] = PasswordHasher(time_cost=cost[0], memory_cost=cost[1], parallelism=cost[2])
+    return _hashers[cost]
+
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,50}$")
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    return _hasher().hash(password)
 
 
 def check_password_strength(password: str, field: str = "password") -> None:
@@ -61,7 +76,7 @@ def check_password_strength(password: str, field: str = "password") -> None:
 
 def _password_matches(user: User, password: str) -> bool:
     try:
-        return _hasher.verify(user.password_hash, password)
+        return _hasher().verify(user.password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
 
@@ -116,7 +131,7 @@ def authenticate(username: str, password: str) -> User:
     if user is None or not _password_matches(user, password):
         if user is None:
             # Hash anyway so that timing does not tell which user names exist.
-            _hasher.hash(password)
+            _hasher().hash(password)
         if throttle is None:
             throttle = LoginThrottle(username=username, address=address, failures=0)
             db.session.add(throttle)
@@ -136,7 +151,7 @@ def authenticate(username: str, password: str) -> User:
     if throttle is not None:
         db.session.delete(throttle)
     user.last_login_at = now
-    if _hasher.check_needs_rehash(user.password_hash):
+    if _hasher().check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     record_event("login", user, user)
     return user

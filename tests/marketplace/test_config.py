@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from marketplace import create_app
-from marketplace.config import ConfigError, load_config
+from marketplace.config import ConfigError, check_config, load_config
 
 
 @pytest.mark.parametrize(
@@ -55,3 +55,28 @@ def test_the_command_line_names_the_variable_without_a_traceback(tmp_path: Any) 
     )  # fmt: skip
     assert done.returncode != 0
     assert "SEARCH_BACKEND='elastic'" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_password_hashing_cost_is_a_setting(monkeypatch: Any) -> None:
+    """Argon2's cost comes from PASSWORD_HASH_*; nonsense is refused at start with its name."""
+    monkeypatch.setenv("PASSWORD_HASH_TIME_COST", "0")
+    with pytest.raises(ConfigError, match="PASSWORD_HASH_TIME_COST"):
+        load_config()
+    monkeypatch.setenv("PASSWORD_HASH_TIME_COST", "2")
+    monkeypatch.setenv("PASSWORD_HASH_MEMORY_KIB", "16")
+    monkeypatch.setenv("PASSWORD_HASH_PARALLELISM", "4")
+    config = load_config()
+    assert config["PASSWORD_HASH_TIME_COST"] == 2
+    with pytest.raises(ConfigError, match="PASSWORD_HASH_MEMORY_KIB"):
+        check_config(config)
+
+
+def test_the_app_hashes_at_the_configured_cost(app: Any, db: Any, world: Any) -> None:
+    from marketplace.accounts.services import hash_password
+
+    assert hash_password("x1234567").startswith("$argon2id$v=19$m=8,t=1,p=1$")
+    app.config["PASSWORD_HASH_TIME_COST"] = 2
+    try:
+        assert hash_password("x1234567").startswith("$argon2id$v=19$m=8,t=2,p=1$")
+    finally:
+        app.config["PASSWORD_HASH_TIME_COST"] = 1
