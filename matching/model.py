@@ -23,6 +23,11 @@ class NeedView:
     text: str = ""
     lat: float | None = None
     lng: float | None = None
+    # The unit of fairness: needs of one household share its per-household limit. None for a
+    # village-wide need, which is its own unit.
+    household_id: int | None = None
+    # The household's labour capacity ("full", "weak", "none"; None: not known or village-wide).
+    household_labour: str | None = None
 
 
 @dataclass(frozen=True)
@@ -40,3 +45,10 @@ class ResourceView:
     text: str = ""
     # Centre (lat, lng) of each service region, aligned with service_paths; None if unknown.
     service_coords: tuple[tuple[float, float] | None, ...] = ()
+    # At most this many units to one household (None: no limit).
+    per_household: int | None = None
+    # Hard: only households with someone able to work (jobs, training).
+    labour_required: bool = False
+    # Soft: causes and statuses the donor asks to favour (an explained bonus, not a filter).
+    priority_causes: tuple[str, ...] = ()
+    priority_statuses: tuple[str, ...] = ()
