@@ -1,10 +1,19 @@
 """Allocation of scarce resources: the set of matches with the greatest total score.
 
-A need served in full counts its score; served in part, the matching share of it. Capacities
-of resources, open quantities of needs and an optional cap per (resource, village) bound the
-allocation. That is a min-cost flow (source -> resource [-> resource x village] -> need ->
-sink), solved with OR-Tools; its constraint matrix is totally unimodular, so the linear
-programme (HiGHS, kept as a cross-check) has the same integral optimum.
+A need served in full counts its points; served in part, the matching share of them. Capacities
+of resources, open quantities of needs, a limit per (resource, household) and an optional cap
+per (resource, village) bound the allocation. That is a min-cost flow (source -> resource
+[-> resource x village] [-> resource x household] -> need -> sink), solved with OR-Tools; its
+constraint matrix is totally unimodular, so the linear programme (HiGHS, kept as a
+cross-check) has the same integral optimum. ``matching.fair`` adds shares per village or
+township on top.
+
+Exact, published ties: scores count as integer points out of ``POINTS``; one unit given to a
+need of open quantity q is worth points x L / q, L the least common multiple of the quantities
+(at most ``MAX_DENOMINATOR``, beyond which the unit value is rounded). Among allocations of equal
+value every solver takes the one that serves the lowest need ids first: the solvers' integer
+objective is value x K + w, where w falls with the need id and K exceeds any total of w, so
+the tie-break is lexicographic and no solver tolerance can perturb it.
 
 Candidate pairs travel as three numpy columns (need id, resource id, score): at two million
 pairs, Python objects per pair would cost more than the solver.
@@ -12,8 +21,9 @@ pairs, Python objects per pair would cost more than the solver.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+import math
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
@@ -25,6 +35,10 @@ from scipy.sparse.csgraph import connected_components
 
 Ints = npt.NDArray[np.int64]
 Floats = npt.NDArray[np.float64]
+Index = npt.NDArray[np.intp]
+
+POINTS = 10_000  # a score in [0, 1] is a whole number of points out of this
+MAX_DENOMINATOR = 2520  # lcm(1..10): unit values are exact for open quantities dividing it
 
 
 @dataclass(frozen=True)
@@ -49,7 +63,13 @@ class Allocation:
 
 @dataclass(frozen=True, eq=False)
 class Problem:
-    """Candidate pairs as columns, sorted by (need id, resource id), with the bounds."""
+    """Candidate pairs as columns, sorted by (need id, resource id), with the bounds.
+
+    ``household_of`` names each need's household (absent or None: a village-wide need, its
+    own unit); ``per_household`` the most units of a resource one household may receive
+    (absent or None: no limit), counting ``held``, the units each (household id, resource id)
+    already holds in live matches. ``points``, if given, are the pairs' integer points (else
+    the scores rounded to points)."""
 
     need_ids: Ints
     resource_ids: Ints
@@ -58,6 +78,10 @@ class Problem:
     capacity: Mapping[int, int | None]  # None: unlimited
     village_of: Mapping[int, str]  # need id -> village code (for the per-village cap)
     village_cap: int | None = None
+    household_of: Mapping[int, int | None] = field(default_factory=dict)
+    per_household: Mapping[int, int | None] = field(default_factory=dict)
+    held: Mapping[tuple[int, int], int] = field(default_factory=dict)
+    points: Ints | None = None
 
     @classmethod
     def of_pairs(cls, pairs: Iterable[Pair], **bounds: Any) -> Problem:
@@ -79,11 +103,22 @@ class Problem:
         if not need_ids.shape == resource_ids.shape == scores.shape or need_ids.ndim != 1:
             raise ValueError("need ids, resource ids and scores must be columns of one length")
         order = np.lexsort((resource_ids, need_ids))
+        if bounds.get("points") is not None:
+            points = np.asarray(bounds["points"], dtype=np.int64)
+            if points.shape != need_ids.shape:
+                raise ValueError("points must be a column as long as the pairs")
+            bounds["points"] = points[order]
         return cls(need_ids[order], resource_ids[order], scores[order], **bounds)
 
     def __post_init__(self) -> None:
         if self.scores.size and not (np.all(self.scores >= 0.0) and np.all(self.scores <= 1.0)):
             raise ValueError("scores must lie in [0, 1]")
+        if (
+            self.points is not None
+            and self.points.size
+            and not (np.all(self.points >= 0) and np.all(self.points <= POINTS))
+        ):
+            raise ValueError(f"points must lie in [0, {POINTS}]")
         if not np.all(np.isin(self.need_ids, np.fromiter(self.need_quantity, np.int64))):
             raise ValueError("a pair names an unknown need")
         if not np.all(np.isin(self.resource_ids, np.fromiter(self.capacity, np.int64))):
@@ -94,11 +129,22 @@ class Problem:
             raise ValueError("capacities must be non-negative")
         if self.village_cap is not None and self.village_cap < 0:
             raise ValueError("the village cap must be non-negative")
+        if any(c is not None and c < 0 for c in self.per_household.values()):
+            raise ValueError("per-household limits must be non-negative")
+        if any(h < 0 for h in self.held.values()):
+            raise ValueError("units held must be non-negative")
         same = (self.need_ids[1:] == self.need_ids[:-1]) & (
             self.resource_ids[1:] == self.resource_ids[:-1]
         )
         if np.any(np.diff(self.need_ids) < 0) or np.any(same):
             raise ValueError("pairs must be sorted and each (need, resource) may appear once")
+        if self.village_cap is not None:
+            village: dict[int, str] = {}
+            for n, h in self.household_of.items():
+                if h is not None and village.setdefault(h, self.village_of.get(n, "")) != (
+                    self.village_of.get(n, "")
+                ):
+                    raise ValueError("a household's needs must lie in one village")
 
     @cached_property
     def pairs(self) -> tuple[Pair, ...]:
@@ -106,6 +152,13 @@ class Problem:
             Pair(int(n), int(r), float(s))
             for n, r, s in zip(self.need_ids, self.resource_ids, self.scores, strict=True)
         )
+
+    @cached_property
+    def pair_points(self) -> Ints:
+        """Each pair's integer points: equal points are an exact tie."""
+        if self.points is not None:
+            return self.points
+        return np.rint(self.scores * POINTS).astype(np.int64)
 
     def quantities(self, need_ids: Ints) -> Ints:
         return np.fromiter((self.need_quantity[int(n)] for n in need_ids), np.int64, need_ids.size)
@@ -121,149 +174,272 @@ class Problem:
         return resource_index * max(len(codes), 1) + village
 
 
-def _result(problem: Problem, kept: npt.NDArray[np.intp], amounts: Ints) -> Allocation:
-    """Assignments in (need id, resource id) order and their total score."""
-    served = amounts > 0
-    index = kept[served]
-    quantity = amounts[served]
-    need_ids = problem.need_ids[index]
-    wanted = problem.quantities(need_ids)
-    total = float(np.sum(problem.scores[index] * quantity / wanted)) if index.size else 0.0
-    assignments = tuple(
-        Assignment(int(n), int(r), int(q))
-        for n, r, q in zip(need_ids, problem.resource_ids[index], quantity, strict=True)
+# --- the network every solver works on -----------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class Level:
+    """A nested bound: ``key`` gives each kept pair's class (0..k-1), ``cap`` the most units
+    each class may receive. Keys of an inner level refine the outer ones (same resource)."""
+
+    name: str  # "group", "village" or "household"
+    key: Ints
+    cap: Ints
+
+
+@dataclass(frozen=True, eq=False)
+class Network:
+    """The kept pairs (positive points) of a problem, indexed, with integer unit values."""
+
+    kept: Index  # positions in the problem's pair columns
+    needs: Ints  # need ids, ascending
+    resources: Ints  # resource ids, ascending
+    need_index: Ints  # per kept pair
+    resource_index: Ints  # per kept pair
+    quantity: Ints  # per need: units still wanted
+    capacity: Ints  # per resource: units left (-1: unlimited)
+    value: Ints  # per kept pair: one unit's value, points x L / q
+    levels: tuple[Level, ...]
+
+    def with_level(self, name: str, codes: Ints, caps: Ints) -> Network:
+        """A new outermost level: ``codes`` (per kept pair) under each resource, capped."""
+        key, _ = _compose(self.resource_index, codes)
+        levels = [Level(name, key, caps)]
+        parent = key
+        for level in self.levels:
+            inner, first = _compose(parent, level.key)
+            levels.append(Level(level.name, inner, level.cap[level.key[first]]))
+            parent = inner
+        return replace(self, levels=tuple(levels))
+
+    def without(self, name: str) -> Network:
+        return replace(self, levels=tuple(lv for lv in self.levels if lv.name != name))
+
+    def after(self, amounts: Ints) -> Network:
+        """What is left once ``amounts`` (per kept pair) are given."""
+        quantity = self.quantity - np.bincount(self.need_index, amounts, self.needs.size).astype(
+            np.int64
+        )
+        used = np.bincount(self.resource_index, amounts, self.resources.size).astype(np.int64)
+        capacity = np.where(self.capacity < 0, -1, self.capacity - used)
+        levels = tuple(
+            Level(lv.name, lv.key, lv.cap - np.bincount(lv.key, amounts, lv.cap.size).astype(
+                np.int64))
+            for lv in self.levels
+        )  # fmt: skip
+        return replace(self, quantity=quantity, capacity=capacity, levels=levels)
+
+
+def _compose(parent: Ints, codes: Ints) -> tuple[Ints, Index]:
+    """Classes of (parent, code), numbered in order; and the first pair of each class."""
+    if parent.size == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.intp)
+    stacked = np.stack([parent, codes], axis=1)
+    _rows, first, inverse = np.unique(stacked, axis=0, return_index=True, return_inverse=True)
+    return inverse.reshape(-1).astype(np.int64), first.astype(np.intp)
+
+
+def _codes(values: Iterable[object]) -> Ints:
+    """Small integers for hashable values, numbered by first appearance."""
+    seen: dict[object, int] = {}
+    return np.fromiter((seen.setdefault(v, len(seen)) for v in values), np.int64)
+
+
+def network(problem: Problem) -> Network:
+    points = problem.pair_points
+    kept = np.flatnonzero(points > 0)
+    need_ids = problem.need_ids[kept]
+    needs, need_index = np.unique(need_ids, return_inverse=True)
+    resources, resource_index = np.unique(problem.resource_ids[kept], return_inverse=True)
+    need_index = need_index.astype(np.int64)
+    resource_index = resource_index.astype(np.int64)
+    quantity = problem.quantities(needs)
+    capacity = np.array(
+        [-1 if (c := problem.capacity[int(r)]) is None else c for r in resources], dtype=np.int64
     )
-    return Allocation(assignments, round(total, 9))
+    wanted = quantity[need_index]
+    lcm = math.lcm(*(int(q) for q in np.unique(quantity[quantity > 0]))) if kept.size else 1
+    if lcm <= MAX_DENOMINATOR:
+        value = points[kept] * (lcm // np.maximum(wanted, 1))
+    else:
+        value = np.rint(points[kept] * MAX_DENOMINATOR / np.maximum(wanted, 1)).astype(np.int64)
+    levels: list[Level] = []
+    parent = resource_index
+    if problem.village_cap is not None:
+        village = _codes(problem.village_of.get(int(n), "") for n in need_ids)
+        key, _ = _compose(parent, village)
+        levels.append(Level("village", key, np.full(int(key.max(initial=-1)) + 1,
+                                                    problem.village_cap, np.int64)))  # fmt: skip
+        parent = key
+    limit = [problem.per_household.get(int(r)) for r in resources]
+    if any(lim is not None for lim in limit):
+        limited = np.array([lim is not None for lim in limit])[resource_index]
+        households = [problem.household_of.get(int(n)) for n in need_ids]
+        # A village-wide need is its own unit; a pair of an unlimited resource its own class.
+        unit = _codes(
+            ("h", h) if h is not None and lim else ("n", int(n)) if lim else ("p", i)
+            for i, (n, h, lim) in enumerate(zip(need_ids, households, limited, strict=True))
+        )
+        key, first = _compose(parent, unit)
+        room = []
+        for position in first.tolist():
+            r = int(resources[resource_index[position]])
+            lim = problem.per_household.get(r)
+            h = households[position]
+            if lim is None:
+                room.append(int(wanted[position]))
+            else:
+                held = problem.held.get((h, r), 0) if h is not None else 0
+                room.append(max(lim - held, 0))
+        levels.append(Level("household", key, np.array(room, dtype=np.int64)))
+    return Network(kept, needs, resources, need_index, resource_index, quantity, capacity,
+                   value.astype(np.int64), tuple(levels))  # fmt: skip
 
 
-def greedy(problem: Problem) -> Allocation:
-    """The baseline: best pairs first (ties by need id, then resource id), each as far as it
-    fits."""
-    # Pairs are stored in (need, resource) order, so a stable sort on -score keeps that tie order.
-    order = np.argsort(-problem.scores, kind="stable")
-    order = order[problem.scores[order] > 0]
-    need_left = dict(problem.need_quantity)
-    cap_left = dict(problem.capacity)
-    village_left: dict[tuple[int, str], int] = {}
-    amounts = np.zeros(order.size, dtype=np.int64)
-    cap = problem.village_cap
-    for position, (n, r) in enumerate(
-        zip(problem.need_ids[order].tolist(), problem.resource_ids[order].tolist(), strict=True)
-    ):
-        room = need_left[n]
-        left = cap_left[r]
-        if left is not None:
-            room = min(room, left)
-        if cap is not None:
-            key = (r, problem.village_of.get(n, ""))
-            room = min(room, village_left.setdefault(key, cap))
+def _tie_weights(net: Network, pairs: Index) -> tuple[Ints, Ints]:
+    """Per pair of ``pairs``: the tie weight w (lower need id within its connected part: higher)
+    and per pair the K of its part (above any total of w there)."""
+    need_index = net.need_index[pairs]
+    resource_index = net.resource_index[pairs]
+    needs, local = np.unique(need_index, return_inverse=True)
+    resources, local_r = np.unique(resource_index, return_inverse=True)
+    graph = sp.coo_matrix(
+        (np.ones(pairs.size), (local, needs.size + local_r)),
+        shape=(needs.size + resources.size,) * 2,
+    )
+    _count, labels = connected_components(graph, directed=False)
+    need_label = labels[: needs.size]
+    # needs are in id order; rank within the part by a stable sort on the label
+    order = np.argsort(need_label, kind="stable")
+    sizes = np.bincount(need_label)
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    rank = np.empty(needs.size, np.int64)
+    rank[order] = np.arange(needs.size) - starts[need_label[order]]
+    weight = sizes[need_label] - rank  # 1 .. size
+    demand = np.bincount(need_label, net.quantity[needs], sizes.size)
+    part_k = demand.astype(np.int64) * sizes + 1
+    return weight[local].astype(np.int64), part_k[need_label[local]].astype(np.int64)
+
+
+# --- the solvers: units per kept pair ------------------------------------------------------
+
+
+def _greedy_amounts(net: Network) -> Ints:
+    """Best unit values first (ties by need id, then resource id), each as far as it fits."""
+    order = np.lexsort((net.resource_index, net.need_index, -net.value))
+    need_left = net.quantity.tolist()
+    unlimited = int(net.quantity.sum()) + 1
+    cap_left = np.where(net.capacity < 0, unlimited, net.capacity).tolist()
+    level_left = [lv.cap.tolist() for lv in net.levels]
+    level_key = [lv.key[order].tolist() for lv in net.levels]
+    amounts = np.zeros(net.kept.size, dtype=np.int64)
+    needs = net.need_index[order].tolist()
+    resources = net.resource_index[order].tolist()
+    for position, (n, r) in enumerate(zip(needs, resources, strict=True)):
+        room = min(need_left[n], cap_left[r])
+        for left, keys in zip(level_left, level_key, strict=True):
+            room = min(room, left[keys[position]])
         if room <= 0:
             continue
         need_left[n] -= room
-        if left is not None:
-            cap_left[r] = left - room
-        if cap is not None:
-            village_left[key] -= room
-        amounts[position] = room
-    back = np.argsort(order, kind="stable")  # assignments back in (need, resource) order
-    return _result(problem, order[back], amounts[back])
-
-
-SCALE = 10**9  # scores to integer costs for the flow solver
+        cap_left[r] -= room
+        for left, keys in zip(level_left, level_key, strict=True):
+            left[keys[position]] -= room
+        amounts[order[position]] = room
+    return amounts
 
 
 # Independent parts of the problem (no need or resource in common) are solved one batch at a
 # time: the solver's work grows faster than the problem, and a province splits into counties.
 BATCH_PAIRS = 20_000
+COST_LIMIT = 2**62  # OR-Tools multiplies costs by the node count: keep far from overflow
 
 
-def optimal(problem: Problem) -> Allocation:
-    """Min-cost flow with OR-Tools: source -> resource [-> resource x village] -> need -> sink,
-    plus a zero-cost bypass from source to sink so that no unit is sent where it adds nothing.
-    Arcs are added in (need id, resource id) order, so the same data gives the same result."""
-    positive = problem.scores > 0
-    kept = np.flatnonzero(positive)
-    if kept.size == 0:
-        return Allocation((), 0.0)
-    needs, need_index = np.unique(problem.need_ids[kept], return_inverse=True)
-    resources, resource_index = np.unique(problem.resource_ids[kept], return_inverse=True)
-    quantity = problem.quantities(needs)
-    capacity = np.array(
-        [-1 if (c := problem.capacity[int(r)]) is None else c for r in resources], dtype=np.int64
-    )
-    village = (
-        None if problem.village_cap is None
-        else problem.village_keys(resource_index, positive)
-    )  # fmt: skip
+def _flow_amounts(net: Network) -> Ints:
+    """Min-cost flow with OR-Tools, one batch of connected parts at a time."""
+    amounts = np.zeros(net.kept.size, dtype=np.int64)
+    if net.kept.size == 0:
+        return amounts
     graph = sp.coo_matrix(
-        (np.ones(kept.size), (need_index, needs.size + resource_index)),
-        shape=(needs.size + resources.size,) * 2,
+        (np.ones(net.kept.size), (net.need_index, net.needs.size + net.resource_index)),
+        shape=(net.needs.size + net.resources.size,) * 2,
     )
     _count, labels = connected_components(graph, directed=False)
-    part = labels[need_index]
+    part = labels[net.need_index]
     by_part = np.argsort(part, kind="stable")  # pairs grouped by part, in their order inside
     bounds = np.flatnonzero(np.diff(part[by_part])) + 1
-    amounts = np.zeros(kept.size, dtype=np.int64)
-    batch: list[npt.NDArray[np.intp]] = []
+    batch: list[Index] = []
     groups = np.split(by_part, bounds)
     for number, group in enumerate(groups):
         batch.append(group)
         if sum(g.size for g in batch) >= BATCH_PAIRS or number == len(groups) - 1:
             pairs = np.sort(np.concatenate(batch))
             batch = []
-            amounts[pairs] = _flow(
-                need_index[pairs], resource_index[pairs], quantity, capacity,
-                problem.scores[kept[pairs]], None if village is None else village[pairs],
-                problem.village_cap,
-            )  # fmt: skip
-    return _result(problem, kept, amounts)
+            amounts[pairs] = _flow(net, pairs)
+    return amounts
 
 
-def _flow(
-    need_index: Ints,
-    resource_index: Ints,
-    all_quantity: Ints,
-    all_capacity: Ints,
-    scores: Floats,
-    village: Ints | None,
-    village_cap: int | None,
-) -> Ints:
-    """Units sent along each pair by the min-cost flow over these pairs (capacity -1:
-    unlimited)."""
+def _costs(net: Network, pairs: Index, nodes: int) -> Ints:
+    """Integer costs -(value x K + w) for ``pairs``: lexicographic ties by need id."""
+    weight, part_k = _tie_weights(net, pairs)
+    big = int(part_k.max())
+    value = net.value[pairs]
+    if (int(value.max()) * big + int(weight.max())) * (nodes + 1) >= COST_LIMIT:
+        # Too large a part for an exact tie-break in 64 bits: value alone (ties then follow
+        # the canonical arc order, still the same for the same data).
+        return -value
+    return -(value * big + weight)
+
+
+def _flow(net: Network, pairs: Index) -> Ints:
+    """Units sent along each of ``pairs`` by the min-cost flow over them."""
     from ortools.graph.python import min_cost_flow
 
-    needs, need_index = np.unique(need_index, return_inverse=True)
-    resources, resource_index = np.unique(resource_index, return_inverse=True)
-    quantity = all_quantity[needs]
+    needs, need_index = np.unique(net.need_index[pairs], return_inverse=True)
+    resources, resource_index = np.unique(net.resource_index[pairs], return_inverse=True)
+    quantity = net.quantity[needs]
     demand = int(quantity.sum())
-    capacity = all_capacity[resources]
+    capacity = net.capacity[resources]
     capacity = np.where(capacity < 0, demand, np.minimum(capacity, demand))
     source, sink = 0, 1
     need_node = 2 + np.arange(needs.size, dtype=np.int64)
     resource_node = 2 + needs.size + np.arange(resources.size, dtype=np.int64)
     next_node = 2 + needs.size + resources.size
 
-    pair_start = resource_node[resource_index]
+    parent = resource_node[resource_index]
+    pair_cap = quantity[need_index]
     extra: list[tuple[Ints, Ints, Ints]] = []
-    if village is not None and village_cap is not None:
-        keys, first_pair, key_index = np.unique(village, return_index=True, return_inverse=True)
-        village_node = next_node + np.arange(keys.size, dtype=np.int64)
-        pair_start = village_node[key_index]
-        extra.append((
-            resource_node[resource_index[first_pair]], village_node,
-            np.full(keys.size, village_cap, dtype=np.int64),
-        ))  # fmt: skip
+    for depth, level in enumerate(net.levels):
+        keys, first, inverse, counts = np.unique(
+            level.key[pairs], return_index=True, return_inverse=True, return_counts=True
+        )
+        key_cap = np.clip(level.cap[keys], 0, demand)
+        if depth == len(net.levels) - 1:
+            # A class of one pair needs no node: its cap bounds the pair's arc.
+            single = counts[inverse] == 1
+            pair_cap = np.where(single, np.minimum(pair_cap, key_cap[inverse]), pair_cap)
+            multi = np.flatnonzero(counts > 1)
+            node_of = np.full(keys.size, -1, np.int64)
+            node_of[multi] = next_node + np.arange(multi.size)
+            extra.append((parent[first[multi]], node_of[multi], key_cap[multi]))
+            parent = np.where(single, parent, node_of[inverse])
+            next_node += multi.size
+        else:
+            node = next_node + np.arange(keys.size, dtype=np.int64)
+            extra.append((parent[first], node, key_cap))
+            parent = node[inverse]
+            next_node += keys.size
 
-    pair_quantity = quantity[need_index]
-    pair_cost = -np.round(scores / pair_quantity * SCALE).astype(np.int64)
+    pair_cost = _costs(net, pairs, next_node)
     parts = [
-        (np.zeros(resources.size, np.int64), resource_node, capacity, np.zeros(resources.size)),
-        (pair_start, need_node[need_index], pair_quantity, pair_cost),
-        *((t, h, c, np.zeros(t.size)) for t, h, c in extra),
-        (need_node, np.full(needs.size, sink, np.int64), quantity, np.zeros(needs.size)),
+        (np.full(resources.size, source, np.int64), resource_node, capacity,
+         np.zeros(resources.size, np.int64)),
+        *((t, h, c, np.zeros(t.size, np.int64)) for t, h, c in extra),
+        (parent, need_node[need_index], pair_cap, pair_cost),
+        (need_node, np.full(needs.size, sink, np.int64), quantity, np.zeros(needs.size, np.int64)),
         # The bypass: units that would add nothing stay home.
-        (np.array([source]), np.array([sink]), np.array([demand]), np.zeros(1)),
-    ]
+        (np.array([source]), np.array([sink]), np.array([demand]), np.zeros(1, np.int64)),
+    ]  # fmt: skip
     tails, heads, caps, costs = (np.concatenate([p[i] for p in parts]) for i in range(4))
     flow = min_cost_flow.SimpleMinCostFlow()
     flow.add_arcs_with_capacity_and_unit_cost(
@@ -275,48 +451,40 @@ def _flow(
     status = flow.solve()
     if status != flow.OPTIMAL:
         raise RuntimeError(f"allocation solver failed with status {status}")
-    first = resources.size
-    count = need_index.size
-    return np.asarray(flow.flows(np.arange(first, first + count, dtype=np.int32)), np.int64)
+    first_pair = resources.size + sum(t.size for t, _h, _c in extra)
+    arcs = np.arange(first_pair, first_pair + pairs.size, dtype=np.int32)
+    return np.asarray(flow.flows(arcs), np.int64)
 
 
-def optimal_lp(problem: Problem) -> Allocation:
-    """The same optimum as a linear programme (HiGHS simplex): a slower cross-check of
-    ``optimal`` (the network matrix is totally unimodular, so the vertex found is integral)."""
-    positive = problem.scores > 0
-    kept = np.flatnonzero(positive)
-    n = kept.size
+def _lp_amounts(net: Network) -> Ints:
+    """The same optimum as a linear programme (HiGHS dual simplex): integer costs on a network
+    matrix, so every reduced cost is a whole number and tolerances cannot flip a tie."""
+    n = net.kept.size
     if n == 0:
-        return Allocation((), 0.0)
-    needs, need_index = np.unique(problem.need_ids[kept], return_inverse=True)
-    resources, resource_index = np.unique(problem.resource_ids[kept], return_inverse=True)
-    quantity = problem.quantities(needs)
-    capacity = np.array(
-        [np.inf if (c := problem.capacity[int(r)]) is None else c for r in resources]
-    )
+        return np.zeros(0, np.int64)
     columns = np.arange(n)
-    rows = [need_index, needs.size + resource_index]
-    bounds = [quantity.astype(np.float64), capacity]
-    upper = np.minimum(quantity[need_index], capacity[resource_index])
-    if problem.village_cap is not None:
-        keys, key_index = np.unique(
-            problem.village_keys(resource_index, positive), return_inverse=True
-        )
-        rows.append(needs.size + resources.size + key_index)
-        bounds.append(np.full(keys.size, float(problem.village_cap)))
-        upper = np.minimum(upper, problem.village_cap)
+    capacity = np.where(net.capacity < 0, np.inf, net.capacity.astype(np.float64))
+    rows = [net.need_index, net.needs.size + net.resource_index]
+    bounds = [net.quantity.astype(np.float64), capacity]
+    upper = np.minimum(net.quantity[net.need_index], capacity[net.resource_index])
+    offset = net.needs.size + net.resources.size
+    for level in net.levels:
+        rows.append(offset + level.key)
+        bounds.append(level.cap.astype(np.float64))
+        upper = np.minimum(upper, level.cap[level.key])
+        offset += level.cap.size
     b = np.concatenate(bounds)
     matrix = sp.csr_matrix(
         (np.ones(n * len(rows)), (np.concatenate(rows), np.tile(columns, len(rows)))),
         shape=(b.size, n),
     )
     finite = np.isfinite(b)
-    per_unit = problem.scores[kept] / quantity[need_index]
-    # A tiny preference for earlier pairs (sorted by need id, resource id) breaks ties the
-    # same way every time; it is far below any real score difference.
-    tie_break = 1e-9 * (1.0 - columns / n)
+    all_pairs = np.arange(n, dtype=np.intp)
+    cost = _costs(net, all_pairs, 0)
+    if float(np.abs(cost).max()) * n >= 2.0**52:  # beyond exact doubles: value alone
+        cost = -net.value
     result = linprog(
-        c=-(per_unit + tie_break),
+        c=cost.astype(np.float64),
         A_ub=matrix[finite],
         b_ub=b[finite],
         bounds=np.column_stack([np.zeros(n), upper]),
@@ -324,5 +492,53 @@ def optimal_lp(problem: Problem) -> Allocation:
     )
     if result.status != 0:
         raise RuntimeError(f"allocation solver failed: {result.message}")
-    amounts = np.floor(result.x + 1e-6).astype(np.int64)
-    return _result(problem, kept, amounts)
+    x: Floats = np.asarray(result.x, dtype=np.float64)
+    return np.floor(x + 1e-6).astype(np.int64)
+
+
+SOLVERS: dict[str, Callable[[Network], Ints]] = {
+    "flow": _flow_amounts,
+    "lp": _lp_amounts,
+    "greedy": _greedy_amounts,
+}
+
+
+def result(problem: Problem, net: Network, amounts: Ints) -> Allocation:
+    """Assignments in (need id, resource id) order and their total score (points / POINTS)."""
+    served = amounts > 0
+    index = net.kept[served]
+    quantity = amounts[served]
+    need_ids = problem.need_ids[index]
+    wanted = problem.quantities(need_ids)
+    points = problem.pair_points[index]
+    total = float(np.sum(points * quantity / wanted)) / POINTS if index.size else 0.0
+    assignments = tuple(
+        Assignment(int(n), int(r), int(q))
+        for n, r, q in zip(need_ids, problem.resource_ids[index], quantity, strict=True)
+    )
+    return Allocation(assignments, round(total, 9))
+
+
+def solve(problem: Problem, solver: str = "flow") -> Allocation:
+    """The allocation of ``problem`` by one of ``SOLVERS`` ("flow", "lp", "greedy")."""
+    net = network(problem)
+    return result(problem, net, SOLVERS[solver](net))
+
+
+def greedy(problem: Problem) -> Allocation:
+    """The baseline: best pairs first (ties by need id, then resource id), each as far as it
+    fits."""
+    return solve(problem, "greedy")
+
+
+def optimal(problem: Problem) -> Allocation:
+    """Min-cost flow with OR-Tools: source -> resource [-> resource x village] [-> resource x
+    household] -> need -> sink, plus a zero-cost bypass from source to sink so that no unit is
+    sent where it adds nothing. Among optima, the lowest need ids are served first."""
+    return solve(problem, "flow")
+
+
+def optimal_lp(problem: Problem) -> Allocation:
+    """The same optimum as a linear programme (HiGHS simplex): a slower cross-check of
+    ``optimal`` (the network matrix is totally unimodular, so the vertex found is integral)."""
+    return solve(problem, "lp")

@@ -1,0 +1,183 @@
+"""Fair allocation: units shared among groups (villages or townships) before scores decide.
+
+For each resource, every group's basis is its eligible open need: the units its needs with
+positive points could take, counting each household's limit (less what it already holds) and
+the per-village cap. The resource's units (at most the sum of the bases) are shared in
+proportion to the bases by largest-remainder rounding, remainders tied by group key. Within the
+shares the total score is maximised (phase 1); what a group cannot use flows on to the others,
+again by maximum score (phase 2, the unused capacity over the needs still open). So a group gets
+at least its share while it has an eligible need with room, and never more than it could use.
+
+The result carries, per (resource, group), the basis, the share and the units given; the total
+score of the fair result and of the unconstrained maximum; and for every eligible need left
+without, the reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from matching.allocation import (
+    SOLVERS,
+    Allocation,
+    Ints,
+    Network,
+    Problem,
+    _codes,
+    _compose,
+    network,
+    result,
+)
+
+BELOW_CUT = "below_cut"  # other needs had more points
+SHARE_USED = "share_used"  # its group's share was used; a need elsewhere with fewer points won
+HOUSEHOLD_SERVED = "household_served"  # the household has reached the per-household limit
+VILLAGE_CAP = "village_cap"  # the village has reached the cap per village
+
+
+@dataclass(frozen=True)
+class GroupShare:
+    resource_id: int
+    group: str
+    basis: int  # eligible open need (units the group could take)
+    share: int  # its proportional share, largest-remainder rounded
+    given: int  # units the fair allocation gives it
+
+
+@dataclass(frozen=True)
+class Unserved:
+    need_id: int
+    resource_id: int  # the resource the reason refers to (the need's best candidate)
+    reason: str  # BELOW_CUT, SHARE_USED, HOUSEHOLD_SERVED or VILLAGE_CAP
+
+
+@dataclass(frozen=True)
+class FairAllocation:
+    allocation: Allocation  # the fair result
+    maximum: Allocation  # the unconstrained maximum-score result, same solver
+    groups: tuple[GroupShare, ...]  # by (resource id, group)
+    unserved: tuple[Unserved, ...]  # by need id
+
+    @property
+    def score_lost(self) -> float:
+        return round(self.maximum.total_score - self.allocation.total_score, 9)
+
+
+def largest_remainder(total: int, basis: list[int], keys: list[str]) -> list[int]:
+    """``total`` units in proportion to ``basis`` (total at most their sum): floors first, then
+    one more to the largest remainders, ties by key."""
+    whole = sum(basis)
+    if whole == 0:
+        return [0] * len(basis)
+    floors = [total * b // whole for b in basis]
+    remainders = [total * b % whole for b in basis]
+    left = total - sum(floors)
+    for i in sorted(range(len(basis)), key=lambda i: (-remainders[i], keys[i]))[:left]:
+        floors[i] += 1
+    return floors
+
+
+def _basis(net: Network, pair_class: Ints) -> Ints:
+    """Units each (resource, group) class could take: need quantities, capped by each level
+    from the inside out (household room, then village cap)."""
+    amount = net.quantity[net.need_index].astype(np.int64)
+    first_pair = np.arange(net.kept.size, dtype=np.int64)  # a pair of each current class
+    key = first_pair
+    for level in reversed(net.levels):
+        outer = level.key[first_pair]
+        amount = np.minimum(np.bincount(outer, amount, level.cap.size).astype(np.int64),
+                            level.cap)  # fmt: skip
+        first_pair = _first_of(level.key)
+        key = level.key
+    if np.any(pair_class[first_pair][key] != pair_class):
+        raise ValueError("a household or village spans groups")
+    return np.bincount(pair_class[first_pair], amount, int(pair_class.max(initial=-1)) + 1).astype(
+        np.int64
+    )
+
+
+def _first_of(key: Ints) -> Ints:
+    """The first pair of each class 0..k-1 of ``key``."""
+    first = np.full(int(key.max(initial=-1)) + 1, -1, np.int64)
+    first[key[::-1]] = np.arange(key.size - 1, -1, -1)
+    return first
+
+
+def fair(problem: Problem, group_of: Mapping[int, str], solver: str = "flow") -> FairAllocation:
+    """Fair mode: shares per (resource, group) by eligible open need, the score maximised
+    within them, unused shares passed on. ``group_of`` maps each need id to its group (a
+    village or township code); ``solver`` is one of ``allocation.SOLVERS``."""
+    solve = SOLVERS[solver]
+    net = network(problem)
+    maximum = result(problem, net, solve(net))
+    need_ids = problem.need_ids[net.kept]
+    group_names = [group_of.get(int(n), "") for n in need_ids]
+    group_code = _codes(group_names)
+    pair_class, first = _compose(net.resource_index, group_code)
+    basis = _basis(net, pair_class) if net.kept.size else np.zeros(0, np.int64)
+
+    classes_of: dict[int, list[int]] = {}
+    for c, position in enumerate(first.tolist()):
+        classes_of.setdefault(int(net.resource_index[position]), []).append(c)
+    share = np.zeros(basis.size, np.int64)
+    for r, classes in classes_of.items():
+        bases = [int(basis[c]) for c in classes]
+        cap = int(net.capacity[r])
+        total = sum(bases) if cap < 0 else min(cap, sum(bases))
+        keys = [group_names[int(first[c])] for c in classes]
+        for c, s in zip(classes, largest_remainder(total, bases, keys), strict=True):
+            share[c] = s
+
+    phase1 = net.with_level("group", group_code, share)
+    first_amounts = solve(phase1)
+    amounts = first_amounts + solve(net.after(first_amounts))
+    fair_result = result(problem, net, amounts)
+    given = np.bincount(pair_class, amounts, basis.size).astype(np.int64)
+    groups = sorted(
+        (GroupShare(int(net.resources[net.resource_index[first[c]]]), group_names[int(first[c])],
+                    int(basis[c]), int(share[c]), int(given[c]))
+         for c in range(basis.size)),
+        key=lambda g: (g.resource_id, g.group),
+    )  # fmt: skip
+    unserved = _reasons(problem, net, amounts, pair_class, share, given)
+    return FairAllocation(fair_result, maximum, tuple(groups), unserved)
+
+
+def _reasons(
+    problem: Problem, net: Network, amounts: Ints, pair_class: Ints, share: Ints, given: Ints
+) -> tuple[Unserved, ...]:
+    """Why each eligible need left without got nothing, for its best candidate resource."""
+    left = net.after(amounts)
+    served_by_need = np.bincount(net.need_index, amounts, net.needs.size)
+    # The lowest unit value given by each resource: a need above it lost to a share, not a cut.
+    lowest = np.full(net.resources.size, np.iinfo(np.int64).max)
+    given_pairs = amounts > 0
+    np.minimum.at(lowest, net.resource_index[given_pairs], net.value[given_pairs])
+    full = {lv.name: lv.cap[lv.key] <= 0 for lv in left.levels}
+    household_full = full.get("household", np.zeros(net.kept.size, bool))
+    village_full = full.get("village", np.zeros(net.kept.size, bool))
+    # best candidate per need: highest value, then lowest resource id
+    order = np.lexsort((net.resource_index, -net.value, net.need_index))
+    best = np.full(net.needs.size, -1, np.int64)
+    best[net.need_index[order[::-1]]] = order[::-1]
+    reasons = []
+    for n in np.flatnonzero(served_by_need == 0).tolist():
+        mine = net.need_index == n
+        if np.all(household_full[mine]):
+            reason = HOUSEHOLD_SERVED
+        elif np.all(household_full[mine] | village_full[mine]):
+            reason = VILLAGE_CAP
+        else:
+            p = int(best[n])
+            r = int(net.resource_index[p])
+            c = int(pair_class[p])
+            won_lower = net.value[p] > lowest[r]
+            reason = SHARE_USED if won_lower and given[c] >= share[c] else BELOW_CUT
+        p = int(best[n])
+        reasons.append(
+            Unserved(int(net.needs[n]), int(net.resources[net.resource_index[p]]), reason)
+        )
+    return tuple(reasons)
