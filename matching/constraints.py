@@ -18,6 +18,7 @@ class Violation(StrEnum):
     SERVICE_AREA = "service_area"
     STATUS = "status"
     CAUSE = "cause"
+    LABOUR = "labour"
 
 
 def category_fits(need: NeedView, resource: ResourceView) -> bool:
@@ -27,6 +28,13 @@ def category_fits(need: NeedView, resource: ResourceView) -> bool:
 
 def in_service_area(need: NeedView, resource: ResourceView) -> bool:
     return any(need.village_path.startswith(path) for path in resource.service_paths)
+
+
+def able_to_work(need: NeedView) -> bool:
+    """Someone in the household can work, or it is not known to be otherwise: only a household
+    recorded as without labour ("none") is kept from jobs and training; a village-wide need or
+    an unknown capacity is not."""
+    return need.household_labour != "none"
 
 
 def violations(need: NeedView, resource: ResourceView, today: date) -> list[Violation]:
@@ -51,6 +59,8 @@ def violations(need: NeedView, resource: ResourceView, today: date) -> list[Viol
         found.append(Violation.STATUS)
     if resource.eligible_causes and not set(need.household_causes) & set(resource.eligible_causes):
         found.append(Violation.CAUSE)
+    if resource.labour_required and not able_to_work(need):
+        found.append(Violation.LABOUR)
     return found
 
 

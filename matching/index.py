@@ -3,9 +3,11 @@
 ``NeedIndex`` answers "best needs for this resource" over up to millions of open needs;
 ``ResourceIndex`` answers "best resources for this need". Both apply the hard constraints and
 the scoring of ``matching.scoring`` with numpy over whole columns, add rows one at a time (a
-new need does not rebuild anything), and give exactly the ranking of ``matching.rank``:
-text similarity is computed only for candidates that could still reach the top once it is
-added, which is exact because its weight bounds what it can contribute.
+new need does not rebuild anything), and give exactly the ranking of ``matching.rank``: the
+same integer points (the contributions are the same float operations, added in the same
+order), ties by lowest id. Text similarity is computed only for candidates that could still
+reach the top once it is added, which is exact because its weight bounds what it can
+contribute.
 """
 
 from __future__ import annotations
@@ -17,14 +19,21 @@ import numpy as np
 import scipy.sparse as sp
 
 from matching import text
+from matching.constraints import able_to_work
 from matching.model import NeedView, ResourceView
 from matching.scoring import (
+    COMPONENTS,
     DISTANCE_SCALE_KM,
     EARTH_RADIUS_KM,
+    TEXT_FLOOR,
+    TEXT_SATURATION,
     WAITING_FULL_DAYS,
     Scored,
     Weights,
+    prior_aid_component,
     score,
+    urgency_component,
+    waiting_component,
 )
 
 STATUSES = {"poor": 0, "exited": 1, "monitored": 2}
@@ -38,6 +47,12 @@ BLOCK = 65536
 def _path_codes(path: str) -> list[int]:
     codes = [int(c) for c in path.split("/") if c]
     return codes + [-1] * (LEVELS - len(codes))
+
+
+def _quantize(values: np.ndarray) -> np.ndarray:
+    """``scoring.quantize``, element by element."""
+    result: np.ndarray = np.floor(values * 1e6 + 0.5) / 1e6
+    return result
 
 
 def _cause_bits(causes: Sequence[str]) -> int:
@@ -57,6 +72,47 @@ def _km(
          + np.cos(p1) * np.cos(p2) * np.sin(np.radians(centre_lng - lng) / 2) ** 2)  # fmt: skip
     km: np.ndarray = 2 * EARTH_RADIUS_KM * np.arcsin(np.minimum(1.0, np.sqrt(np.nan_to_num(a))))
     return km
+
+
+Values = dict[str, "np.ndarray | float"]
+
+
+def _points(values: Values, factors: dict[str, float], skip: str = "") -> np.ndarray:
+    """Each row's exact total in points, added in the scorer's order (so the same float), and
+    rounded half up as the scorer rounds it; ``skip`` leaves one component out (a bound)."""
+    total: np.ndarray | float = 0.0
+    for name in COMPONENTS:
+        if name != skip:
+            total = total + factors[name] * values[name]
+    if skip:
+        return np.asarray(total, dtype=np.float64)
+    return np.floor(np.asarray(total, dtype=np.float64) + 0.5).astype(np.int64)
+
+
+def _text_values(sims: np.ndarray) -> np.ndarray:
+    """``scoring.text_value`` over an array (in float64, as the scorer computes it)."""
+    clipped = np.clip(sims.astype(np.float64), 0.0, 1.0)
+    value: np.ndarray = np.minimum(
+        np.maximum((clipped - TEXT_FLOOR) / (TEXT_SATURATION - TEXT_FLOOR), 0.0), 1.0
+    )
+    return value
+
+
+def _finalists(partial: np.ndarray, text_factor: float, limit: int) -> np.ndarray:
+    """Rows that can still reach the top ``limit`` in points once text (at most text_factor
+    points) is added: a row's rounded total is at most partial + text_factor + 0.5, and the
+    limit-th's at least its partial - 0.5."""
+    k = min(limit, partial.size)
+    kth = -np.partition(-partial, k - 1)[k - 1]
+    keep: np.ndarray = partial + text_factor >= kth - 1.0 - 1e-6
+    return keep
+
+
+def _status_table(statuses: Sequence[str]) -> np.ndarray:
+    """Status number to "is one of these"; the last entry (index -1) is no household."""
+    table = np.zeros(len(STATUSES) + 1, dtype=bool)
+    table[[STATUSES[s] for s in statuses if s in STATUSES]] = True
+    return table
 
 
 class _Columns:
@@ -91,7 +147,8 @@ class NeedIndex:
                 "urgency": np.dtype(np.int8), "waiting": np.dtype(np.int32),
                 "prior": np.dtype(np.int32), "status": np.dtype(np.int8),
                 "causes": np.dtype(np.int32), "lat": np.dtype(np.float64),
-                "lng": np.dtype(np.float64), "alive": np.dtype(np.bool_)}  # fmt: skip
+                "lng": np.dtype(np.float64), "alive": np.dtype(np.bool_),
+                "no_labour": np.dtype(np.bool_)}  # fmt: skip
         spec.update({f"code{i}": np.dtype(np.int64) for i in range(LEVELS)})
         self._cols = _Columns(spec)
         self._category: list[str] = []
@@ -142,6 +199,7 @@ class NeedIndex:
             "causes": _cause_bits(need.household_causes),
             "lat": np.nan if need.lat is None else need.lat,
             "lng": np.nan if need.lng is None else need.lng, "alive": True,
+            "no_labour": not able_to_work(need),
             **{f"code{i}": codes[i] for i in range(LEVELS)},
         })  # fmt: skip
         if row >= len(self._cat):
@@ -191,11 +249,11 @@ class NeedIndex:
         covered = self._lookup(resource.categories)
         mask = covered[self._cat[rows]] | covered[self._sub[rows]]
         if resource.eligible_statuses:
-            allowed_status = np.zeros(len(STATUSES) + 1, dtype=bool)  # the last: no household
-            allowed_status[[STATUSES[s] for s in resource.eligible_statuses if s in STATUSES]] = 1
-            mask &= allowed_status[self._cols["status"][rows]]
+            mask &= _status_table(resource.eligible_statuses)[self._cols["status"][rows]]
         if resource.eligible_causes:
             mask &= (self._cols["causes"][rows] & _cause_bits(resource.eligible_causes)) != 0
+        if resource.labour_required:
+            mask &= ~self._cols["no_labour"][rows]
         kept: np.ndarray = rows[mask]
         return kept
 
@@ -211,33 +269,32 @@ class NeedIndex:
         rows = self._candidates(resource, today)
         if rows.size == 0:
             return []
-        w = weights.as_dict()
-        total = sum(w.values())
+        factors = weights.factors()
         c = self._cols
-        exact = self._lookup(resource.categories)[self._sub[rows]]
-        category = np.where(exact, 1.0, 0.6)
-        location = self._location(resource, rows)
-        urgency = (np.clip(c["urgency"][rows], 1, 3) - 1) / 2
-        waiting = np.minimum(np.maximum(c["waiting"][rows], 0) / WAITING_FULL_DAYS, 1.0)
-        prior = np.where(c["status"][rows] < 0, 0.5, 1.0 / (1.0 + np.maximum(c["prior"][rows], 0)))
         open_q = c["open"][rows].astype(np.float64)
-        quantity = (np.ones_like(open_q) if resource.remaining is None
-                    else np.minimum(resource.remaining / open_q, 1.0))  # fmt: skip
-        partial = (w["category"] * category + w["location"] * location + w["urgency"] * urgency
-                   + w["waiting"] * waiting + w["prior_aid"] * prior
-                   + w["quantity"] * quantity) / total  # fmt: skip
-        # Only rows that could still reach the top once text (worth at most w_text/total) is in.
-        k = min(limit, rows.size)
-        kth = np.partition(-partial, k - 1)[k - 1] * -1
-        keep = partial >= kth - w["text"] / total - 1e-12
+        status, causes = c["status"][rows], c["causes"][rows]
+        values: Values = {
+            "category": np.where(self._lookup(resource.categories)[self._sub[rows]], 1.0, 0.6),
+            "location": self._location(resource, rows),
+            "urgency": (np.clip(c["urgency"][rows], 1, 3) - 1) / 2,
+            "waiting": np.minimum(np.maximum(c["waiting"][rows], 0) / WAITING_FULL_DAYS, 1.0),
+            "prior_aid": np.where(status < 0, 0.5, 1.0 / (1.0 + np.maximum(c["prior"][rows], 0))),
+            "quantity": (np.ones_like(open_q) if resource.remaining is None
+                         else np.minimum(resource.remaining / open_q, 1.0)),
+            "priority": np.where(_status_table(resource.priority_statuses)[status]
+                                 | ((causes & _cause_bits(resource.priority_causes)) != 0),
+                                 1.0, 0.0),
+        }  # fmt: skip
+        keep = _finalists(_points(values, factors, skip="text"), factors["text"], limit)
         finalists = rows[keep]
         sims = self._similarities(text.encode_one(resource.text), finalists)
-        final = partial[keep] + w["text"] * np.clip(sims, 0.0, 1.0) / total
-        order = np.lexsort((c["id"][finalists], -np.round(final, 12)))[:limit]
+        final: Values = {name: np.asarray(v)[keep] for name, v in values.items()}
+        final["text"] = _text_values(sims)
+        order = np.lexsort((c["id"][finalists], -_points(final, factors)))[:limit]
         # The explained result of the library's scorer for the few that made it.
         scored = [score(self._views[finalists[i]], resource, weights, float(sims[i]))
                   for i in order]  # fmt: skip
-        scored.sort(key=lambda s: (-s.score, s.need_id))
+        scored.sort(key=lambda s: (-s.points, s.need_id))
         return scored
 
     def _location(self, resource: ResourceView, rows: np.ndarray) -> np.ndarray:
@@ -262,7 +319,7 @@ class NeedIndex:
         lat, lng = self._cols["lat"][rows], self._cols["lng"][rows]
         known = ~(np.isnan(lat) | np.isnan(centre_lat))
         km = _km(lat, lng, centre_lat, centre_lng)
-        decayed = 0.5 * level + 0.5 * np.exp(-km / DISTANCE_SCALE_KM)
+        decayed = _quantize(0.5 * level + 0.5 * np.exp(-km / DISTANCE_SCALE_KM))
         result: np.ndarray = np.where(known, decayed, level)
         return result
 
@@ -279,7 +336,9 @@ class ResourceIndex:
                 "usable": np.dtype(np.bool_), "valid_from": np.dtype(np.int32),
                 "valid_until": np.dtype(np.int32), "remaining": np.dtype(np.int64),
                 "statuses": np.dtype(np.int32), "causes": np.dtype(np.int32),
-                "listed": np.dtype(np.uint64)}  # fmt: skip
+                "listed": np.dtype(np.uint64), "labour": np.dtype(np.bool_),
+                "priority_statuses": np.dtype(np.int32),
+                "priority_causes": np.dtype(np.int32)}  # fmt: skip
         self._cols = _Columns(spec)
         self._areas = _Columns({"row": np.dtype(np.int64), "depth": np.dtype(np.int64),
                                 "code": np.dtype(np.int64), "lat": np.dtype(np.float64),
@@ -330,6 +389,10 @@ class ResourceIndex:
                             if s in STATUSES) if resource.eligible_statuses else 0,
             "causes": _cause_bits(resource.eligible_causes) if resource.eligible_causes else 0,
             "listed": self._category_bits(resource.categories),
+            "labour": resource.labour_required,
+            "priority_statuses": sum(1 << STATUSES[s] for s in set(resource.priority_statuses)
+                                     if s in STATUSES),
+            "priority_causes": _cause_bits(resource.priority_causes),
         })  # fmt: skip
         if resource.eligible_statuses and self._cols["statuses"][row] == 0:
             self._cols.cols["statuses"][row] = 1 << 30  # only statuses no household has
@@ -393,16 +456,17 @@ class ResourceIndex:
         keep &= (statuses == 0) | ((statuses & status_bit) != 0)
         causes = c["causes"][rows]
         keep &= (causes == 0) | ((causes & _cause_bits(need.household_causes)) != 0)
+        if not able_to_work(need):
+            keep &= ~c["labour"][rows]
         return rows[keep], held[keep]
 
     def top(self, need: NeedView, weights: Weights, today: date, limit: int) -> list[Scored]:
         rows, held = self._candidates(need, today)
         if rows.size == 0:
             return []
-        w = weights.as_dict()
+        factors = weights.factors()
         c = self._cols
         sub_bit = np.uint64(self._category_bits((need.subcategory,), create=False))
-        category = np.where((c["listed"][rows] & sub_bit) != 0, 1.0, 0.6)
         depth = self._areas["depth"][held]
         level = np.select(
             [depth >= 5, depth >= 4, depth >= 3, depth >= 2], [1.0, 0.8, 0.6, 0.4], 0.2
@@ -411,21 +475,32 @@ class ResourceIndex:
         if need.lat is not None and need.lng is not None:
             lat, lng = self._areas["lat"][held], self._areas["lng"][held]
             km = _km(np.asarray(need.lat), np.asarray(need.lng), lat, lng)
-            decayed = 0.5 * level + 0.5 * np.exp(-km / DISTANCE_SCALE_KM)
+            decayed = _quantize(0.5 * level + 0.5 * np.exp(-km / DISTANCE_SCALE_KM))
             location = np.where(np.isnan(lat), level, decayed)
         remaining = c["remaining"][rows]
-        quantity = np.where(remaining < 0, 1.0,
-                            np.minimum(remaining / need.open_quantity, 1.0))  # fmt: skip
-        # Components that differ between resources; the need's own (urgency, waiting, prior
-        # aid) are the same for all and do not change the order.
-        varying = w["category"] * category + w["location"] * location + w["quantity"] * quantity
-        k = min(limit, rows.size)
-        kth = -np.partition(-varying, k - 1)[k - 1]
-        keep = varying >= kth - w["text"] - 1e-12
+        status = STATUSES.get(need.household_status or "", -1)
+        status_bit = 0 if status < 0 else 1 << status
+        # The need's own components (urgency, waiting, prior aid): the scorer's, once.
+        values: Values = {
+            "category": np.where((c["listed"][rows] & sub_bit) != 0, 1.0, 0.6),
+            "location": location,
+            "urgency": urgency_component(need)[0],
+            "waiting": waiting_component(need)[0],
+            "prior_aid": prior_aid_component(need)[0],
+            "quantity": np.where(remaining < 0, 1.0,
+                                 np.minimum(remaining / need.open_quantity, 1.0)),
+            "priority": np.where(((c["priority_statuses"][rows] & status_bit) != 0)
+                                 | ((c["priority_causes"][rows]
+                                     & _cause_bits(need.household_causes)) != 0), 1.0, 0.0),
+        }  # fmt: skip
+        keep = _finalists(_points(values, factors, skip="text"), factors["text"], limit)
         finalists = rows[keep]
         sims = text.similarities(text.encode_one(need.text), self._text_matrix()[finalists])
-        final = varying[keep] + w["text"] * sims
-        order = np.lexsort((c["id"][finalists], -np.round(final, 12)))[:limit]
+        final: Values = {
+            name: np.asarray(v)[keep] if np.ndim(v) else v for name, v in values.items()
+        }
+        final["text"] = _text_values(sims)
+        order = np.lexsort((c["id"][finalists], -_points(final, factors)))[:limit]
         scored = [score(need, self._views[finalists[i]], weights, float(sims[i])) for i in order]
-        scored.sort(key=lambda s: (-s.score, s.resource_id))
+        scored.sort(key=lambda s: (-s.points, s.resource_id))
         return scored

@@ -17,8 +17,9 @@ def _validate_limit(limit: int) -> None:
 
 
 def _top(scored: list[Scored], limit: int, key_id: str) -> list[Scored]:
-    # Highest score first; ties by id, so the same data always gives the same order.
-    scored.sort(key=lambda s: (-s.score, getattr(s, key_id)))
+    # Most points first; equal points by lowest id, so the same data always gives the same
+    # order whatever the order it came in.
+    scored.sort(key=lambda s: (-s.points, getattr(s, key_id)))
     return scored[:limit]
 
 

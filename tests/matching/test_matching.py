@@ -98,7 +98,7 @@ def test_weights_are_validated() -> None:
     with pytest.raises(ValueError):
         Weights(category=-1)
     with pytest.raises(ValueError):
-        Weights(0, 0, 0, 0, 0, 0, 0)
+        Weights(0, 0, 0, 0, 0, 0, 0, 0)  # eight components since priority
 
 
 def test_ranking_is_sorted_limited_and_deterministic() -> None:
