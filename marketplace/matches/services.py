@@ -50,6 +50,7 @@ VIOLATION_MESSAGES: dict[Violation, LazyString] = {
     Violation.SERVICE_AREA: _l("The need's village lies outside the resource's service area."),
     Violation.STATUS: _l("The household's status is not eligible for this resource."),
     Violation.CAUSE: _l("The household's poverty causes are not eligible for this resource."),
+    Violation.LABOUR: _l("This resource is for households with a member able to work."),
 }
 
 
