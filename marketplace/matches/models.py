@@ -31,6 +31,7 @@ class MatchStatus(LabelledEnum):
     UNDER_WAY: ClassVar[frozenset[MatchStatus]]  # holding capacity until confirmed or ended
     DONE: ClassVar[frozenset[MatchStatus]]  # delivered, whether or not confirmed yet
     LOST: ClassVar[frozenset[MatchStatus]]  # ended without help
+    LIVE: ClassVar[frozenset[MatchStatus]]  # still going: one per (need, resource)
 
 
 # A disputed match counts as help until the dispute ends it: the ranking and the reports agree.
@@ -42,6 +43,16 @@ MatchStatus.UNDER_WAY = frozenset(
 )
 MatchStatus.DONE = frozenset({MatchStatus.DELIVERED, MatchStatus.CONFIRMED})
 MatchStatus.LOST = frozenset({MatchStatus.REJECTED, MatchStatus.CANCELLED, MatchStatus.EXPIRED})
+
+
+# A match that is still going (pledged, approved, delivered, disputed): at most one per
+# (need, resource). Spelled as SQL for the partial unique index; ``services.LIVE`` is the same.
+MatchStatus.LIVE = frozenset(
+    {MatchStatus.PROPOSED, MatchStatus.APPROVED, MatchStatus.DELIVERED, MatchStatus.DISPUTED}
+)
+LIVE_CLAUSE = sa.text(
+    "status IN (" + ", ".join(f"'{s.value}'" for s in sorted(MatchStatus.LIVE)) + ")"
+)
 
 
 class Match(TimestampMixin, Base):
@@ -92,6 +103,16 @@ class Match(TimestampMixin, Base):
         sa.CheckConstraint("satisfaction BETWEEN 1 AND 5", name="satisfaction_range"),
         sa.CheckConstraint("received_quantity >= 0", name="received_non_negative"),
         sa.Index("ix_match_status", "status"),
+        # One live pledge per (need, resource): a second one, even from a racing request, is
+        # refused by the database (``services.pledge`` answers it 409).
+        sa.Index(
+            "uq_match_live_need_resource",
+            "need_id",
+            "resource_id",
+            unique=True,
+            sqlite_where=LIVE_CLAUSE,
+            postgresql_where=LIVE_CLAUSE,
+        ),
     )
 
 

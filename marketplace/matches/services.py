@@ -38,7 +38,7 @@ from marketplace.transitions import conflict
 from matching.constraints import Violation, violations
 
 S = MatchStatus
-LIVE = {S.PROPOSED, S.APPROVED, S.DELIVERED, S.DISPUTED}
+LIVE = S.LIVE  # one per (need, resource): the unique index on match says so too
 
 VIOLATION_MESSAGES: dict[Violation, LazyString] = {
     Violation.NEED_NOT_OPEN: _l("The need is not open for pledges."),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -23,6 +24,26 @@ class ResourceKind(LabelledEnum):
     TRAINING = "training", _l("Training")
     PURCHASE = "purchase", _l("Purchase of farm produce")
     SERVICE = "service", _l("Service")
+
+
+# The kinds whose help is work: they go only to households with someone able to work, unless
+# the donor says otherwise.
+LABOUR_KINDS = frozenset({ResourceKind.JOBS, ResourceKind.TRAINING})
+
+
+def _kind_of(context: Any) -> ResourceKind:
+    """The kind of the row being inserted, for the defaults that depend on it: every way a
+    resource is made (the form, the demo, an import, a test) gets the same defaults."""
+    return ResourceKind(context.get_current_parameters()["kind"])
+
+
+def default_per_household(kind: ResourceKind) -> int | None:
+    """Goods: one unit per household unless the donor says otherwise; other kinds: no limit."""
+    return 1 if kind == ResourceKind.GOODS else None
+
+
+def default_labour_required(kind: ResourceKind) -> bool:
+    return kind in LABOUR_KINDS
 
 
 class ResourceStatus(LabelledEnum):
@@ -59,6 +80,18 @@ class Resource(TimestampMixin, Base):
     # Eligibility: empty lists mean any status / any cause.
     eligible_statuses: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
     eligible_causes: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    # Fairness (issue 12). At most this many units to one household, over all its needs and
+    # live matches (None: no limit); new goods default to 1 (``default_per_household``).
+    per_household: Mapped[int | None] = mapped_column(
+        default=lambda ctx: default_per_household(_kind_of(ctx))
+    )
+    # Hard: only households with someone able to work (the labour capacity is not "none").
+    labour_required: Mapped[bool] = mapped_column(
+        default=lambda ctx: default_labour_required(_kind_of(ctx))
+    )
+    # Soft: causes and statuses the donor asks to favour; a bonus in the ranking, never a filter.
+    priority_causes: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    priority_statuses: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
     valid_from: Mapped[date]
     valid_until: Mapped[date]
     delivery_deadline: Mapped[date | None]
@@ -79,6 +112,7 @@ class Resource(TimestampMixin, Base):
         ),
         sa.CheckConstraint("unit_value >= 0", name="unit_value_non_negative"),
         sa.CheckConstraint("valid_until >= valid_from", name="validity_ordered"),
+        sa.CheckConstraint("per_household >= 1", name="per_household_positive"),
     )
 
     @property
