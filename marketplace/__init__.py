@@ -313,11 +313,12 @@ def _register_template_helpers(app: Flask) -> None:
             "csrf_form": FlaskForm(formdata=None),
         }
 
-    from marketplace.matches.scoring import explain
+    from marketplace.matches.scoring import explain, score_lines
     from marketplace.permissions import may_open
     from marketplace.roles import Role
 
     app.jinja_env.filters["explain"] = explain
+    app.jinja_env.filters["score_lines"] = score_lines
     app.jinja_env.globals["may_open"] = may_open
     app.jinja_env.globals["Role"] = Role
     app.jinja_env.filters["mask_name"] = privacy.mask_name

@@ -16,14 +16,14 @@ from sqlalchemy.orm import contains_eager, selectinload
 from marketplace.extensions import db
 from marketplace.households.models import Household
 from marketplace.matches.adapters import need_view, resource_view
-from marketplace.matches.aid import prior_aid_counts
-from marketplace.matches.models import Match, MatchStatus
+from marketplace.matches.aid import COUNTED_FOR_RANKING, prior_aid_counts
+from marketplace.matches.models import Match
 from marketplace.matches.warm import warm_resources
 from marketplace.needs.models import Need, NeedStatus
 from marketplace.needs.services import public_needs_query
 from marketplace.regions.models import Region
 from marketplace.resources.models import Resource
-from marketplace.vocab import CATEGORIES
+from marketplace.vocab import CATEGORIES, HouseholdStatus, PovertyCause
 from matching import allocation, rank
 from matching.model import NeedView
 from matching.scoring import Explanation, Scored, Weights, score
@@ -47,6 +47,8 @@ WORDING: dict[tuple[str, str], LazyString] = {
     ("quantity", "full"): _l("Can meet the whole quantity"),
     ("quantity", "partial"): _l("Can meet only %(available)s"),
     ("quantity", "none"): _l("Nothing left open"),
+    ("priority", "met"): _l("Among the donor's priorities: %(priority)s"),
+    ("priority", "not_met"): _l("Not among the donor's priorities"),
 }
 DISTANCE = _l("%(km)s km away")
 
@@ -63,6 +65,14 @@ def explain(item: dict[str, Any]) -> str:
     params = dict(item.get("params") or {})
     if "category" in params and params["category"] in CATEGORIES:
         params["category"] = str(CATEGORIES[str(params["category"])].label)
+    if item.get("component") == "priority":
+        # The causes and status that met the donor's priorities, in words.
+        causes = [str(PovertyCause(c).label) for c in params.get("causes") or ()
+                  if c in PovertyCause.__members__.values()]  # fmt: skip
+        status = params.get("status")
+        if status in HouseholdStatus.__members__.values():
+            causes.append(str(HouseholdStatus(status).label))
+        params["priority"] = "、".join(causes)
     template = WORDING.get((item.get("component", ""), item.get("code", "")))
     if template is None:
         return ""
@@ -81,7 +91,37 @@ def breakdown(scored: Scored, used: Weights) -> dict[str, Any]:
         "components": scored.components,
         "weights": used.as_dict(),
         "explanations": _stored(scored.explanations),
+        # Integer points out of POINTS, per component, summing exactly to the total.
+        "points": scored.points,
+        "component_points": scored.component_points,
     }
+
+
+COMPONENT_NAMES: dict[str, LazyString] = {
+    "category": _l("Category"),
+    "location": _l("Place"),
+    "text": _l("Description"),
+    "urgency": _l("Urgency"),
+    "waiting": _l("Waiting"),
+    "prior_aid": _l("Aid so far"),
+    "quantity": _l("Quantity"),
+    "priority": _l("Donor's priority"),
+}
+
+
+def score_lines(stored: dict[str, Any]) -> list[tuple[str, int, str]]:
+    """A stored breakdown as lines a person can check: component, points, why; the points add
+    up to the total. Empty for breakdowns stored before points existed."""
+    parts = stored.get("component_points") or {}
+    words: dict[str, list[str]] = {}
+    for item in stored.get("explanations") or []:
+        text = explain(item)
+        if text:
+            words.setdefault(str(item.get("component")), []).append(text)
+    return [
+        (str(COMPONENT_NAMES.get(name, name)), int(points), "；".join(words.get(name, [])))
+        for name, points in parts.items()
+    ]
 
 
 def need_views(needs: list[Need]) -> list[NeedView]:
@@ -174,7 +214,7 @@ def candidate_need_views(resource: Resource) -> list[NeedView]:
         sa.select(Need.household_id, sa.func.count(Match.id).label("times"))
         .join(Match, Match.need_id == Need.id)
         .where(
-            Match.status.in_(MatchStatus.HELPING),
+            Match.status.in_(COUNTED_FOR_RANKING),  # as prior_aid_counts counts
             Need.household_id.is_not(None),
             Need.village_id.in_(villages),
         )
@@ -198,6 +238,8 @@ def candidate_need_views(resource: Resource) -> list[NeedView]:
             Region.lat,
             Region.lng,
             aided.c.times,
+            Need.household_id,
+            Household.labour_capacity,
         )
         .join(Region, Need.village_id == Region.id)
         .outerjoin(Household, Need.household_id == Household.id)
@@ -232,6 +274,10 @@ def candidate_need_views(resource: Resource) -> list[NeedView]:
             text=f"{row.title} {row.description}",
             lat=row.lat,
             lng=row.lng,
+            household_id=row.household_id,
+            household_labour=(
+                row.labour_capacity.value if row.labour_capacity is not None else None
+            ),
         )
         for row in rows
     ]

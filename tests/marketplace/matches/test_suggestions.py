@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import sqlalchemy as sa
@@ -153,3 +154,21 @@ def test_the_distance_component_runs_in_the_app(db: Any, world: World) -> None:
     db.session.commit()
     _score, breakdown = score_pair(world.need, world.resource)
     assert breakdown["components"]["location"] > near  # nearer scores higher
+
+
+def test_the_match_page_shows_points_that_add_up(
+    client: Any, db: Any, login: Any, world: World
+) -> None:
+    """Each component's points, in Chinese with its reason, summing to the stored total."""
+    match = services.pledge(world.donor, world.need, world.resource, 1)
+    db.session.commit()
+    stored = match.score_breakdown
+    assert sum(stored["component_points"].values()) == stored["points"] > 0
+    login(world.admin)
+    page = client.get(f"/matches/{match.id}").data.decode()
+    table = page.split('aria-label="分值"', 1)[1].split("</table>", 1)[0]
+    rows = re.findall(r'<tr><td>([^<]+)</td><td class="text-end">(\d+)</td>', table)
+    assert {name for name, _points in rows} >= {"类别", "紧急程度", "等待时间", "已获帮扶"}
+    assert sum(int(points) for _name, points in rows) == stored["points"]
+    assert f'<td class="text-end fw-bold">{stored["points"]}</td>' in table
+    assert "<td>已获帮扶</td>" in table and "该户尚未获得帮扶" in table  # the reason beside it
