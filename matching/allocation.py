@@ -234,8 +234,8 @@ def _compose(parent: Ints, codes: Ints) -> tuple[Ints, Index]:
     """Classes of (parent, code), numbered in order; and the first pair of each class."""
     if parent.size == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.intp)
-    stacked = np.stack([parent, codes], axis=1)
-    _rows, first, inverse = np.unique(stacked, axis=0, return_index=True, return_inverse=True)
+    combined = parent * (int(codes.max()) + 1) + codes
+    _keys, first, inverse = np.unique(combined, return_index=True, return_inverse=True)
     return inverse.reshape(-1).astype(np.int64), first.astype(np.intp)
 
 
@@ -266,32 +266,46 @@ def network(problem: Problem) -> Network:
     levels: list[Level] = []
     parent = resource_index
     if problem.village_cap is not None:
-        village = _codes(problem.village_of.get(int(n), "") for n in need_ids)
+        village = _codes(problem.village_of.get(int(n), "") for n in needs)[need_index]
         key, _ = _compose(parent, village)
         levels.append(Level("village", key, np.full(int(key.max(initial=-1)) + 1,
                                                     problem.village_cap, np.int64)))  # fmt: skip
         parent = key
-    limit = [problem.per_household.get(int(r)) for r in resources]
-    if any(lim is not None for lim in limit):
-        limited = np.array([lim is not None for lim in limit])[resource_index]
-        households = [problem.household_of.get(int(n)) for n in need_ids]
+    limit = np.array(
+        [-1 if (c := problem.per_household.get(int(r))) is None else c for r in resources],
+        dtype=np.int64,
+    )
+    if np.any(limit >= 0):
+        limited = limit[resource_index] >= 0
+        household = np.array(
+            [-1 if (h := problem.household_of.get(int(n))) is None else h for n in needs],
+            dtype=np.int64,
+        )
         # A village-wide need is its own unit; a pair of an unlimited resource its own class.
-        unit = _codes(
-            ("h", h) if h is not None and lim else ("n", int(n)) if lim else ("p", i)
-            for i, (n, h, lim) in enumerate(zip(need_ids, households, limited, strict=True))
+        need_unit = _codes((("h", int(h)) if h >= 0 else ("n", i))
+                           for i, h in enumerate(household.tolist()))  # fmt: skip
+        unit = np.where(
+            limited, need_unit[need_index], need_unit.size + np.arange(kept.size, dtype=np.int64)
         )
         key, first = _compose(parent, unit)
-        room = []
-        for position in first.tolist():
-            r = int(resources[resource_index[position]])
-            lim = problem.per_household.get(r)
-            h = households[position]
-            if lim is None:
-                room.append(int(wanted[position]))
-            else:
-                held = problem.held.get((h, r), 0) if h is not None else 0
-                room.append(max(lim - held, 0))
-        levels.append(Level("household", key, np.array(room, dtype=np.int64)))
+        first_resource = resource_index[first]
+        first_household = household[need_index[first]]
+        held = np.zeros(first.size, np.int64)
+        if problem.held:
+            span = int(resources.max()) + 1
+            listed = [(h * span + r, v) for (h, r), v in problem.held.items() if 0 <= r < span]
+            if listed:
+                codes = np.array([c for c, _v in listed], np.int64)
+                amounts = np.array([v for _c, v in listed], np.int64)
+                order = np.argsort(codes)
+                codes, amounts = codes[order], amounts[order]
+                wanted_code = first_household * span + resources[first_resource]
+                at = np.clip(np.searchsorted(codes, wanted_code), 0, codes.size - 1)
+                found = (codes[at] == wanted_code) & (first_household >= 0)
+                held = np.where(found, amounts[at], 0)
+        lim = limit[first_resource]
+        room = np.where(lim < 0, wanted[first], np.maximum(lim - held, 0))
+        levels.append(Level("household", key, room.astype(np.int64)))
     return Network(kept, needs, resources, need_index, resource_index, quantity, capacity,
                    value.astype(np.int64), tuple(levels))  # fmt: skip
 
@@ -409,26 +423,20 @@ def _flow(net: Network, pairs: Index) -> Ints:
     parent = resource_node[resource_index]
     pair_cap = quantity[need_index]
     extra: list[tuple[Ints, Ints, Ints]] = []
-    for depth, level in enumerate(net.levels):
+    for level in net.levels:
         keys, first, inverse, counts = np.unique(
             level.key[pairs], return_index=True, return_inverse=True, return_counts=True
         )
         key_cap = np.clip(level.cap[keys], 0, demand)
-        if depth == len(net.levels) - 1:
-            # A class of one pair needs no node: its cap bounds the pair's arc.
-            single = counts[inverse] == 1
-            pair_cap = np.where(single, np.minimum(pair_cap, key_cap[inverse]), pair_cap)
-            multi = np.flatnonzero(counts > 1)
-            node_of = np.full(keys.size, -1, np.int64)
-            node_of[multi] = next_node + np.arange(multi.size)
-            extra.append((parent[first[multi]], node_of[multi], key_cap[multi]))
-            parent = np.where(single, parent, node_of[inverse])
-            next_node += multi.size
-        else:
-            node = next_node + np.arange(keys.size, dtype=np.int64)
-            extra.append((parent[first], node, key_cap))
-            parent = node[inverse]
-            next_node += keys.size
+        # A class of one pair needs no node: its cap bounds the pair's arc.
+        single = counts[inverse] == 1
+        pair_cap = np.where(single, np.minimum(pair_cap, key_cap[inverse]), pair_cap)
+        multi = np.flatnonzero(counts > 1)
+        node_of = np.full(keys.size, -1, np.int64)
+        node_of[multi] = next_node + np.arange(multi.size)
+        extra.append((parent[first[multi]], node_of[multi], key_cap[multi]))
+        parent = np.where(single, parent, node_of[inverse])
+        next_node += multi.size
 
     pair_cost = _costs(net, pairs, next_node)
     parts = [

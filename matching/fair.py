@@ -26,7 +26,6 @@ from matching.allocation import (
     Ints,
     Network,
     Problem,
-    _codes,
     _compose,
     network,
     result,
@@ -54,12 +53,46 @@ class Unserved:
     reason: str  # BELOW_CUT, SHARE_USED, HOUSEHOLD_SERVED or VILLAGE_CAP
 
 
+@dataclass(frozen=True, eq=False)
+class Shares:
+    """Per (resource, group) class, as columns in (resource id, group) order: a province has
+    millions of them, a page shows one resource's."""
+
+    resource_ids: Ints
+    group_names: tuple[str, ...]  # the distinct groups, sorted
+    group_index: Ints  # into group_names
+    basis: Ints
+    share: Ints
+    given: Ints
+
+    def rows(self, resource_id: int | None = None) -> tuple[GroupShare, ...]:
+        chosen = np.flatnonzero(
+            self.resource_ids == resource_id if resource_id is not None
+            else np.ones(self.resource_ids.size, bool)
+        )  # fmt: skip
+        return tuple(
+            GroupShare(int(self.resource_ids[c]), self.group_names[int(self.group_index[c])],
+                       int(self.basis[c]), int(self.share[c]), int(self.given[c]))
+            for c in chosen.tolist()
+        )  # fmt: skip
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Shares) and self.rows() == other.rows()
+
+    __hash__ = None  # type: ignore[assignment]
+
+
 @dataclass(frozen=True)
 class FairAllocation:
     allocation: Allocation  # the fair result
     maximum: Allocation  # the unconstrained maximum-score result, same solver
-    groups: tuple[GroupShare, ...]  # by (resource id, group)
+    shares: Shares  # basis, share and units given per (resource, group)
     unserved: tuple[Unserved, ...]  # by need id
+
+    @property
+    def groups(self) -> tuple[GroupShare, ...]:
+        """Every (resource, group) share as rows, by (resource id, group)."""
+        return self.shares.rows()
 
     @property
     def score_lost(self) -> float:
@@ -99,6 +132,23 @@ def _basis(net: Network, pair_class: Ints) -> Ints:
     )
 
 
+def _shares(net: Network, basis: Ints, resource: Ints, group: Ints) -> Ints:
+    """``largest_remainder`` for every resource at once: classes (resource, group) in order."""
+    whole = np.bincount(resource, basis, net.resources.size).astype(np.int64)
+    capacity = net.capacity
+    total = np.where(capacity < 0, whole, np.minimum(capacity, whole))
+    safe = np.maximum(whole, 1)
+    product = total[resource] * basis
+    floors = product // safe[resource]
+    remainder = product % safe[resource]
+    left = total - np.bincount(resource, floors, net.resources.size).astype(np.int64)
+    order = np.lexsort((group, -remainder, resource))  # per resource: largest remainder first
+    starts = np.searchsorted(resource[order], np.arange(net.resources.size))
+    rank = np.empty(resource.size, np.int64)
+    rank[order] = np.arange(resource.size) - starts[resource[order]]
+    return floors + (rank < left[resource])
+
+
 def _first_of(key: Ints) -> Ints:
     """The first pair of each class 0..k-1 of ``key``."""
     first = np.full(int(key.max(initial=-1)) + 1, -1, np.int64)
@@ -113,37 +163,23 @@ def fair(problem: Problem, group_of: Mapping[int, str], solver: str = "flow") ->
     solve = SOLVERS[solver]
     net = network(problem)
     maximum = result(problem, net, solve(net))
-    need_ids = problem.need_ids[net.kept]
-    group_names = [group_of.get(int(n), "") for n in need_ids]
-    group_code = _codes(group_names)
+    names = sorted({group_of.get(int(n), "") for n in net.needs})
+    number = {name: i for i, name in enumerate(names)}  # codes in the order of the keys
+    group_code = np.array([number[group_of.get(int(n), "")] for n in net.needs], np.int64)
+    group_code = group_code[net.need_index] if net.kept.size else np.zeros(0, np.int64)
     pair_class, first = _compose(net.resource_index, group_code)
     basis = _basis(net, pair_class) if net.kept.size else np.zeros(0, np.int64)
-
-    classes_of: dict[int, list[int]] = {}
-    for c, position in enumerate(first.tolist()):
-        classes_of.setdefault(int(net.resource_index[position]), []).append(c)
-    share = np.zeros(basis.size, np.int64)
-    for r, classes in classes_of.items():
-        bases = [int(basis[c]) for c in classes]
-        cap = int(net.capacity[r])
-        total = sum(bases) if cap < 0 else min(cap, sum(bases))
-        keys = [group_names[int(first[c])] for c in classes]
-        for c, s in zip(classes, largest_remainder(total, bases, keys), strict=True):
-            share[c] = s
-
+    share = _shares(net, basis, net.resource_index[first], group_code[first])
     phase1 = net.with_level("group", group_code, share)
     first_amounts = solve(phase1)
     amounts = first_amounts + solve(net.after(first_amounts))
     fair_result = result(problem, net, amounts)
     given = np.bincount(pair_class, amounts, basis.size).astype(np.int64)
-    groups = sorted(
-        (GroupShare(int(net.resources[net.resource_index[first[c]]]), group_names[int(first[c])],
-                    int(basis[c]), int(share[c]), int(given[c]))
-         for c in range(basis.size)),
-        key=lambda g: (g.resource_id, g.group),
-    )  # fmt: skip
+    # classes are numbered by (resource index, group code): already in (resource id, group) order
+    shares = Shares(net.resources[net.resource_index[first]], tuple(names), group_code[first],
+                    basis, share, given)  # fmt: skip
     unserved = _reasons(problem, net, amounts, pair_class, share, given)
-    return FairAllocation(fair_result, maximum, tuple(groups), unserved)
+    return FairAllocation(fair_result, maximum, shares, unserved)
 
 
 def _reasons(
@@ -163,12 +199,14 @@ def _reasons(
     order = np.lexsort((net.resource_index, -net.value, net.need_index))
     best = np.full(net.needs.size, -1, np.int64)
     best[net.need_index[order[::-1]]] = order[::-1]
+    count = np.bincount(net.need_index, minlength=net.needs.size)
+    by_household = np.bincount(net.need_index, household_full, net.needs.size)
+    by_either = np.bincount(net.need_index, household_full | village_full, net.needs.size)
     reasons = []
     for n in np.flatnonzero(served_by_need == 0).tolist():
-        mine = net.need_index == n
-        if np.all(household_full[mine]):
+        if by_household[n] == count[n]:
             reason = HOUSEHOLD_SERVED
-        elif np.all(household_full[mine] | village_full[mine]):
+        elif by_either[n] == count[n]:
             reason = VILLAGE_CAP
         else:
             p = int(best[n])
