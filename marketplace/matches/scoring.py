@@ -4,6 +4,7 @@ and the wording of explanations."""
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -17,14 +18,14 @@ from marketplace.extensions import db
 from marketplace.households.models import Household
 from marketplace.matches.adapters import need_view, resource_view
 from marketplace.matches.aid import COUNTED_FOR_RANKING, prior_aid_counts
-from marketplace.matches.models import Match
+from marketplace.matches.models import Match, MatchStatus
 from marketplace.matches.warm import warm_resources
 from marketplace.needs.models import Need, NeedStatus
 from marketplace.needs.services import public_needs_query
 from marketplace.regions.models import Region
 from marketplace.resources.models import Resource
 from marketplace.vocab import CATEGORIES, HouseholdStatus, PovertyCause
-from matching import allocation, rank
+from matching import allocation, fair, rank
 from matching.model import NeedView
 from matching.scoring import Explanation, Scored, Weights, score
 
@@ -69,7 +70,7 @@ def explain(item: dict[str, Any]) -> str:
         # The causes and status that met the donor's priorities, in words.
         causes = [str(PovertyCause(c).label) for c in params.get("causes") or ()
                   if c in PovertyCause.__members__.values()]  # fmt: skip
-        status = params.get("status")
+        status = str(params.get("status") or "")
         if status in HouseholdStatus.__members__.values():
             causes.append(str(HouseholdStatus(status).label))
         params["priority"] = "、".join(causes)
@@ -283,11 +284,64 @@ def candidate_need_views(resource: Resource) -> list[NeedView]:
     ]
 
 
+MODES = ("fair", "maximum")
+GROUP_LEVELS = ("village", "township")
+UNSERVED_REASONS: dict[str, LazyString] = {
+    fair.BELOW_CUT: _l("Other needs had more points"),
+    fair.SHARE_USED: _l("Its village's (or township's) share was used"),
+    fair.HOUSEHOLD_SERVED: _l("The household already has as much as one household may get"),
+    fair.VILLAGE_CAP: _l("The village reached the cap per village"),
+}
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """What the allocation page shows and ``services.allocate`` creates: the chosen result,
+    the other mode's total beside it, the greedy baseline, and for fair mode the shares."""
+
+    mode: str
+    group_level: str
+    chosen: allocation.Allocation
+    fair: fair.FairAllocation
+    greedy: allocation.Allocation
+    needs: dict[int, Need]
+    scored: dict[int, Scored]
+    group_names: dict[str, str]
+
+    @property
+    def maximum(self) -> allocation.Allocation:
+        return self.fair.maximum
+
+
+def _held_by_household(resource: Resource, needs: list[Need]) -> dict[tuple[int, int], int]:
+    """Units of this resource each household already holds in live matches (the limit counts
+    them)."""
+    households = {n.household_id for n in needs if n.household_id is not None}
+    if not households:
+        return {}
+    rows = db.session.execute(
+        sa.select(Need.household_id, sa.func.sum(Match.quantity))
+        .join(Match, Match.need_id == Need.id)
+        .where(
+            Match.resource_id == resource.id,
+            Match.status.in_(MatchStatus.LIVE),
+            Need.household_id.in_(households),
+        )
+        .group_by(Need.household_id)
+    )
+    return {(int(h), resource.id): int(q or 0) for h, q in rows if h is not None}
+
+
 def propose_allocation(
-    resource: Resource, region_path: str, village_cap: int | None
-) -> tuple[allocation.Allocation, allocation.Allocation, dict[int, Need], dict[int, Scored]]:
-    """The optimal allocation of one scarce resource over the needs in a region, with the
-    greedy baseline beside it."""
+    resource: Resource,
+    region_path: str,
+    village_cap: int | None,
+    mode: str = "fair",
+    group_level: str = "village",
+) -> Proposal:
+    """The allocation of one scarce resource over the eligible needs in a region: fair mode
+    (units shared among villages or townships by their eligible open need, then the most
+    points within the shares) or the maximum total points, with the greedy baseline."""
     needs = candidate_needs(resource, region_path)
     views = need_views(needs)
     used = weights()
@@ -295,16 +349,32 @@ def propose_allocation(
         resource_view(resource), views, used, date.today(), limit=max(len(views), 1)
     )
     by_id = {n.id: n for n in needs}
+
+    def group(need: Need) -> Region:
+        village = need.village
+        if group_level == "township" and village.parent is not None:
+            return village.parent
+        return village
+
     problem = allocation.Problem.of_pairs(
-        (allocation.Pair(s.need_id, resource.id, round(s.score, 6)) for s in ranked),
+        (allocation.Pair(s.need_id, resource.id, s.score) for s in ranked),
         need_quantity={n.id: n.open_quantity for n in needs},
         capacity={resource.id: resource.remaining},
         village_of={n.id: by_id[n.id].village.code for n in needs},
         village_cap=village_cap,
+        household_of={n.id: n.household_id for n in needs},
+        per_household={resource.id: resource.per_household},
+        held=_held_by_household(resource, needs),
+        points=[s.points for s in ranked],
     )
-    return (
-        allocation.optimal(problem),
-        allocation.greedy(problem),
-        by_id,
-        {s.need_id: s for s in ranked},
+    shared = fair.fair(problem, {n.id: group(n).code for n in needs})
+    return Proposal(
+        mode=mode,
+        group_level=group_level,
+        chosen=shared.allocation if mode == "fair" else shared.maximum,
+        fair=shared,
+        greedy=allocation.greedy(problem),
+        needs=by_id,
+        scored={s.need_id: s for s in ranked},
+        group_names={group(n).code: group(n).full_name for n in needs},
     )

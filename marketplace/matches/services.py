@@ -21,7 +21,7 @@ from marketplace.errors import ServiceError
 from marketplace.extensions import db
 from marketplace.matches import policy, scoring
 from marketplace.matches.adapters import need_view, resource_view
-from marketplace.matches.aid import prior_aid_counts
+from marketplace.matches.aid import held_by_households, prior_aid_counts
 from marketplace.matches.models import Match, MatchStatus, Objection, ObjectionStatus
 from marketplace.matches.policy import DISPUTE_OUTCOMES, HOLDING, WORKFLOW
 from marketplace.matches.policy import TRANSITIONS as TRANSITIONS  # the table, read from here too
@@ -153,6 +153,63 @@ def _check_quantity(quantity: Any, need: Need, resource: Resource) -> None:
         raise ServiceError(
             _l("Only %(n)s remain on this resource.", n=resource.remaining), field="quantity"
         )
+    _check_per_household(quantity, need, resource)
+
+
+def _held_by_unit(need: Need, resource: Resource) -> int:
+    """The units of the resource the need's unit of fairness already holds in live matches:
+    its household's, over all the household's needs; a village-wide need is its own unit."""
+    if need.household_id is None:
+        return int(
+            db.session.scalar(
+                sa.select(sa.func.coalesce(sa.func.sum(Match.quantity), 0)).where(
+                    Match.need_id == need.id,
+                    Match.resource_id == resource.id,
+                    Match.status.in_(LIVE),
+                )
+            )
+            or 0
+        )
+    return held_by_households(resource.id, [need.household_id]).get(need.household_id, 0)
+
+
+def _check_per_household(quantity: int, need: Need, resource: Resource) -> None:
+    """At most ``per_household`` units of the resource to one household, counting what its
+    live matches of the resource already hold (pledges awaiting approval included)."""
+    limit = resource.per_household
+    if limit is None:
+        return
+    held = _held_by_unit(need, resource)
+    if held + quantity > limit:
+        raise ServiceError(
+            _l(
+                "This resource gives at most %(limit)s %(unit)s to one household; this "
+                "household already has %(held)s %(unit)s of it pledged or received, so at "
+                "most %(left)s more.",
+                limit=limit, unit=resource.unit, held=held, left=max(limit - held, 0),
+            ),
+            field="quantity",
+        )  # fmt: skip
+
+
+def _live_pledge_of(need: Need, resource: Resource) -> int | None:
+    """The live match of the resource with the need, if there is one (the unique index on
+    match holds the same rule against requests that race past this read)."""
+    return db.session.scalar(
+        sa.select(Match.id).where(
+            Match.need_id == need.id, Match.resource_id == resource.id, Match.status.in_(LIVE)
+        )
+    )
+
+
+ALREADY_PLEDGED = _l("This resource is already pledged to this need.")
+
+
+def _is_live_duplicate(error: sa.exc.IntegrityError) -> bool:
+    """The unique index of live pledges refused the row (PostgreSQL names the index, SQLite
+    the columns)."""
+    text = str(error.orig)
+    return "uq_match_live_need_resource" in text or "match.need_id, match.resource_id" in text
 
 
 def pledge(actor: User, need: Need, resource: Resource, quantity: int) -> Match:
@@ -160,14 +217,9 @@ def pledge(actor: User, need: Need, resource: Resource, quantity: int) -> Match:
     if actor.role != Role.DONOR or actor.organization_id != resource.organization_id:
         raise ServiceError(_l("Only members of the resource's organization may pledge it."), 403)
     check_pairing(need, resource)
+    if _live_pledge_of(need, resource) is not None:
+        raise conflict(ALREADY_PLEDGED)
     _check_quantity(quantity, need, resource)
-    duplicate = db.session.scalar(
-        sa.select(Match.id).where(
-            Match.need_id == need.id, Match.resource_id == resource.id, Match.status.in_(LIVE)
-        )
-    )
-    if duplicate is not None:
-        raise conflict(_l("This resource is already pledged to this need."))
     score, breakdown = scoring.score_pair(need, resource)
     match = Match(
         need=need,
@@ -179,7 +231,14 @@ def pledge(actor: User, need: Need, resource: Resource, quantity: int) -> Match:
         score_breakdown=breakdown,
     )
     db.session.add(match)
-    db.session.flush()
+    try:
+        db.session.flush()
+    except sa.exc.IntegrityError as error:
+        # A request that raced past the read above pledged first: the index refused this one.
+        db.session.rollback()
+        if _is_live_duplicate(error):
+            raise conflict(ALREADY_PLEDGED) from error
+        raise
     record_event("match_proposed", actor, match, after={"quantity": quantity})
     notify(admins_over(need.village), "pledge_made", f"/matches/{match.id}", title=need.title)
     return match
@@ -250,6 +309,30 @@ def _release_capacity(match: Match) -> None:
     capacity_changed.send(need_id=match.need_id, resource_id=match.resource_id)
 
 
+def _refuse_beyond_household_limit(match: Match) -> None:
+    """Approval checks the per-household limit again against what is approved: two pledges to
+    two needs of one household that passed their checks at once cannot both be approved."""
+    resource, need = match.resource, match.need
+    if resource.per_household is None:
+        return
+    unit = Match.need_id == need.id
+    if need.household_id is not None:
+        unit = Match.need_id.in_(sa.select(Need.id).where(Need.household_id == need.household_id))
+    held = db.session.scalar(
+        sa.select(sa.func.coalesce(sa.func.sum(Match.quantity), 0)).where(
+            unit, Match.resource_id == resource.id, Match.status.in_(HOLDING), Match.id != match.id
+        )
+    )
+    if int(held or 0) + match.quantity > resource.per_household:
+        raise conflict(
+            _l(
+                "The household would receive more than the %(limit)s %(unit)s of this resource "
+                "one household may have: the pledge cannot be approved.",
+                limit=resource.per_household, unit=resource.unit,
+            )
+        )  # fmt: skip
+
+
 def approve(actor: User, match: Match) -> None:
     _require_admin_over(actor, match)
     if match.proposed_by_id == actor.id:
@@ -265,6 +348,7 @@ def approve(actor: User, match: Match) -> None:
     ]
     if found:
         raise conflict(VIOLATION_MESSAGES[found[0]])
+    _refuse_beyond_household_limit(match)
     now = utcnow()
     days = int(current_app.config.get("DISCLOSURE_DAYS", 7))
     transition(
@@ -533,8 +617,35 @@ def refuse_unless_reached(actor: User, resource: Resource) -> None:
         )
 
 
+class _HouseholdRoom:
+    """What each unit of fairness (a household, or a village-wide need on its own) may still
+    be given of one resource under its per-household limit, counting its live matches. The
+    allocation's proposals pass through it, so none goes beyond the limit whatever the solver
+    proposed (``matching.allocation`` bounds it too once it is given ``per_household``)."""
+
+    def __init__(self, resource: Resource, needs: list[Need]) -> None:
+        self.limit = resource.per_household
+        households = sorted({n.household_id for n in needs if n.household_id is not None})
+        self.held: dict[object, int] = {
+            h: units for h, units in held_by_households(resource.id, households).items()
+        }
+
+    def take(self, need: Need, quantity: int) -> int:
+        if self.limit is None:
+            return quantity
+        key: object = need.household_id if need.household_id is not None else ("need", need.id)
+        granted = min(quantity, max(self.limit - self.held.get(key, 0), 0))
+        self.held[key] = self.held.get(key, 0) + granted
+        return granted
+
+
 def allocate(
-    actor: User, resource: Resource, region: Region, village_cap: int | None
+    actor: User,
+    resource: Resource,
+    region: Region,
+    village_cap: int | None,
+    mode: str = "fair",
+    group_level: str = "village",
 ) -> list[Match]:
     """An administrator turns the optimal allocation of a scarce resource in their region into
     proposed matches. They go to the approval queue like any pledge: nothing is approved here,
@@ -546,30 +657,39 @@ def allocate(
         raise ServiceError(_l("Only a resource with a limited capacity needs allocating."))
     if village_cap is not None and village_cap < 1:
         raise ServiceError(_l("The cap per village must be a whole number above zero."))
-    best, _greedy, needs_by_id, scored = scoring.propose_allocation(
-        resource, region.path, village_cap
-    )
+    if mode not in scoring.MODES or group_level not in scoring.GROUP_LEVELS:
+        raise ServiceError(_l("Choose a mode and a level the page offers."))
+    proposal = scoring.propose_allocation(resource, region.path, village_cap, mode, group_level)
+    best, needs_by_id, scored = proposal.chosen, proposal.needs, proposal.scored
     used = scoring.weights()
+    room = _HouseholdRoom(resource, list(needs_by_id.values()))
     created = []
     for assignment in best.assignments:
         need = needs_by_id[assignment.need_id]
-        taken = db.session.scalar(
-            sa.select(Match.id).where(
-                Match.need_id == need.id, Match.resource_id == resource.id, Match.status.in_(LIVE)
-            )
-        )
-        if taken is not None:
+        if _live_pledge_of(need, resource) is not None:
+            continue
+        quantity = room.take(need, assignment.quantity)
+        if quantity <= 0:
             continue
         match = Match(
-            need=need, resource=resource, quantity=assignment.quantity, status=S.PROPOSED,
+            need=need, resource=resource, quantity=quantity, status=S.PROPOSED,
             proposed_by_id=actor.id, score=round(scored[need.id].score, 6),
             score_breakdown=scoring.breakdown(scored[need.id], used),
         )  # fmt: skip
         db.session.add(match)
         created.append(match)
-    db.session.flush()
+    try:
+        db.session.flush()
+    except sa.exc.IntegrityError as error:
+        # A donor pledged one of these pairs while the allocation was being computed.
+        db.session.rollback()
+        if _is_live_duplicate(error):
+            raise conflict(ALREADY_PLEDGED) from error
+        raise
     record_event("allocation_proposed", actor, resource,
                  after={"matches": [m.id for m in created], "village_cap": village_cap,
-                        "total_score": best.total_score})  # fmt: skip
+                        "mode": mode, "group_level": group_level,
+                        "total_score": best.total_score,
+                        "maximum_score": proposal.maximum.total_score})  # fmt: skip
     notify(admins_over(region), "pledge_made", "/matches/approvals", title=resource.title)
     return created

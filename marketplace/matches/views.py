@@ -441,19 +441,21 @@ def allocate(resource_id: int) -> Any:
     village_cap = int(cap_raw) if cap_raw.isdigit() and int(cap_raw) > 0 else None
     if cap_raw and village_cap is None:  # never silently allocate without the cap asked for
         raise ServiceError(_l("The cap per village must be a whole number above zero."))
+    mode = source.get("mode") or "fair"
+    group_level = source.get("level") or "village"
+    if mode not in scoring.MODES or group_level not in scoring.GROUP_LEVELS:
+        raise ServiceError(_l("Choose a mode and a level the page offers."))
     if request.method == "POST":
         if not ReasonForm().validate_on_submit():
             abort(400)
-        created = services.allocate(current_user, resource, region, village_cap)
+        created = services.allocate(current_user, resource, region, village_cap, mode, group_level)
         flash(_("%(n)s matches proposed; they wait in the approval queue.", n=len(created)),
               "success")  # fmt: skip
         return redirect(url_for("matches.approvals"))
-    best, greedy, needs_by_id, scored = scoring.propose_allocation(
-        resource, region.path, village_cap
-    )
+    proposal = scoring.propose_allocation(resource, region.path, village_cap, mode, group_level)
     return render_template(
         "resources/allocate.html", resource=resource, regions=regions, region=region,
-        cap=village_cap, best=best, greedy=greedy, needs=needs_by_id, scored=scored,
+        cap=village_cap, proposal=proposal, reasons=scoring.UNSERVED_REASONS,
     )  # fmt: skip
 
 

@@ -61,7 +61,7 @@ def test_allocation_proposes_within_capacity_and_village_cap(
     login(world.admin)
     preview = client.get(f"/resources/{world.resource.id}/allocate?cap=1")
     assert preview.status_code == 200
-    assert "总得分（最优）" in preview.data.decode()
+    assert "总分（最高）" in preview.data.decode()
     response = client.post(f"/resources/{world.resource.id}/allocate",
                            data={"region": str(world.admin.regions[0].id), "cap": "1"})  # fmt: skip
     assert response.status_code == 302
