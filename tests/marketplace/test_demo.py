@@ -7,6 +7,7 @@ back afterwards, and checked to be back.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -186,3 +187,26 @@ def test_home_page_shows_figures_and_nothing_personal(app: Any, demo: Any) -> No
     for household in demo.session.scalars(sa.select(Household).limit(20)):
         assert household.head_name not in page
         assert household.head_id_number not in page
+
+
+def test_the_60_washers_spread_over_jingyuans_villages_one_per_household(
+    app: Any, demo: Any
+) -> None:
+    """The worked case of the fair allocation: Jingyuan's administrator opens the allocation
+    page of the 60 washing machines; fair mode (the default) shares them over the villages
+    with eligible needs, one per household, and shows the shares."""
+    washers = next(r for r in demo.session.scalars(sa.select(Resource)) if "洗衣机60台" in r.title)
+    assert washers.per_household == 1
+    browser = app.test_client()
+    browser.post("/login", data={"username": "jingyuan_admin", "password": DEMO_PASSWORD})
+    page = browser.get(f"/resources/{washers.id}/allocate").get_data(as_text=True)
+    assert "总分（公平）" in page and "总分（最高）" in page
+    shares = page.split('aria-label="份额"', 1)[1].split("</table>", 1)[0]
+    rows = re.findall(r"<tr><td>([^<]+)</td>" + r'<td class="text-end">(\d+)</td>' * 3, shares)
+    assert rows, "no shares shown"
+    assert all("靖远县" in name for name, *_ in rows)
+    given = sum(int(g) for *_, g in rows)
+    assert given == sum(int(s) for _n, _b, s, _g in rows) <= washers.remaining
+    assert all(int(g) <= int(b) for _n, b, _s, g in rows)
+    proposals = page.split('aria-label="拟分配"', 1)[1].split("<tbody>", 1)[1]
+    assert proposals.split("</tbody>", 1)[0].count("<tr>") == given
