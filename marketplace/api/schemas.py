@@ -242,6 +242,15 @@ class ResourceOut(Schema):
                          metadata={"description": "Region codes"})  # fmt: skip
     eligible_statuses = List(String(), required=True)
     eligible_causes = List(String(), required=True)
+    per_household = Integer(required=True, allow_none=True,
+                            metadata={"description": "The most units one household may receive, "
+                                      "over all its needs; null: no limit"})  # fmt: skip
+    labour_required = Boolean(required=True, metadata={
+        "description": "Only households with a member able to work"})  # fmt: skip
+    priority_statuses = List(String(), required=True, metadata={
+        "description": "Household statuses favoured in the ranking (not a condition)"})  # fmt: skip
+    priority_causes = List(String(), required=True, metadata={
+        "description": "Poverty causes favoured in the ranking (not a condition)"})  # fmt: skip
     valid_from = Date(required=True)
     valid_until = Date(required=True)
     delivery_deadline = Date(required=True, allow_none=True)

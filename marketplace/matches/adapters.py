@@ -28,6 +28,8 @@ def need_view(need: Need, prior_aid: int = 0, today: date | None = None) -> Need
         text=f"{need.title} {need.description}",
         lat=need.village.lat,
         lng=need.village.lng,
+        household_id=household.id if household else None,
+        household_labour=household.labour_capacity.value if household else None,
     )
 
 
@@ -49,4 +51,8 @@ def resource_view(resource: Resource) -> ResourceView:
             (r.lat, r.lng) if r.lat is not None and r.lng is not None else None
             for r in resource.service_area
         ),
+        per_household=resource.per_household,
+        labour_required=resource.labour_required,
+        priority_causes=tuple(resource.priority_causes),
+        priority_statuses=tuple(resource.priority_statuses),
     )

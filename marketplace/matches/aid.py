@@ -1,5 +1,12 @@
 """What help each household has had: the ranking favours the less aided, and the household
-page lists it. Help counts from approval (``MatchStatus.HELPING``)."""
+page lists it.
+
+Two counts, on purpose. The household page's "aid received" (``aid_received``) and the
+village summary list help given or under way: from approval on (``MatchStatus.HELPING``); a
+pledge still awaiting approval is no help yet and may be rejected. The ranking and the
+allocation (``prior_aid_counts``) also count pledges in flight (``MatchStatus.PROPOSED``): a
+household already put forward for help waits behind one that has none, otherwise a burst of
+pledges or an allocation run twice would put the same household first every time (issue 12)."""
 
 from __future__ import annotations
 
@@ -24,14 +31,19 @@ def aid_received(household: Household) -> list[Match]:
     )
 
 
+# What the ranking counts as aid: help given or under way, and pledges awaiting approval.
+COUNTED_FOR_RANKING = MatchStatus.HELPING | {MatchStatus.PROPOSED}
+
+
 def prior_aid_counts(household_ids: list[int]) -> dict[int, int]:
-    """How many matches each household has received: the ranking favours the less aided."""
+    """How many matches each household has received or has in flight (approved, delivered,
+    confirmed, disputed, and proposed): the ranking favours the less aided."""
     if not household_ids:
         return {}
     rows = db.session.execute(
         sa.select(Need.household_id, sa.func.count(Match.id))
         .join(Match, Match.need_id == Need.id)
-        .where(Need.household_id.in_(household_ids), Match.status.in_(MatchStatus.HELPING))
+        .where(Need.household_id.in_(household_ids), Match.status.in_(COUNTED_FOR_RANKING))
         .group_by(Need.household_id)
     )
     return {hid: count for hid, count in rows if hid is not None}
@@ -48,3 +60,21 @@ def village_aid_summary(village: Region) -> dict[str, int]:
         .where(Need.village_id == village.id, Match.status.in_(MatchStatus.HELPING))
     )
     return {"households": int(total or 0), "aided": int(aided or 0)}
+
+
+def held_by_households(resource_id: int, household_ids: list[int]) -> dict[int, int]:
+    """The units of one resource each household holds in live matches (pledged, approved,
+    delivered, disputed), over all its needs: what its per-household limit counts."""
+    if not household_ids:
+        return {}
+    rows = db.session.execute(
+        sa.select(Need.household_id, sa.func.sum(Match.quantity))
+        .join(Match, Match.need_id == Need.id)
+        .where(
+            Match.resource_id == resource_id,
+            Need.household_id.in_(household_ids),
+            Match.status.in_(MatchStatus.LIVE),
+        )
+        .group_by(Need.household_id)
+    )
+    return {hid: int(units) for hid, units in rows if hid is not None}

@@ -16,10 +16,19 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, Optional
 
 from marketplace.forms import NumberRange, SelectField, SelectMultipleField, required
-from marketplace.resources.models import ResourceKind
+from marketplace.resources.models import (
+    ResourceKind,
+    default_labour_required,
+    default_per_household,
+)
 from marketplace.vocab import HouseholdStatus, PovertyCause
 
 REQUIRED = _l("This field is required.")
+PER_HOUSEHOLD = _l(
+    "The most per household must be a whole number above zero, or left empty for no limit."
+)
+PRIORITY = _l("A priority, not a condition: these households rank higher, and the others stay "
+              "eligible.")  # fmt: skip
 
 
 class ResourceForm(FlaskForm):
@@ -48,6 +57,27 @@ class ResourceForm(FlaskForm):
         _l("Eligible poverty causes"), choices=PovertyCause.choices(),
         description=_l("None chosen: every cause."),
     )  # fmt: skip
+    # Fairness: the unit is the household (issue 12). The defaults depend on the kind: the
+    # page fills them for the kind chosen (``set_defaults``), and its script when it changes.
+    per_household = IntegerField(
+        _l("Most per household"),
+        validators=[Optional(), NumberRange(1, 100_000_000, message=PER_HOUSEHOLD)],
+        description=_l("The most units one household may receive of this resource, over all "
+                       "its needs. Goods: 1 by default; other kinds: no limit. Leave empty for "
+                       "no limit."),
+    )  # fmt: skip
+    labour_required = BooleanField(
+        _l("Needs someone able to work"),
+        description=_l("Only households with a member able to work. Ticked by default for jobs "
+                       "and training."),
+    )  # fmt: skip
+    priority_statuses = SelectMultipleField(
+        _l("Household statuses to favour"), choices=HouseholdStatus.choices(),
+        description=PRIORITY,
+    )  # fmt: skip
+    priority_causes = SelectMultipleField(
+        _l("Poverty causes to favour"), choices=PovertyCause.choices(), description=PRIORITY,
+    )  # fmt: skip
     valid_from = DateField(
         _l("Valid from"), validators=[InputRequired(_l("This field is required."))]
     )
@@ -56,6 +86,12 @@ class ResourceForm(FlaskForm):
     )
     delivery_deadline = DateField(_l("Delivery deadline"), validators=[Optional()])
     submit = SubmitField(_l("Save"))
+
+    def set_defaults(self, kind: ResourceKind) -> None:
+        """A new resource's fields that depend on its kind, as the donor first sees them."""
+        self.kind.data = kind.value
+        self.per_household.data = default_per_household(kind)
+        self.labour_required.data = default_labour_required(kind)
 
     def validate(self, extra_validators=None):  # type: ignore[no-untyped-def]
         ok = super().validate(extra_validators)

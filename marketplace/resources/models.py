@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -29,12 +28,6 @@ class ResourceKind(LabelledEnum):
 # The kinds whose help is work: they go only to households with someone able to work, unless
 # the donor says otherwise.
 LABOUR_KINDS = frozenset({ResourceKind.JOBS, ResourceKind.TRAINING})
-
-
-def _kind_of(context: Any) -> ResourceKind:
-    """The kind of the row being inserted, for the defaults that depend on it: every way a
-    resource is made (the form, the demo, an import, a test) gets the same defaults."""
-    return ResourceKind(context.get_current_parameters()["kind"])
 
 
 def default_per_household(kind: ResourceKind) -> int | None:
@@ -81,14 +74,12 @@ class Resource(TimestampMixin, Base):
     eligible_statuses: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
     eligible_causes: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
     # Fairness (issue 12). At most this many units to one household, over all its needs and
-    # live matches (None: no limit); new goods default to 1 (``default_per_household``).
-    per_household: Mapped[int | None] = mapped_column(
-        default=lambda ctx: default_per_household(_kind_of(ctx))
-    )
+    # live matches (None: no limit). The defaults by kind (``default_per_household``,
+    # ``default_labour_required``) are the posting form's and ``services.create_resource``'s,
+    # where the donor sees them; migration 0010 gave existing rows the same.
+    per_household: Mapped[int | None]
     # Hard: only households with someone able to work (the labour capacity is not "none").
-    labour_required: Mapped[bool] = mapped_column(
-        default=lambda ctx: default_labour_required(_kind_of(ctx))
-    )
+    labour_required: Mapped[bool] = mapped_column(default=False)
     # Soft: causes and statuses the donor asks to favour; a bonus in the ranking, never a filter.
     priority_causes: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
     priority_statuses: Mapped[list[str]] = mapped_column(sa.JSON, default=list)

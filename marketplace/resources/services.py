@@ -17,7 +17,13 @@ from marketplace.errors import ServiceError
 from marketplace.extensions import db
 from marketplace.regions.models import Region
 from marketplace.resources import policy
-from marketplace.resources.models import Resource, ResourceKind, ResourceStatus
+from marketplace.resources.models import (
+    Resource,
+    ResourceKind,
+    ResourceStatus,
+    default_labour_required,
+    default_per_household,
+)
 
 # Still read from here by packages above (search, api); the rules themselves are the policy's.
 from marketplace.resources.policy import is_member as is_member
@@ -27,7 +33,11 @@ from marketplace.vocab import CATEGORIES, HouseholdStatus, PovertyCause
 
 FIELDS = ("kind", "title", "description", "categories", "unit", "unit_value",
           "eligible_statuses", "eligible_causes", "valid_from", "valid_until",
-          "delivery_deadline")  # fmt: skip
+          "delivery_deadline", "per_household", "labour_required", "priority_causes",
+          "priority_statuses")  # fmt: skip
+
+# The most units of one resource a donor may allow one household.
+MAX_PER_HOUSEHOLD = 100_000_000
 
 
 def public_resources_query() -> sa.Select[Any]:
@@ -83,11 +93,34 @@ def _validate(values: dict[str, Any], service_area: list[Region]) -> None:
         )
     values["eligible_statuses"] = [HouseholdStatus(s).value for s in values["eligible_statuses"]]
     values["eligible_causes"] = [PovertyCause(c).value for c in values["eligible_causes"]]
+    _fairness(values)
     # Keep the list small and canonical: a top category makes its sub-categories redundant.
     tops = {c for c in values["categories"] if "." not in c}
     values["categories"] = sorted(
         c for c in set(values["categories"]) if "." not in c or c.split(".")[0] not in tops
     )
+
+
+def _fairness(values: dict[str, Any]) -> None:
+    """The per-household limit, labour and priorities: what a caller leaves out is the kind's
+    default (goods: one per household; jobs and training: someone able to work)."""
+    kind = values["kind"]
+    per_household = values.setdefault("per_household", default_per_household(kind))
+    if per_household is not None and (
+        not isinstance(per_household, int)
+        or isinstance(per_household, bool)
+        or not 1 <= per_household <= MAX_PER_HOUSEHOLD
+    ):
+        raise ServiceError(
+            _l("The most per household must be a whole number above zero, or left empty for "
+               "no limit."),
+            field="per_household",
+        )  # fmt: skip
+    values["labour_required"] = bool(values.get("labour_required", default_labour_required(kind)))
+    values["priority_statuses"] = [
+        HouseholdStatus(s).value for s in values.get("priority_statuses") or []
+    ]
+    values["priority_causes"] = [PovertyCause(c).value for c in values.get("priority_causes") or []]
 
 
 def _check_capacity(capacity: int | None) -> None:

@@ -17,7 +17,13 @@ from marketplace.regions import services as region_services
 from marketplace.regions.models import Region, RegionLevel
 from marketplace.resources import policy, services
 from marketplace.resources.forms import ResourceForm
-from marketplace.resources.models import Resource, ResourceStatus
+from marketplace.resources.models import (
+    Resource,
+    ResourceKind,
+    ResourceStatus,
+    default_labour_required,
+    default_per_household,
+)
 from marketplace.roles import Role
 from marketplace.signals import page_context, resource_page
 from marketplace.vocab import CATEGORY_TREE
@@ -76,6 +82,10 @@ def _values(form: ResourceForm) -> dict[str, Any]:
         "valid_from": form.valid_from.data,
         "valid_until": form.valid_until.data,
         "delivery_deadline": form.delivery_deadline.data,
+        "per_household": form.per_household.data,
+        "labour_required": bool(form.labour_required.data),
+        "priority_statuses": form.priority_statuses.data or [],
+        "priority_causes": form.priority_causes.data or [],
     }
 
 
@@ -84,6 +94,11 @@ def _values(form: ResourceForm) -> dict[str, Any]:
 def create() -> Any:
     form = ResourceForm()
     _form_choices(form)
+    if not form.is_submitted():
+        # The kind's defaults (one per household for goods, ...); ?kind= chooses the kind.
+        chosen = request.args.get("kind", "")
+        known = {k.value: k for k in ResourceKind}
+        form.set_defaults(known.get(chosen, ResourceKind.GOODS))
     done = submitted(form, lambda: services.create_resource(current_user, **_values(form)))
     if done and done.value:
         flash(_("Resource posted."), "success")
@@ -131,7 +146,16 @@ def _form_page(form: ResourceForm, resource: Resource | None = None) -> str:
     it again) comes from its policy, for the alert above the form."""
     org = current_user.organization
     org_may = accounts_policy.organization_actions(current_user, org) if org is not None else {}
-    return render_template("resources/form.html", form=form, resource=resource, org_may=org_may)
+    defaults = {
+        kind.value: {
+            "per_household": default_per_household(kind),
+            "labour_required": default_labour_required(kind),
+        }
+        for kind in ResourceKind
+    }
+    return render_template(
+        "resources/form.html", form=form, resource=resource, org_may=org_may, defaults=defaults
+    )
 
 
 @bp.route("/<int:resource_id>/<any(pause, activate, close):action>", methods=["POST"])

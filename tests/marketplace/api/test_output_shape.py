@@ -33,6 +33,7 @@ RESOURCE_KEYS = {
     "id", "title", "description", "kind", "organization", "categories", "capacity", "remaining",
     "unit", "unit_value", "service_area", "eligible_statuses", "eligible_causes", "valid_from",
     "valid_until", "delivery_deadline", "status",
+    "per_household", "labour_required", "priority_statuses", "priority_causes",
 }  # fmt: skip
 MATCH_KEYS = {
     "id", "need_id", "resource_id", "quantity", "status", "score", "household", "village",

@@ -39,6 +39,8 @@ def test_the_public_list_and_what_each_resource_says(
         "valid_from": (today - timedelta(days=1)).isoformat(),
         "valid_until": (today + timedelta(days=90)).isoformat(),
         "delivery_deadline": (today + timedelta(days=60)).isoformat(), "status": "active",
+        "per_household": None, "labour_required": False, "priority_statuses": [],
+        "priority_causes": [],
     }  # fmt: skip
     assert listed[1]["kind"] == "discount"
     assert listed[1]["capacity"] is None and listed[1]["remaining"] is None
