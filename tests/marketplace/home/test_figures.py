@@ -20,4 +20,3 @@ def test_headline_figures_count_what_donors_can_see(db: Any, world: World) -> No
     after = headline_figures()
     assert after["open_needs"] == 0 and after["resources"] == 0
     assert dashboard_figures(world.donor)["open_needs"] == 0
-

@@ -6,6 +6,7 @@ resources that existed before it."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any
@@ -203,3 +204,17 @@ def test_migration_gives_existing_resources_their_kinds_defaults_sqlite(tmp_path
 @pytest.mark.postgres
 def test_migration_gives_existing_resources_their_kinds_defaults_postgres(pg_url: str) -> None:
     _existing_rows_get_their_kinds_defaults(pg_url)
+
+
+def test_the_kind_defaults_script_is_same_origin(client: Any, login: Any, world: World) -> None:
+    """The page's CSP allows no inline script: the defaults travel as JSON data and the code
+    that applies them is a static file."""
+    login(world.donor)
+    page = client.get("/resources/new").data.decode()
+    scripts = re.findall(r"<script([^>]*)>(.*?)</script>", page, flags=re.S)
+    inline = [attrs for attrs, body in scripts if body.strip() and "application/json" not in attrs]
+    assert inline == []
+    assert '/static/js/resource-form.js"' in page
+    served = client.get("/static/js/resource-form.js")
+    assert served.status_code == 200 and b"kind-defaults" in served.data
+    served.close()
