@@ -17,8 +17,8 @@ from sqlalchemy.orm import contains_eager, selectinload
 from marketplace.extensions import db
 from marketplace.households.models import Household
 from marketplace.matches.adapters import need_view, resource_view
-from marketplace.matches.aid import COUNTED_FOR_RANKING, prior_aid_counts
-from marketplace.matches.models import Match, MatchStatus
+from marketplace.matches.aid import COUNTED_FOR_RANKING, held_by_households, prior_aid_counts
+from marketplace.matches.models import Match
 from marketplace.matches.warm import warm_resources
 from marketplace.needs.models import Need, NeedStatus
 from marketplace.needs.services import public_needs_query
@@ -313,25 +313,6 @@ class Proposal:
         return self.fair.maximum
 
 
-def _held_by_household(resource: Resource, needs: list[Need]) -> dict[tuple[int, int], int]:
-    """Units of this resource each household already holds in live matches (the limit counts
-    them)."""
-    households = {n.household_id for n in needs if n.household_id is not None}
-    if not households:
-        return {}
-    rows = db.session.execute(
-        sa.select(Need.household_id, sa.func.sum(Match.quantity))
-        .join(Match, Match.need_id == Need.id)
-        .where(
-            Match.resource_id == resource.id,
-            Match.status.in_(MatchStatus.LIVE),
-            Need.household_id.in_(households),
-        )
-        .group_by(Need.household_id)
-    )
-    return {(int(h), resource.id): int(q or 0) for h, q in rows if h is not None}
-
-
 def propose_allocation(
     resource: Resource,
     region_path: str,
@@ -364,7 +345,12 @@ def propose_allocation(
         village_cap=village_cap,
         household_of={n.id: n.household_id for n in needs},
         per_household={resource.id: resource.per_household},
-        held=_held_by_household(resource, needs),
+        held={
+            (household, resource.id): units
+            for household, units in held_by_households(
+                resource.id, sorted({n.household_id for n in needs if n.household_id})
+            ).items()
+        },
         points=[s.points for s in ranked],
     )
     shared = fair.fair(problem, {n.id: group(n).code for n in needs})
