@@ -4,6 +4,7 @@ without; proposals sent from the rendered form keep all of it."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import urlencode
 
@@ -42,6 +43,12 @@ def test_fair_mode_shares_by_village_one_unit_per_household(
     assert shares.count("<tr>") == 1 + 3
     assert '<td class="text-end">3</td>' in shares
     proposals = _section(page, "拟分配")
+    # Each proposal meets its need whole, so the fair total is the sum of their points.
+    points = [int(x) for x in re.findall(r'<td class="text-end">(\d+)</td></tr>', proposals)]
+    fair_total = re.search(
+        r'<div class="fs-3 fw-bold">(\d+)</div>\s*<div class="text-muted small">总分（公平）', page
+    )
+    assert fair_total and int(fair_total.group(1)) == sum(points) and len(points) == 4
     assert proposals.count(f"{county[1].name}需要洗衣机") == 1  # a small village gets its share
     assert proposals.count(f"{county[2].name}需要洗衣机") == 1
     why = _section(page, "未获分配的符合条件需求及原因")
