@@ -315,6 +315,12 @@ class SuggestionOut(Schema):
     score = score(attribute="scored.score")
     components = Dict(keys=String(), values=Float(), required=True, attribute="scored.components",
                       metadata={"description": "Each component's score, 0 to 1"})  # fmt: skip
+    points = Integer(required=True, attribute="scored.points",
+                     metadata={"description": "The score in points out of 10,000"})  # fmt: skip
+    component_points = Dict(
+        keys=String(), values=Integer(), required=True, attribute="scored.component_points",
+        metadata={"description": "Each component's points; they sum exactly to points"},
+    )  # fmt: skip
     explanations = Explanations(required=True, attribute="scored.explanations")
 
 

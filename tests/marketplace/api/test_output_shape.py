@@ -43,7 +43,15 @@ HOUSEHOLD_KEYS = {
     "id", "register_number", "name", "id_number", "phone", "village", "member_count",
     "primary_cause", "other_causes", "status", "labour_capacity",
 }  # fmt: skip
-SUGGESTION_KEYS = {"id", "title", "score", "components", "explanations"}
+SUGGESTION_KEYS = {
+    "id",
+    "title",
+    "score",
+    "components",
+    "points",
+    "component_points",
+    "explanations",
+}
 SEARCH_KEYS = {"total", "total_capped", "page", "notes", "facets", "hits"}
 HIT_KEYS = {"type", "id", "title", "highlight"}
 ERROR_KEYS = {"status", "message"}
@@ -193,6 +201,7 @@ def check_suggestion(scene: Scene, caller: str, item: dict[str, Any]) -> list[in
     assert set(item) == SUGGESTION_KEYS
     assert isinstance(item["score"], float) and 0 <= item["score"] <= 1
     assert all(isinstance(v, float) for v in item["components"].values())
+    assert sum(item["component_points"].values()) == item["points"]  # points add up
     assert all(isinstance(w, str) and w for w in item["explanations"])
     return []
 
