@@ -205,6 +205,18 @@ def _live_pledge_of(need: Need, resource: Resource) -> int | None:
 ALREADY_PLEDGED = _l("This resource is already pledged to this need.")
 
 
+def _flush_refusing_duplicates() -> None:
+    """Flush new matches. The partial unique index refuses a second live pledge of a resource
+    to a need that raced past the check: roll back and answer 409."""
+    try:
+        db.session.flush()
+    except sa.exc.IntegrityError as error:
+        db.session.rollback()
+        if _is_live_duplicate(error):
+            raise conflict(ALREADY_PLEDGED) from error
+        raise
+
+
 def _is_live_duplicate(error: sa.exc.IntegrityError) -> bool:
     """The unique index of live pledges refused the row (PostgreSQL names the index, SQLite
     the columns)."""
@@ -231,14 +243,7 @@ def pledge(actor: User, need: Need, resource: Resource, quantity: int) -> Match:
         score_breakdown=breakdown,
     )
     db.session.add(match)
-    try:
-        db.session.flush()
-    except sa.exc.IntegrityError as error:
-        # A request that raced past the read above pledged first: the index refused this one.
-        db.session.rollback()
-        if _is_live_duplicate(error):
-            raise conflict(ALREADY_PLEDGED) from error
-        raise
+    _flush_refusing_duplicates()
     record_event("match_proposed", actor, match, after={"quantity": quantity})
     notify(admins_over(need.village), "pledge_made", f"/matches/{match.id}", title=need.title)
     return match
@@ -678,14 +683,7 @@ def allocate(
         )  # fmt: skip
         db.session.add(match)
         created.append(match)
-    try:
-        db.session.flush()
-    except sa.exc.IntegrityError as error:
-        # A donor pledged one of these pairs while the allocation was being computed.
-        db.session.rollback()
-        if _is_live_duplicate(error):
-            raise conflict(ALREADY_PLEDGED) from error
-        raise
+    _flush_refusing_duplicates()  # a donor may have pledged one of these pairs meanwhile
     record_event("allocation_proposed", actor, resource,
                  after={"matches": [m.id for m in created], "village_cap": village_cap,
                         "mode": mode, "group_level": group_level,
