@@ -215,6 +215,28 @@ class Network:
     def without(self, name: str) -> Network:
         return replace(self, levels=tuple(lv for lv in self.levels if lv.name != name))
 
+    def subset(self, pairs: Index) -> Network:
+        """The network over ``pairs`` only (positions into the kept pairs, ascending): needs,
+        resources and classes renumbered in the same order. Pairs that can carry no unit may be
+        left out without changing any optimum, and the solvers' work shrinks with them."""
+        needs, need_index = np.unique(self.need_index[pairs], return_inverse=True)
+        resources, resource_index = np.unique(self.resource_index[pairs], return_inverse=True)
+        levels = []
+        for level in self.levels:
+            classes, key = np.unique(level.key[pairs], return_inverse=True)
+            levels.append(Level(level.name, key.astype(np.int64), level.cap[classes]))
+        return Network(self.kept[pairs], self.needs[needs], self.resources[resources],
+                       need_index.astype(np.int64), resource_index.astype(np.int64),
+                       self.quantity[needs], self.capacity[resources], self.value[pairs],
+                       tuple(levels))  # fmt: skip
+
+    def open_pairs(self) -> Index:
+        """The pairs that can still carry a unit: need, resource and every class with room."""
+        room = (self.quantity[self.need_index] > 0) & (self.capacity[self.resource_index] != 0)
+        for level in self.levels:
+            room &= level.cap[level.key] > 0
+        return np.flatnonzero(room)
+
     def after(self, amounts: Ints) -> Network:
         """What is left once ``amounts`` (per kept pair) are given."""
         quantity = self.quantity - np.bincount(self.need_index, amounts, self.needs.size).astype(

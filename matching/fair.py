@@ -170,9 +170,15 @@ def fair(problem: Problem, group_of: Mapping[int, str], solver: str = "flow") ->
     pair_class, first = _compose(net.resource_index, group_code)
     basis = _basis(net, pair_class) if net.kept.size else np.zeros(0, np.int64)
     share = _shares(net, basis, net.resource_index[first], group_code[first])
+    amounts = np.zeros(net.kept.size, np.int64)
+    # Each phase solves only the pairs that can still carry a unit: a village's share of most
+    # resources is 0, and after phase 1 few resources and needs have room left.
     phase1 = net.with_level("group", group_code, share)
-    first_amounts = solve(phase1)
-    amounts = first_amounts + solve(net.after(first_amounts))
+    live = phase1.open_pairs()
+    amounts[live] = solve(phase1.subset(live))
+    left = net.after(amounts)
+    live = left.open_pairs()
+    amounts[live] += solve(left.subset(live))
     fair_result = result(problem, net, amounts)
     given = np.bincount(pair_class, amounts, basis.size).astype(np.int64)
     # classes are numbered by (resource index, group code): already in (resource id, group) order
