@@ -324,3 +324,6 @@ def _register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["mask_name"] = privacy.mask_name
     app.jinja_env.filters["mask_id"] = privacy.mask_id_number
     app.jinja_env.filters["mask_phone"] = privacy.mask_phone
+    from marketplace.timefmt import FILTERS as time_filters
+
+    app.jinja_env.filters.update(time_filters)  # Beijing time, stored UTC

@@ -39,6 +39,7 @@ from marketplace.regions.models import Region, RegionLevel
 from marketplace.regions.services import by_code, load_baiyin_extract, load_gazetteer
 from marketplace.resources.models import Resource
 from marketplace.resources.services import create_resource
+from marketplace.timefmt import beijing_today
 from marketplace.vocab import HouseholdStatus, LabourCapacity, PovertyCause
 
 DATA_DIR = Path(__file__).resolve().parent / "demo_data"
@@ -419,7 +420,7 @@ def _matches(resources: dict[str, Resource], users: dict[str, User]) -> int:
                     acting.editor(need.village),
                     match,
                     received_quantity=match.quantity,
-                    received_on=date.today(),
+                    received_on=beijing_today(),  # the day in Beijing, as staff type it
                     satisfaction=confirmation["satisfaction"],
                     feedback=confirmation["feedback"],
                 )

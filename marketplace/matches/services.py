@@ -34,6 +34,7 @@ from marketplace.privacy import mask_name
 from marketplace.regions.models import Region
 from marketplace.resources.models import Resource
 from marketplace.signals import capacity_changed, need_viewing
+from marketplace.timefmt import beijing_day_of, beijing_today
 from marketplace.transitions import conflict
 from matching.constraints import Violation, violations
 
@@ -127,7 +128,7 @@ def check_pairing(need: Need, resource: Resource) -> None:
     found = violations(
         need_view(need, prior.get(need.household_id or 0, 0)),
         resource_view(resource),
-        date.today(),
+        beijing_today(),
     )
     if found:
         raise ServiceError(VIOLATION_MESSAGES[found[0]], field="resource")
@@ -348,7 +349,7 @@ def approve(actor: User, match: Match) -> None:
     # Capacity is checked by the conditional updates below, not by the read-only check.
     found = [
         v
-        for v in violations(need_view(match.need), resource_view(match.resource), date.today())
+        for v in violations(need_view(match.need), resource_view(match.resource), beijing_today())
         if v not in (Violation.NO_CAPACITY, Violation.NEED_NOT_OPEN)
     ]
     if found:
@@ -455,9 +456,11 @@ def confirm(
         )
     if not 1 <= satisfaction <= 5:
         raise ServiceError(_l("Satisfaction is from 1 to 5."), field="satisfaction")
-    if received_on > date.today():
+    # Both sides in Beijing days: the day typed is a Beijing one, decided_at is stored in UTC
+    # (approved at 17:30 UTC is 01:30 the next day in Beijing).
+    if received_on > beijing_today():
         raise ServiceError(_l("The date received cannot be in the future."), field="received_on")
-    if match.decided_at and received_on < match.decided_at.date():
+    if match.decided_at and received_on < beijing_day_of(match.decided_at):
         raise ServiceError(
             _l("The date received cannot be before the approval."), field="received_on"
         )

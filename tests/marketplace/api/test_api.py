@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 import pytest
@@ -11,6 +10,7 @@ import sqlalchemy as sa
 from marketplace.accounts.models import TokenScope
 from marketplace.accounts.services import create_token
 from marketplace.matches.models import Match
+from marketplace.timefmt import beijing_today
 from tests.conftest import World
 
 
@@ -243,7 +243,11 @@ def test_full_match_through_the_api_with_tokens(
     client.post(f"/api/v1/matches/{match_id}/deliver", json={"note": "已送"}, headers=donor)
     confirm = client.post(
         f"/api/v1/matches/{match_id}/confirm",
-        json={"received_quantity": 1, "received_on": date.today().isoformat(), "satisfaction": 4},
+        json={
+            "received_quantity": 1,
+            "received_on": beijing_today().isoformat(),
+            "satisfaction": 4,
+        },
         headers=staff,
     )
     assert confirm.status_code == 200, confirm.data

@@ -10,7 +10,6 @@ answered by the actions.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 import pytest
@@ -21,6 +20,7 @@ from marketplace.accounts.services import create_token
 from marketplace.audit.models import AuditEvent
 from marketplace.needs.models import NeedStatus
 from marketplace.privacy import mask_id_number, mask_name, mask_phone
+from marketplace.timefmt import beijing_today
 from tests.conftest import World
 
 NEED_KEYS = {
@@ -377,7 +377,7 @@ def test_actions_answer_the_match_masked_as_for_the_caller(
     assert act("admin", f"{match}/approve", None)["status"] == "approved"
     assert act("donor", f"{match}/deliver", {"note": "已送达"})["status"] == "delivered"
     confirmed = act("staff", f"{match}/confirm", {"received_quantity": 1, "satisfaction": 5,
-                    "received_on": date.today().isoformat(), "feedback": "很好"})  # fmt: skip
+                    "received_on": beijing_today().isoformat(), "feedback": "很好"})  # fmt: skip
     assert confirmed["status"] == "confirmed"
     assert (confirmed["received_quantity"], confirmed["satisfaction"]) == (1, 5)
     assert confirmed["feedback"] == "很好"

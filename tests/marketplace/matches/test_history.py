@@ -4,7 +4,6 @@ their input; final actions ask for confirmation through a same-origin script."""
 from __future__ import annotations
 
 import re
-from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
@@ -12,6 +11,7 @@ import sqlalchemy as sa
 from marketplace.matches import services
 from marketplace.matches.models import Match, MatchStatus
 from marketplace.needs.models import NeedStatus
+from marketplace.timefmt import beijing_today
 from tests.conftest import World
 from tests.pages import find_form, forms_on, submit
 
@@ -77,7 +77,7 @@ def test_a_refused_confirmation_comes_back_with_the_input(
     db.session.commit()
     staff = client_of("staff")
     page = f"/matches/{approved.id}"
-    typed = {"received_quantity": "5", "received_on": date.today().isoformat(),
+    typed = {"received_quantity": "5", "received_on": beijing_today().isoformat(),
              "feedback": "农户很满意"}  # fmt: skip
     refused = submit(staff, page, typed, action="/confirm", button="确认收到")
     assert refused.status_code == 400

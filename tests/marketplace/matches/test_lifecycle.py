@@ -16,6 +16,7 @@ from marketplace.matches import services
 from marketplace.matches.models import Match, MatchStatus
 from marketplace.needs.models import NeedStatus
 from marketplace.resources.models import Resource
+from marketplace.timefmt import beijing_today
 from tests.conftest import World
 
 S = MatchStatus
@@ -50,7 +51,7 @@ def test_pledge_approve_deliver_confirm(db: Any, world: World) -> None:
     services.deliver(world.donor, match, "送货上门")
     db.session.commit()
     services.confirm(
-        world.staff, match, received_quantity=1, received_on=date.today(), satisfaction=5,
+        world.staff, match, received_quantity=1, received_on=beijing_today(), satisfaction=5,
         feedback="收到了",
     )  # fmt: skip
     db.session.commit()
@@ -85,7 +86,7 @@ def test_illegal_moves_answer_409_and_change_nothing(
     if start in (S.DELIVERED, S.CONFIRMED):
         services.deliver(world.donor, match, "")
     if start == S.CONFIRMED:
-        services.confirm(world.staff, match, received_quantity=1, received_on=date.today(),
+        services.confirm(world.staff, match, received_quantity=1, received_on=beijing_today(),
                          satisfaction=4, feedback="")  # fmt: skip
     db.session.commit()
     remaining = world.resource.remaining
@@ -93,7 +94,7 @@ def test_illegal_moves_answer_409_and_change_nothing(
         "approve": lambda: services.approve(world.admin, match),
         "deliver": lambda: services.deliver(world.donor, match, ""),
         "confirm": lambda: services.confirm(world.staff, match, received_quantity=1,
-                                            received_on=date.today(), satisfaction=3,
+                                            received_on=beijing_today(), satisfaction=3,
                                             feedback=""),
     }  # fmt: skip
     with pytest.raises(ServiceError) as refused:
@@ -249,12 +250,12 @@ def test_confirmation_checks_quantity_and_dates(db: Any, world: World) -> None:
     services.deliver(world.donor, match, "")
     db.session.commit()
     bad = [
-        {"received_quantity": 2, "received_on": date.today(), "satisfaction": 5},
-        {"received_quantity": 1, "received_on": date.today() + timedelta(days=1),
+        {"received_quantity": 2, "received_on": beijing_today(), "satisfaction": 5},
+        {"received_quantity": 1, "received_on": beijing_today() + timedelta(days=1),
          "satisfaction": 5},
-        {"received_quantity": 1, "received_on": date.today() - timedelta(days=30),
+        {"received_quantity": 1, "received_on": beijing_today() - timedelta(days=30),
          "satisfaction": 5},
-        {"received_quantity": 1, "received_on": date.today(), "satisfaction": 6},
+        {"received_quantity": 1, "received_on": beijing_today(), "satisfaction": 6},
     ]  # fmt: skip
     for values in bad:
         with pytest.raises(ServiceError):
@@ -262,7 +263,7 @@ def test_confirmation_checks_quantity_and_dates(db: Any, world: World) -> None:
         db.session.rollback()
     with pytest.raises(ServiceError):  # staff of another village
         services.confirm(world.other_staff, match, received_quantity=1,
-                         received_on=date.today(), satisfaction=5, feedback="")  # fmt: skip
+                         received_on=beijing_today(), satisfaction=5, feedback="")  # fmt: skip
     db.session.rollback()
     _reload(db, match)
     assert match.status == S.DELIVERED
@@ -324,7 +325,7 @@ def test_any_sequence_keeps_status_legal_and_capacity_reconciled(
         "withdraw": lambda: services.withdraw_pledge(world.donor, match),
         "deliver": lambda: services.deliver(world.donor, match, ""),
         "confirm": lambda: services.confirm(world.staff, match, received_quantity=1,
-                                            received_on=date.today(), satisfaction=5,
+                                            received_on=beijing_today(), satisfaction=5,
                                             feedback=""),
         "dispute": lambda: services.report_non_receipt(world.staff, match, "没收到"),
         "resolve_ok": lambda: services.resolve_dispute(world.admin, match, "confirmed", "x"),

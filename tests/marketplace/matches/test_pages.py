@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
 
 from marketplace.matches import services
 from marketplace.matches.models import Match, MatchStatus, Objection
+from marketplace.timefmt import beijing_today
 from tests.conftest import World
 
 
@@ -74,7 +74,11 @@ def test_delivery_confirmation_through_pages(
     )
     staff = app.test_client()
     staff.post("/login", data={"username": "staff", "password": "testpass123"})
-    bad = {"received_quantity": "0", "received_on": date.today().isoformat(), "satisfaction": "5"}
+    bad = {
+        "received_quantity": "0",
+        "received_on": beijing_today().isoformat(),
+        "satisfaction": "5",
+    }
     assert staff.post(f"/matches/{approved.id}/confirm", data=bad).status_code == 400
     good = {**bad, "received_quantity": "1", "feedback": "很好"}
     assert staff.post(f"/matches/{approved.id}/confirm", data=good).status_code == 302

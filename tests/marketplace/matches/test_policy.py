@@ -4,7 +4,7 @@ approval queue show exactly the allowed buttons; raced moves are refused with 40
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -15,6 +15,7 @@ from marketplace.errors import ServiceError
 from marketplace.extensions import db as _db
 from marketplace.matches import policy, services
 from marketplace.matches.models import Match, MatchStatus, Objection, ObjectionStatus
+from marketplace.timefmt import beijing_today
 from tests.conftest import JINGYUAN, World
 from tests.pages import forms_of
 from tests.races import from_the_same_read
@@ -152,7 +153,7 @@ def test_confirming_is_for_a_delivered_match_only(db: Any, world: World, approve
     db.session.commit()
     assert not policy.can_confirm(world.staff, approved)
     with pytest.raises(ServiceError) as refused:
-        services.confirm(world.staff, approved, received_quantity=1, received_on=date.today(),
+        services.confirm(world.staff, approved, received_quantity=1, received_on=beijing_today(),
                          satisfaction=5, feedback="")  # fmt: skip
     assert refused.value.status == 409
 
