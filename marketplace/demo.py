@@ -210,6 +210,7 @@ def _resources(users: dict[str, User]) -> dict[str, Resource]:
             unit_value=Decimal(spec["unit_value"]),
             eligible_statuses=spec["eligible_statuses"],
             eligible_causes=spec["eligible_causes"],
+            priority_causes=spec.get("priority_causes", []),
             valid_from=today + timedelta(days=days["valid_from"]),
             valid_until=today + timedelta(days=days["valid_until"]),
             delivery_deadline=today + timedelta(days=days["delivery_deadline"]),
@@ -279,11 +280,15 @@ def _household_values(rng: random.Random, county_code: str, serial: int) -> dict
 def _households_and_needs(users: dict[str, User]) -> tuple[int, int]:
     rng = random.Random(SEED)
     acting = _Village(users)
-    per_village = REGISTER["households_per_village"]
+    worked = REGISTER["worked_case"]
     every = REGISTER["village_need_every"]
     households = posted = 0
     serial = 0
     for county_code in COUNTIES:
+        in_worked_case = county_code == worked["county"]
+        per_village = REGISTER["households_per_village"]
+        if in_worked_case:
+            per_village = worked["households_per_village"]
         for village_index, village in enumerate(_chosen_villages(county_code, acting.staff)):
             editor = acting.editor(village)
             registered = set(
@@ -303,7 +308,9 @@ def _households_and_needs(users: dict[str, User]) -> tuple[int, int]:
                     **_household_values(rng, county_code, serial),
                 )
                 households += 1
-                posted += _needs_for(rng, household, editor, acting.reviewer)
+                wanted = in_worked_case and household.status.value in worked["statuses"]
+                posted += _needs_for(rng, household, editor, acting.reviewer,
+                                     worked["subcategory"] if wanted else None)  # fmt: skip
             if village_index % every == 0:
                 posted += _village_need(rng, village, editor, acting.reviewer)
     return households, posted
@@ -317,14 +324,23 @@ def _review(reviewer: User, need: Need, status: NeedStatus) -> None:
         needs.return_need(reviewer, need, REGISTER["needs"]["return_reason"])
 
 
-def _needs_for(rng: random.Random, household: Household, author: User, reviewer: User) -> int:
+def _needs_for(
+    rng: random.Random, household: Household, author: User, reviewer: User, required: str | None
+) -> int:
+    """One or two needs likely for the household's causes; ``required``, a subcategory the
+    household needs in any case, verified (the worked case)."""
     causes = set(household.causes)
     likely = [t for t in NEED_TEMPLATES if not t[5] or t[5] & causes] or NEED_TEMPLATES
     weights = REGISTER["needs"]["status_weights"]
     count = 1 + (rng.random() < 0.4)
-    for template in rng.sample(likely, min(count, len(likely))):
+    chosen = rng.sample(likely, min(count, len(likely)))
+    if required is not None and all(t[0] != required for t in chosen):
+        chosen[-1:] = [t for t in NEED_TEMPLATES if t[0] == required]
+    for template in chosen:
         code, title, unit, quantity, unit_value, _causes = template
         status = NeedStatus(rng.choices(list(weights), weights=list(weights.values()))[0])
+        if code == required:
+            status = NeedStatus.VERIFIED
         need = needs.create_need(
             author,
             household.village,

@@ -307,10 +307,15 @@ class Proposal:
     needs: dict[int, Need]
     scored: dict[int, Scored]
     group_names: dict[str, str]
+    weights: Weights
 
     @property
     def maximum(self) -> allocation.Allocation:
         return self.fair.maximum
+
+    def breakdown(self, need_id: int) -> dict[str, Any]:
+        """How one need's points add up, as the match page shows them."""
+        return breakdown(self.scored[need_id], self.weights)
 
 
 def propose_allocation(
@@ -363,4 +368,5 @@ def propose_allocation(
         needs=by_id,
         scored={s.need_id: s for s in ranked},
         group_names={group(n).code: group(n).full_name for n in needs},
+        weights=used,
     )
