@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import enum
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
+import sqlalchemy.orm
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, registry
 
 NAMING_CONVENTION = {
@@ -61,3 +63,14 @@ def enum_column(enum_cls: type[enum.Enum], name: str) -> sa.Enum:
         values_callable=lambda cls: [str(m.value) for m in cls],
         validate_strings=True,
     )
+
+
+def lock_row(session: sa.orm.Session, model: type[Any], row_id: int) -> None:
+    """Hold one row for this transaction, so that a check-then-insert about it runs one
+    request at a time: SELECT ... FOR UPDATE on PostgreSQL; on SQLite (which has no row locks)
+    a no-op write, which takes the database's write lock at once."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.select(model.id).where(model.id == row_id).with_for_update())
+    else:
+        table = model.__table__.name
+        session.execute(sa.text(f"UPDATE {table} SET id = id WHERE id = :id"), {"id": row_id})

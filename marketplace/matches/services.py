@@ -16,9 +16,10 @@ from flask_babel import lazy_gettext as _l
 from marketplace.accounts.models import Role, User
 from marketplace.accounts.services import admins_over, staff_of
 from marketplace.audit.services import record_event
-from marketplace.db import utcnow
+from marketplace.db import lock_row, utcnow
 from marketplace.errors import ServiceError
 from marketplace.extensions import db
+from marketplace.households.models import Household
 from marketplace.matches import policy, scoring
 from marketplace.matches.adapters import need_view, resource_view
 from marketplace.matches.aid import held_by_households, prior_aid_counts
@@ -180,6 +181,10 @@ def _check_per_household(quantity: int, need: Need, resource: Resource) -> None:
     limit = resource.per_household
     if limit is None:
         return
+    if need.household_id is not None:
+        # Two pledges to two needs of one household would each count the other as not yet
+        # there: the household's row is held until this request commits.
+        lock_row(db.session, Household, need.household_id)
     held = _held_by_unit(need, resource)
     if held + quantity > limit:
         raise ServiceError(

@@ -6,6 +6,8 @@ pledges in flight count as aid in the ranking, not on the household page."""
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from typing import Any
 
 import pytest
@@ -176,6 +178,51 @@ def test_racing_identical_pledges_leave_one_live_and_answer_409(
     assert first is None
     assert second is not None and second.status == 409
     assert str(second.message) == ALREADY
+    assert len(_live(db, world.resource)) == 1
+
+
+def test_pledges_racing_to_two_needs_of_one_household_leave_one(
+    app: Any, db: Any, world: World, second_need: Need, monkeypatch: Any
+) -> None:
+    """Two donors' requests pledge the same washer to two needs of one household at the same
+    moment. Each would count what the household holds, then insert: without a lock both count
+    nothing and both go through. The household's row is held from the count to the commit,
+    so the second counts the first's pledge and is refused at its quantity."""
+    ids = (world.donor.id, world.resource.id)
+    counted = threading.Barrier(2, timeout=3)
+    held_by_unit = services._held_by_unit
+
+    def count_then_wait(need: Need, resource: Resource) -> int:
+        held = held_by_unit(need, resource)
+        with contextlib.suppress(threading.BrokenBarrierError):
+            counted.wait()  # the other request counts now too, if nothing holds it back
+        return held
+
+    monkeypatch.setattr(services, "_held_by_unit", count_then_wait)
+    outcomes: dict[int, ServiceError | None] = {}
+
+    def request(need_id: int) -> None:
+        with app.app_context():
+            try:
+                donor, resource = _db.session.get(User, ids[0]), _db.session.get(Resource, ids[1])
+                services.pledge(donor, _db.session.get(Need, need_id), resource, 1)
+                _db.session.commit()
+                outcomes[need_id] = None
+            except ServiceError as refused:
+                _db.session.rollback()
+                outcomes[need_id] = refused
+            finally:
+                _db.session.remove()
+
+    threads = [threading.Thread(target=request, args=(n,)) for n in (world.need.id, second_need.id)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(outcomes) == sorted((world.need.id, second_need.id))
+    refused = [r for r in outcomes.values() if r is not None]
+    assert len(refused) == 1 and refused[0].field == "quantity"
+    assert str(refused[0].message) == LIMIT_MESSAGE
     assert len(_live(db, world.resource)) == 1
 
 
