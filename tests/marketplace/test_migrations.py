@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import upgrade
@@ -252,3 +253,52 @@ def test_check_constraints_refuse_unknown_enum_values(db: Any) -> None:
                 "VALUES ('999999999999', 'x', 'planet', '/999999999999/')"
             )
         )
+
+
+# --- 0010: the live-pledge index cannot be built over duplicates ----------------------------
+
+
+def _filler(column: dict[str, Any]) -> Any:
+    """A value a NOT NULL column of the 0009 schema takes (the CHECKs want real statuses)."""
+    kind = str(column["type"]).upper()
+    if column["name"] == "status":
+        return "proposed"
+    if "INT" in kind or "NUMERIC" in kind or "BOOL" in kind or "FLOAT" in kind:
+        return 1
+    if "DATE" in kind or "TIME" in kind:
+        return "2026-01-01 00:00:00"
+    if "JSON" in kind:
+        return "{}"
+    return "x"
+
+
+def test_0010_stops_on_two_live_pledges_of_one_resource_to_one_need(tmp_path: Any) -> None:
+    """Which duplicate to end is an administrator's decision: the upgrade names them and
+    stops, changing nothing, and goes through once one of them has ended."""
+    app = create_app(base_config(f"sqlite:///{tmp_path / 'duplicates.db'}"))
+    with app.app_context():
+        upgrade(revision="0009")
+        with db.engine.begin() as conn:
+            conn.execute(sa.text("PRAGMA foreign_keys=OFF"))  # match rows alone suffice here
+            columns = [
+                c for c in sa.inspect(conn).get_columns("match")
+                if not c["nullable"] and c["default"] is None and c["name"] != "id"
+            ]  # fmt: skip
+            values = {c["name"]: _filler(c) for c in columns} | {"need_id": 7, "resource_id": 3}
+            insert = sa.text(
+                f"INSERT INTO match ({', '.join(values)}) VALUES "
+                f"({', '.join(':' + name for name in values)})"
+            )
+            conn.execute(insert, [values, values])
+        # alembic itself, not flask-migrate's command (which logs and exits)
+        alembic_config = app.extensions["migrate"].migrate.get_config()
+        with pytest.raises(RuntimeError, match=r"need 7 / resource 3 \(2 live\)"):
+            command.upgrade(alembic_config, "head")
+        with db.engine.connect() as conn:
+            assert conn.scalar(sa.text("SELECT version_num FROM alembic_version")) == "0009"
+        with db.engine.begin() as conn:
+            conn.execute(sa.text("UPDATE match SET status = 'cancelled' WHERE id = 1"))
+        upgrade()
+        with db.engine.connect() as conn:
+            assert conn.scalar(sa.text("SELECT version_num FROM alembic_version")) != "0009"
+        db.engine.dispose()
