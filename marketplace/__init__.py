@@ -42,6 +42,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if config:
         app.config.update(config)
     check_config(app.config)
+    from marketplace.jobs import init_app as init_jobs
+
+    init_jobs(app)  # the job engine's settings are checked here too
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {}
 
@@ -217,6 +220,7 @@ def _register_blueprints(app: Flask) -> None:
     from marketplace.home.views import bp as home_bp
     from marketplace.households.views import bp as households_bp
     from marketplace.imports.views import bp as imports_bp
+    from marketplace.jobs.views import bp as jobs_bp
     from marketplace.matches.views import bp as matches_bp
     from marketplace.needs.views import bp as needs_bp
     from marketplace.notifications.views import bp as notifications_bp
@@ -238,6 +242,7 @@ def _register_blueprints(app: Flask) -> None:
         oversight_bp,
         reports_bp,
         api_bp,
+        jobs_bp,
     ):
         app.register_blueprint(blueprint)
 

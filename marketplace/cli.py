@@ -32,14 +32,73 @@ def main() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--threads", default=8, show_default=True, type=int)
+@click.option("--no-jobs", is_flag=True, help="Do not run the job worker in this process.")
 @with_appcontext
-def serve_command(host: str, port: int, threads: int) -> None:
-    """Serve the site with waitress (the embedded default)."""
+def serve_command(host: str, port: int, threads: int, no_jobs: bool) -> None:
+    """Serve the site with waitress (the embedded default), and run the background jobs in
+    this process too when their store is the embedded one (JOBS_IN_PROCESS)."""
     from flask import current_app
     from waitress import serve
 
+    from marketplace.jobs.worker import start_in_process
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    consumer = None if no_jobs else start_in_process(app)
     click.echo(f"Serving on http://{host}:{port}/")
-    serve(current_app._get_current_object(), host=host, port=port, threads=threads)  # type: ignore[attr-defined]
+    try:
+        serve(app, host=host, port=port, threads=threads)
+    finally:
+        if consumer is not None:
+            consumer.stop()
+
+
+@click.command("worker")
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64),
+              help="Worker threads.")  # fmt: skip
+@click.option("--no-periodic", is_flag=True, help="Run queued jobs only, no periodic tasks.")
+@with_appcontext
+def worker_command(workers: int, no_periodic: bool) -> None:
+    """Run a job worker (a Huey consumer) against JOBS_URL, for scale-out (Ctrl-C stops it)."""
+    from flask import current_app
+
+    from marketplace.jobs.worker import run_worker
+
+    run_worker(current_app._get_current_object(), workers, periodic=not no_periodic)  # type: ignore[attr-defined]
+
+
+@click.group("jobs", invoke_without_command=True)
+@with_appcontext
+def jobs_group() -> None:
+    """The periodic tasks: schedule, last run, outcome and next run."""
+    if click.get_current_context().invoked_subcommand is not None:
+        return
+    from flask import current_app
+
+    from marketplace.jobs.worker import overview_lines
+
+    for line in overview_lines(current_app._get_current_object()):  # type: ignore[attr-defined]
+        click.echo(line)
+
+
+@jobs_group.command("run")
+@click.argument("name")
+@with_appcontext
+def jobs_run(name: str) -> None:
+    """Run one periodic task now, under its lock, recorded like a scheduled run."""
+    from flask import current_app
+
+    from marketplace.jobs import jobs_of
+    from marketplace.jobs.tasks import PERIODIC_BY_NAME
+    from marketplace.jobs.worker import describe_run
+
+    if name not in PERIODIC_BY_NAME:
+        raise click.BadParameter(f"one of {', '.join(PERIODIC_BY_NAME)}", param_hint="NAME")
+    run = jobs_of(current_app).run_periodic(name)  # type: ignore[arg-type]
+    if run is None:
+        raise click.ClickException(f"{name} is running elsewhere now: nothing done.")
+    click.echo(describe_run(run))
+    if run.outcome.value == "failed":
+        raise SystemExit(1)
 
 
 @click.command("demo")
@@ -175,12 +234,13 @@ def matches_expire() -> None:
     from marketplace.resources.services import expire_resources
 
     now = utcnow()
-    counts = expire_matches(now)
+    counts = expire_matches(now, each=db.session.commit)
     ended = expire_resources(now)
     db.session.commit()
     send_pending_emails()
     db.session.commit()
     click.echo(f"{counts['pledges']} pledges and {counts['approved']} approved matches expired.")
+    click.echo(f"{counts['skipped']} matches changed meanwhile, left for the next run.")
     click.echo(
         f"{ended['expired']} resources expired; {ended['skipped']} changed meanwhile, "
         "left for the next run."
@@ -290,6 +350,8 @@ def reports_snapshot(month: str, region_code: str | None, replace: bool) -> None
 def register_commands(app: Flask) -> None:
     for command in (
         serve_command,
+        worker_command,
+        jobs_group,
         demo_command,
         synth_command,
         regions_group,

@@ -175,4 +175,24 @@ def load_config() -> dict[str, Any]:
         # The site's address as users reach it, e.g. https://fupin.example.gov.cn: links in
         # e-mails are built on it (never on the request's Host header).
         "PUBLIC_URL": os.environ.get("PUBLIC_URL", "").rstrip("/"),
+        # Background jobs (marketplace/jobs, README "Jobs"): the queue's store, a SQLite file
+        # under instance/ by default (embedded, no server) or redis://host:port/db for
+        # several machines; JOBS_IMMEDIATE runs each job at once in the caller (tests).
+        "JOBS_URL": os.environ.get("JOBS_URL") or f"sqlite:///{instance / 'jobs.db'}",
+        "JOBS_NAME": os.environ.get("JOBS_NAME", "marketplace").strip(),
+        "JOBS_IMMEDIATE": _bool("JOBS_IMMEDIATE", False),
+        # `marketplace serve` runs the worker in its own process (threads) when the store is
+        # embedded ("auto"); "on" or "off" decides it whatever the store.
+        "JOBS_IN_PROCESS": os.environ.get("JOBS_IN_PROCESS", "auto").strip().lower(),
+        "JOBS_WORKERS": _int("JOBS_WORKERS", "2", minimum=1),
+        # A run that holds its task's lock longer than this is taken as dead (seconds).
+        "JOBS_LOCK_TIMEOUT": _int("JOBS_LOCK_TIMEOUT", "3600", minimum=60),
+        "JOBS_HISTORY_DAYS": _int("JOBS_HISTORY_DAYS", "30", minimum=1),
+        # The periodic tasks' schedules: crontab "minute hour day month weekday" read in
+        # Beijing time, or "off".
+        "JOBS_SCHEDULE_EXPIRE": os.environ.get("JOBS_SCHEDULE_EXPIRE", "*/10 * * * *"),
+        "JOBS_SCHEDULE_NOTIFICATIONS": os.environ.get("JOBS_SCHEDULE_NOTIFICATIONS", "* * * * *"),
+        "JOBS_SCHEDULE_SEARCH": os.environ.get("JOBS_SCHEDULE_SEARCH", "* * * * *"),
+        "JOBS_SCHEDULE_REPORTS": os.environ.get("JOBS_SCHEDULE_REPORTS", "0 1 1 * *"),
+        "JOBS_SCHEDULE_AUDIT": os.environ.get("JOBS_SCHEDULE_AUDIT", "0 * * * *"),
     }

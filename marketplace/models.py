@@ -4,6 +4,7 @@ from marketplace.accounts.models import ApiToken, Organization, User, user_regio
 from marketplace.attachments.models import Attachment
 from marketplace.audit.models import AuditEvent
 from marketplace.households.models import Household, HouseholdMember
+from marketplace.jobs.models import JobRun
 from marketplace.matches.models import Match, Objection
 from marketplace.needs.models import Need
 from marketplace.notifications.models import Notification
@@ -19,6 +20,7 @@ __all__ = [
     "AuditEvent",
     "Household",
     "HouseholdMember",
+    "JobRun",
     "Match",
     "Need",
     "Notification",

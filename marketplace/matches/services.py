@@ -5,6 +5,7 @@ objection through ``policy.OBJECTION_WORKFLOW``; who may do each is ``matches.po
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -56,10 +57,13 @@ VIOLATION_MESSAGES: dict[Violation, LazyString] = {
 }
 
 
-def transition(match: Match, to: MatchStatus, actor: User | None, **values: Any) -> None:
+def transition(
+    match: Match, to: MatchStatus, actor: User | None, *, only_if: Any = None, **values: Any
+) -> None:
     """Move a match (a compare-and-set, see marketplace.transitions), or refuse with 409 and
-    change nothing; capacity and the audit event follow the move here, so no caller forgets."""
-    source = WORKFLOW.move(match, to, **values)
+    change nothing; capacity and the audit event follow the move here, so no caller forgets.
+    ``only_if``: a condition on the row checked in the same statement."""
+    source = WORKFLOW.move(match, to, only_if=only_if, **values)
     # Capacity follows the status in this one place: taken on entering HOLDING, released on
     # leaving it, so no caller can forget either.
     if source not in HOLDING and to in HOLDING:
@@ -597,28 +601,57 @@ def decided_objections(now: datetime | None = None) -> sa.Select[Any]:
     )  # fmt: skip
 
 
-def expire_matches(now: datetime | None = None) -> dict[str, int]:
+def expire_matches(
+    now: datetime | None = None, each: Callable[[], None] | None = None
+) -> dict[str, int]:
     """Pledges undecided for too long, and approved matches past the resource's delivery
-    deadline, expire; approved ones release their quantity. Idempotent (for cron)."""
+    deadline, expire; approved ones release their quantity. One match at a time through the
+    workflow: one someone decided, withdrew, delivered or gave a later deadline since it was
+    read is skipped (the move answers 409) and counted, and the next run takes it if it still
+    has to go. ``each``, when given, is called after every match (the job and the command
+    commit there, so a failure later keeps what was done). Idempotent (for cron)."""
     now = now or utcnow()
     ttl = timedelta(days=int(current_app.config.get("PLEDGE_TTL_DAYS", 14)))
-    stale = db.session.scalars(
-        sa.select(Match).where(Match.status == S.PROPOSED, Match.created_at < now - ttl)
-    ).all()
-    late = db.session.scalars(
-        sa.select(Match)
-        .join(Resource, Match.resource_id == Resource.id)
-        .where(Match.status == S.APPROVED, Resource.delivery_deadline < now.date())
-    ).all()
-    for match in stale:
-        transition(match, S.EXPIRED, None)
-        notify([match.proposed_by_id], "match_expired", f"/matches/{match.id}",
-               title=match.need.title)  # fmt: skip
-    for match in late:
-        transition(match, S.EXPIRED, None)
-        notify([match.proposed_by_id, *staff_of(match.need.village)], "match_expired",
-               f"/matches/{match.id}", title=match.need.title)  # fmt: skip
-    return {"pledges": len(stale), "approved": len(late)}
+    stale_clause = Match.created_at < now - ttl
+    late_clause = Match.resource_id.in_(
+        sa.select(Resource.id).where(Resource.delivery_deadline < beijing_today(now))
+    )
+    due = [
+        (S.PROPOSED, stale_clause, "pledges"),
+        (S.APPROVED, late_clause, "approved"),
+    ]
+    counts = {"pledges": 0, "approved": 0, "skipped": 0}
+    for status, clause, counted in due:
+        ids = db.session.scalars(
+            sa.select(Match.id).where(Match.status == status, clause).order_by(Match.id)
+        ).all()
+        for match_id in ids:
+            match = db.session.get(Match, match_id)
+            # The condition is checked again in the move itself (a deadline extended after the
+            # read wins), and the status is its compare-and-set.
+            if match is None or not _expire_one(match, status, clause):
+                counts["skipped"] += 1
+            else:
+                counts[counted] += 1
+            if each is not None:
+                each()
+    return counts
+
+
+def _expire_one(match: Match, status: MatchStatus, clause: Any) -> bool:
+    if match.status != status:  # moved since the ids were read
+        return False
+    try:
+        transition(match, S.EXPIRED, None, only_if=clause)
+    except ServiceError as refused:
+        if refused.status != 409:
+            raise
+        return False
+    told = [match.proposed_by_id]
+    if status == S.APPROVED:
+        told += staff_of(match.need.village)
+    notify(told, "match_expired", f"/matches/{match.id}", title=match.need.title)
+    return True
 
 
 def refuse_unless_reached(actor: User, resource: Resource) -> None:

@@ -284,11 +284,11 @@ def test_expiry_of_stale_pledges_and_overdue_approvals(
     db.session.commit()
     counts = services.expire_matches()
     db.session.commit()
-    assert counts == {"pledges": 1, "approved": 1}
+    assert counts == {"pledges": 1, "approved": 1, "skipped": 0}
     _reload(db, stale, overdue, world.resource, other_need)
     assert stale.status == S.EXPIRED and overdue.status == S.EXPIRED
     assert world.resource.remaining == 10 and other_need.open_quantity == 1
-    assert services.expire_matches() == {"pledges": 0, "approved": 0}
+    assert services.expire_matches() == {"pledges": 0, "approved": 0, "skipped": 0}
 
 
 def test_expire_command_is_idempotent(app: Any, db: Any, world: World) -> None:
