@@ -8,13 +8,10 @@ from __future__ import annotations
 import argparse
 import time
 
-import numpy as np
-
 from benchmarks import synthetic
 from matching.allocation import Problem, greedy, optimal
-from matching.constraints import allowed
 from matching.fair import fair
-from matching.scoring import Weights, score
+from matching.scoring import Weights
 
 TODAY = synthetic.TODAY
 
@@ -24,22 +21,7 @@ def build(needs: int, resources: int) -> tuple[Problem, dict[int, str], dict[int
     alloc_res = synthetic.resources(resources, seed=22)
     weights = Weights()
     start = time.perf_counter()
-    need_col: list[int] = []
-    resource_col: list[int] = []
-    points_col: list[int] = []
-    by_area: dict[str, list] = {}  # type: ignore[type-arg]
-    for r in alloc_res:
-        by_area.setdefault(r.service_paths[0], []).append(r)
-    for n in alloc_needs:
-        codes = [c for c in n.village_path.split("/") if c]
-        for depth in range(1, len(codes) + 1):
-            for r in by_area.get("/" + "/".join(codes[:depth]) + "/", []):
-                if allowed(n, r, TODAY):
-                    s = score(n, r, weights)
-                    need_col.append(n.id)
-                    resource_col.append(r.id)
-                    points = getattr(s, "points", None)
-                    points_col.append(points if points is not None else round(s.score * 10_000))
+    need_col, resource_col, points_col = synthetic.candidate_pairs(alloc_needs, alloc_res, weights)
     # Households: consecutive needs of one village, one to three needs each.
     household: dict[int, int | None] = {}
     last: dict[str, tuple[int, int]] = {}
@@ -52,8 +34,8 @@ def build(needs: int, resources: int) -> tuple[Problem, dict[int, str], dict[int
     village = {n.id: n.village_path for n in alloc_needs}
     township = {n.id: n.village_path.rstrip("/").rsplit("/", 1)[0] for n in alloc_needs}
     problem = Problem.from_arrays(
-        np.array(need_col), np.array(resource_col), np.array(points_col) / 10_000,
-        points=np.array(points_col), need_quantity={n.id: n.open_quantity for n in alloc_needs},
+        need_col, resource_col, points_col / 10_000, points=points_col,
+        need_quantity={n.id: n.open_quantity for n in alloc_needs},
         capacity={r.id: r.remaining for r in alloc_res}, village_of=village,
         household_of=household, per_household={r.id: 1 for r in alloc_res},
     )  # fmt: skip

@@ -10,14 +10,11 @@ import resource as rlimit
 import time
 from statistics import quantiles
 
-import numpy as np
-
 from benchmarks import synthetic
 from matching.allocation import Problem, greedy, optimal, optimal_lp
-from matching.constraints import allowed
 from matching.index import NeedIndex, ResourceIndex
 from matching.rank import needs_for_resource
-from matching.scoring import Weights, score
+from matching.scoring import Weights
 
 TODAY = synthetic.TODAY
 
@@ -110,22 +107,9 @@ def allocation(args: argparse.Namespace, weights: Weights, rows: list) -> None: 
     alloc_needs = synthetic.needs(args.alloc_needs, seed=21)
     alloc_res = synthetic.resources(args.alloc_resources, seed=22)
     start = time.perf_counter()
-    need_col: list[int] = []
-    resource_col: list[int] = []
-    score_col: list[float] = []
-    by_area: dict[str, list] = {}
-    for r in alloc_res:
-        by_area.setdefault(r.service_paths[0], []).append(r)
-    for n in alloc_needs:
-        codes = [c for c in n.village_path.split("/") if c]
-        for depth in range(1, len(codes) + 1):
-            for r in by_area.get("/" + "/".join(codes[:depth]) + "/", []):
-                if allowed(n, r, TODAY):
-                    need_col.append(n.id)
-                    resource_col.append(r.id)
-                    score_col.append(round(score(n, r, weights).score, 6))
+    need_col, resource_col, points_col = synthetic.candidate_pairs(alloc_needs, alloc_res, weights)
     problem = Problem.from_arrays(
-        np.array(need_col), np.array(resource_col), np.array(score_col),
+        need_col, resource_col, points_col / 10_000, points=points_col,
         need_quantity={n.id: n.open_quantity for n in alloc_needs},
         capacity={r.id: r.remaining for r in alloc_res},
         village_of={n.id: n.village_path for n in alloc_needs},

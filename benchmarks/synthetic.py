@@ -8,7 +8,11 @@ import random
 from datetime import date, timedelta
 from pathlib import Path
 
+import numpy as np
+
+from matching.constraints import allowed
 from matching.model import NeedView, ResourceView
+from matching.scoring import Weights, score
 
 GAZETTEER = Path(__file__).resolve().parent.parent / "marketplace/regions/data/china_counties.csv"
 SUBCATEGORIES = [
@@ -79,3 +83,25 @@ def resources(count: int, seed: int = 2) -> list[ResourceView]:
             valid_until=TODAY + timedelta(days=200), text=f"捐赠：{title}",
         ))  # fmt: skip
     return result
+
+
+def candidate_pairs(
+    alloc_needs: list[NeedView], alloc_res: list[ResourceView], weights: Weights
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every allowed (need, resource) pair whose resource serves an area above the need's
+    village, as columns: need ids, resource ids, integer points."""
+    need_col: list[int] = []
+    resource_col: list[int] = []
+    points_col: list[int] = []
+    by_area: dict[str, list[ResourceView]] = {}
+    for r in alloc_res:
+        by_area.setdefault(r.service_paths[0], []).append(r)
+    for n in alloc_needs:
+        codes = [c for c in n.village_path.split("/") if c]
+        for depth in range(1, len(codes) + 1):
+            for r in by_area.get("/" + "/".join(codes[:depth]) + "/", []):
+                if allowed(n, r, TODAY):
+                    need_col.append(n.id)
+                    resource_col.append(r.id)
+                    points_col.append(score(n, r, weights).points)
+    return np.array(need_col), np.array(resource_col), np.array(points_col)
