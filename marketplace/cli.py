@@ -44,6 +44,8 @@ def serve_command(host: str, port: int, threads: int, no_jobs: bool) -> None:
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     consumer = None if no_jobs else start_in_process(app)
+    if consumer is not None:
+        click.echo(f"Background jobs: {consumer.workers} worker threads in this process.")
     click.echo(f"Serving on http://{host}:{port}/")
     try:
         serve(app, host=host, port=port, threads=threads)
