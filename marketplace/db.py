@@ -65,7 +65,9 @@ def enum_column(enum_cls: type[enum.Enum], name: str) -> sa.Enum:
     )
 
 
-def lock_row(session: sa.orm.Session, model: type[Any], row_id: int) -> None:
+def lock_row(
+    session: sa.orm.Session | sa.orm.scoped_session[Any], model: type[Any], row_id: int
+) -> None:
     """Hold one row for this transaction, so that a check-then-insert about it runs one
     request at a time: SELECT ... FOR UPDATE on PostgreSQL; on SQLite (which has no row locks)
     a no-op write, which takes the database's write lock at once."""

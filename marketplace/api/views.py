@@ -34,13 +34,13 @@ from marketplace.errors import ServiceError
 from marketplace.extensions import db
 from marketplace.households import services as households
 from marketplace.households.models import Household
+from marketplace.matches import policy as match_policy
 from marketplace.matches import services as matches
 from marketplace.matches.models import Match
 from marketplace.matches.scoring import suggest_needs, suggest_resources
 from marketplace.needs import services as needs
 from marketplace.needs.models import Need
 from marketplace.permissions import public, roles, signed_in
-from marketplace.resources import policy as resource_policy
 from marketplace.resources import services as resources
 from marketplace.resources.models import Resource
 from marketplace.roles import Role
@@ -156,12 +156,7 @@ def _page(query: Any, page: dict[str, int]) -> list[Any]:
 @bp.output(schemas.NeedOut(many=True))
 def list_needs(query: dict[str, Any]) -> Any:
     """Open, verified needs; staff, administrators and auditors get every need in their scope."""
-    user = reader()
-    select = (
-        needs.needs_query(user)
-        if user and user.role in Role.REGION_READERS
-        else needs.public_needs_query()
-    )
+    select = needs.listed_needs(reader())
     if query["category"]:
         select = select.where(
             sa.or_(Need.category == query["category"], Need.subcategory == query["category"])
@@ -250,8 +245,7 @@ def need_suggestions(need_id: int, query: dict[str, int]) -> Any:
 def resource_suggestions(resource_id: int, query: dict[str, int]) -> Any:
     """The best open needs for a resource (its members, administrators and auditors)."""
     resource = resources.get_resource(current_user, resource_id)
-    member = resource_policy.is_member(current_user, resource)
-    if not (member or current_user.role in Role.REGION_READERS):
+    if not match_policy.can_see_suggestions(current_user, resource):
         abort(404)
     return [schemas.Suggestion(n, s) for n, s in suggest_needs(resource, query["limit"])]
 

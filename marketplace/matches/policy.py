@@ -207,3 +207,11 @@ def actions(user: User, match: Match) -> dict[str, bool]:
 def objection_actions(user: User, match: Match) -> dict[int, bool]:
     """For each objection against the match, whether the user may decide it now."""
     return {o.id: can_decide_objection(user, o) for o in match.objections}
+
+
+def can_see_suggestions(user: User | None, resource: Resource) -> bool:
+    """The best needs for a resource: for its members, and for staff, administrators and
+    auditors (whose scope the resource reached to be opened at all)."""
+    if resource_policy.is_member(user, resource):
+        return True
+    return user is not None and user.role in Role.REGION_READERS

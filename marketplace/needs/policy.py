@@ -43,6 +43,12 @@ def can_post_in(user: User, village: Region) -> bool:
     return user.role in Role.EDITORS and in_scope(user, village)
 
 
+def reads_whole_scope(user: User | None) -> bool:
+    """Staff, administrators and auditors read every need of their regions; donors and the
+    public read the open, verified ones."""
+    return user is not None and user.role in Role.REGION_READERS
+
+
 def can_view(user: User | None, need: Need) -> bool:
     """Public needs to anyone; the rest to readers of its region, and to a donor a package above
     grants it (matches: the donor's organization pledged to it)."""

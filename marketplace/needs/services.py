@@ -45,6 +45,11 @@ def public_needs_query() -> sa.Select[Any]:
     )
 
 
+def listed_needs(user: User | None) -> sa.Select[Any]:
+    """The needs a reader's lists hold: the whole scope, or what is public."""
+    return needs_query(user) if user and policy.reads_whole_scope(user) else public_needs_query()
+
+
 def get_need(user: User | None, need_id: int) -> Need:
     """A need the user may open: in scope, or open and verified for donors and the public."""
     need = db.session.get(Need, need_id)

@@ -16,7 +16,8 @@ from tests.pages import forms_of, submit_on
 
 
 def _section(page: str, label: str) -> str:
-    return page.split(f'aria-label="{label}"', 1)[1].split("</table>", 1)[0]
+    # up to the next heading: a proposal's points open into a table of their own
+    return page.split(f'aria-label="{label}"', 1)[1].split("<h2", 1)[0].split("</main>", 1)[0]
 
 
 def test_fair_mode_shares_by_village_one_unit_per_household(
@@ -44,7 +45,7 @@ def test_fair_mode_shares_by_village_one_unit_per_household(
     assert '<td class="text-end">3</td>' in shares
     proposals = _section(page, "拟分配")
     # Each proposal meets its need whole, so the fair total is the sum of their points.
-    points = [int(x) for x in re.findall(r'<td class="text-end">(\d+)</td></tr>', proposals)]
+    points = [int(x) for x in re.findall(r"<details><summary>(\d+)</summary>", proposals)]
     fair_total = re.search(
         r'<div class="fs-3 fw-bold">(\d+)</div>\s*<div class="text-muted small">总分（公平）', page
     )
