@@ -291,3 +291,15 @@ def test_a_raced_objection_decision_is_refused_with_409(
     assert objection.status == ObjectionStatus.DISMISSED and objection.decision == "核实后不成立"
     assert approved.status == S.APPROVED
     assert objection.decided_at is not None and objection.decided_at <= utcnow()
+
+
+# Who sees the best needs for the world's resource (API and resource page alike).
+SUGGESTION_READERS = {"admin_here", "admin_member", "admin_away", "superuser", "staff_here",
+                      "staff_away", "donor", "auditor"}  # fmt: skip
+
+
+def test_who_sees_the_suggestions_for_a_resource(world: World, people: dict[str, User]) -> None:
+    assert {
+        who for who, user in people.items() if policy.can_see_suggestions(user, world.resource)
+    } == SUGGESTION_READERS
+    assert not policy.can_see_suggestions(None, world.resource)
