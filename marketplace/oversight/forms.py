@@ -6,11 +6,14 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
+    BooleanField,
     DateField,
     HiddenField,
     IntegerField,
+    StringField,
     SubmitField,
     TextAreaField,
+    ValidationError,
 )
 from wtforms.validators import InputRequired, Length, Optional
 
@@ -67,3 +70,25 @@ class AnswerForm(FlaskForm):
 
 def blank_choice(label: object, pairs: list[tuple[str, object]]) -> list[object]:
     return choices([("", label), *pairs])
+
+
+class TrailFilterForm(FlaskForm):
+    """The audit trail's filters (GET: they stay in the address, so the pager keeps them and
+    the export takes the same). The view sets the choices."""
+
+    class Meta:
+        csrf = False
+
+    action = SelectField(_l("Action"), validators=[Optional()])
+    role = SelectField(_l("Role"), validators=[Optional()])
+    region = SelectField(_l("Region"), validators=[Optional()])
+    kind = SelectField(_l("Object type"), validators=[Optional()])
+    actor = StringField(_l("User name"), validators=[Optional(), Length(max=50)])
+    since = DateField(_l("From"), validators=[Optional()],
+                      description=_l("Beijing time, both days included."))  # fmt: skip
+    until = DateField(_l("To"), validators=[Optional()])
+    views = BooleanField(_l("Show page views (personal data and contacts viewed)"))
+
+    def validate_until(self, field: DateField) -> None:
+        if field.data and self.since.data and field.data < self.since.data:
+            raise ValidationError(_l("The end date cannot be before the start date."))

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from marketplace.accounts.models import Role, User
 from marketplace.accounts.services import users_in_scope
 from marketplace.audit.models import AuditEvent
+from marketplace.audit.services import record_event
 from marketplace.oversight import policy
 from marketplace.permissions import region_clause
 
@@ -27,3 +28,9 @@ def trail_for(user: User) -> sa.Select[Any]:
     return query.where(
         sa.or_(AuditEvent.actor_id.in_(actors), region_clause(user, AuditEvent.region_path))
     )
+
+
+def record_trail_export(user: User, fmt: str, rows: int, filters: dict[str, str]) -> None:
+    """An export of the trail is itself in the trail: who took what, with which filters."""
+    record_event("audit_trail_exported", user,
+                 after={"format": fmt, "rows": rows, "filters": filters})  # fmt: skip

@@ -2,81 +2,120 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms import SelectChoice
 
-from marketplace.accounts.models import Role, User
+from marketplace.accounts.models import Role
 from marketplace.attachments.services import attachments_of
 from marketplace.audit.models import AuditEvent
+from marketplace.db import utcnow
 from marketplace.errors import ServiceError
 from marketplace.extensions import db
 from marketplace.matches.models import Match, MatchStatus
-from marketplace.oversight import policy
+from marketplace.oversight import exports, policy, trail
 from marketplace.oversight import spot_checks as checks
 from marketplace.oversight.forms import (
     AnswerForm,
     FindingForm,
     ReportForm,
     SpotCheckForm,
+    TrailFilterForm,
     blank_choice,
 )
 from marketplace.oversight.models import CHECKS, SpotCheck
-from marketplace.oversight.services import trail_for
+from marketplace.oversight.services import record_trail_export, trail_for
+from marketplace.oversight.trail import TrailFilter
 from marketplace.permissions import roles
 from marketplace.regions.services import deployment_regions
+from marketplace.timefmt import beijing_text
 from marketplace.vocab import CATEGORY_TREE
 from marketplace.web import form_status, paginate, submitted, uploaded_photo
 
 bp = Blueprint("oversight", __name__, url_prefix="/oversight")
 
 
-def _date(value: str | None) -> datetime | None:
-    try:
-        return datetime.fromisoformat(value).replace(tzinfo=UTC) if value else None
-    except ValueError:
-        return None
+def _trail_form() -> tuple[TrailFilterForm, TrailFilter]:
+    """The filters as asked in the address, with their choices; a value that does not pass is
+    shown at its field and not applied, the others are."""
+    form = TrailFilterForm(request.args)
+    form.action.choices = [
+        SelectChoice("", _("All actions")),
+        *(SelectChoice(code, a.label, optgroup=str(trail.GROUPS[a.group]))
+          for code, a in trail.ACTIONS.items()),
+    ]  # fmt: skip
+    form.role.choices = [
+        SelectChoice("", _("All roles")),
+        *(SelectChoice(r.value, r.label) for r in Role),
+        SelectChoice(trail.NOBODY, _("Not signed in, or the platform")),
+    ]
+    form.region.choices = [
+        SelectChoice("", _("All regions")),
+        *(SelectChoice(r.path, r.full_name) for r in trail.region_choices(current_user)),
+    ]
+    form.kind.choices = [
+        SelectChoice("", _("All objects")),
+        *(SelectChoice(k, label) for k, label in trail.OBJECT_KINDS.items()),
+    ]
+    form.validate()
+
+    def good(field: Any) -> Any:
+        return field.data if not field.errors else None
+
+    wanted = TrailFilter(
+        actor=(good(form.actor) or "").strip(), action=good(form.action) or "",
+        role=good(form.role) or "", region_path=good(form.region) or "",
+        kind=good(form.kind) or "", since=good(form.since), until=good(form.until),
+        views=bool(form.views.data),
+    )  # fmt: skip
+    return form, wanted
 
 
 @bp.route("/audit")
 @roles(*Role.OVERSIGHT)
 def audit() -> Any:
-    """Events about the user's regions and by their people (everything for a superuser)."""
-    query = trail_for(current_user)
-    action = (request.args.get("action") or "").strip()[:50]
-    if action:
-        query = query.where(AuditEvent.action == action)
-    object_type = (request.args.get("object") or "").strip()[:30]
-    if object_type:
-        query = query.where(AuditEvent.object_type == object_type)
-    username = (request.args.get("actor") or "").strip()[:50]
-    if username:
-        query = query.where(
-            AuditEvent.actor_id.in_(sa.select(User.id).where(User.username == username))
-        )
-    start, end = _date(request.args.get("from")), _date(request.args.get("to"))
-    if start:
-        query = query.where(AuditEvent.created_at >= start)
-    if end:
-        query = query.where(AuditEvent.created_at < datetime.combine(end.date(), time.max, UTC))
-    page = paginate(query.order_by(AuditEvent.id.desc()))
-    names = dict(_usernames(list(page.items)))
-    return render_template("oversight/audit.html", page=page, names=names, args=request.args)
+    """Events about the user's regions and by their people (everything for a superuser), as
+    sentences, newest first; page views only when asked for."""
+    form, wanted = _trail_form()
+    page = paginate(wanted.apply(trail_for(current_user)).order_by(AuditEvent.id.desc()))
+    status = 400 if form.errors else 200
+    return render_template(
+        "oversight/audit.html", page=page, lines=trail.lines(current_user, list(page.items)),
+        form=form, filters=_filter_args(form),
+    ), status  # fmt: skip
 
 
-def _usernames(events: list[AuditEvent]) -> list[tuple[int, str]]:
-    """User names of the events' actors, in one query."""
-    ids = {e.actor_id for e in events if e.actor_id}
-    if not ids:
-        return []
-    return [(i, n) for i, n in db.session.execute(
-        sa.select(User.id, User.username).where(User.id.in_(ids)))]  # fmt: skip
+def _filter_args(form: TrailFilterForm) -> dict[str, str]:
+    """The filters as given, for the pager and the export links."""
+    names = ("action", "role", "region", "kind", "actor", "since", "until", "views")
+    return {n: v for n in names if (v := request.args.get(n, ""))}
+
+
+@bp.route("/audit/export.<any(xlsx, csv):fmt>")
+@roles(*Role.OVERSIGHT)
+def audit_export(fmt: str) -> Any:
+    """The filtered trail as a workbook or a CSV file (at most ``exports.MAX_ROWS`` events,
+    newest first); the export is itself recorded."""
+    form, wanted = _trail_form()
+    if form.errors:
+        raise ServiceError(_l("Correct the filters before exporting."), 400)
+    query = wanted.apply(trail_for(current_user)).order_by(AuditEvent.id.desc())
+    told = exports.told_events(current_user, query)
+    record_trail_export(current_user, fmt, len(told), _filter_args(form))
+    stamp = beijing_text(utcnow(), "%Y%m%d-%H%M")
+    if fmt == "xlsx":
+        body, mimetype = exports.to_xlsx(told), exports.XLSX
+    else:
+        body, mimetype = exports.to_csv(told), "text/csv; charset=utf-8"
+    response = Response(body, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f"attachment; filename=audit-{stamp}.{fmt}"
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 # --- random spot checks -------------------------------------------------------------------
