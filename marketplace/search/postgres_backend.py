@@ -134,6 +134,11 @@ class PostgresBackend:
         with self.engine.begin() as conn:
             conn.execute(sa.text("DELETE FROM search_document"))
 
+    def contents(self) -> dict[str, tuple[str, str]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.text("SELECT key, title, body FROM search_document"))
+            return {key: (title, body) for key, title, body in rows}
+
     def search(self, query: SearchQuery) -> Results:
         # Every filter is a lexeme of the document's tsvector, so that one GIN scan finds
         # text and filters together, skipping through the long lists of broad filters.

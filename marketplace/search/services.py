@@ -1,14 +1,32 @@
 """Keeping the index in step with the database, and searching it.
 
 Every flush that touches a need, a resource or an organization writes outbox rows in the same
-transaction; ``sync`` applies them after commit (each request does, and ``marketplace search
-sync`` for anything left over, e.g. after a crash). Rebuild reads everything again.
+transaction; ``sync`` applies them after commit (each request does, the periodic job does, and
+``marketplace search sync`` for anything left over, e.g. after a crash). Rebuild reads
+everything again.
+
+The index never drifts from the database (issue 13) because of how the rows are applied:
+
+- one writer at a time, across threads and processes (``_one_writer``): the threads of a process
+  queue on a mutex (holding no connection while they wait), then the processes on a PostgreSQL
+  advisory lock, or on SQLite a lock on a file in the instance folder;
+- the writer reads the outbox rows first, then builds each document from the database as it is
+  now, in a session of its own (no object cached from earlier): a document is at least as new
+  as every row read, and no later writer can be overtaken by an older one;
+- it removes exactly the rows it read, by id, after the index has taken the documents. A row
+  committed meanwhile stays for the next writer (on PostgreSQL ids come from a sequence and do
+  not follow commit order, so "every id up to the last one read" could remove a row never read).
+
+A crash between the index write and the removal leaves rows that are applied again: harmless.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -27,18 +45,28 @@ from marketplace.search.documents import SearchDocument, need_document, resource
 from marketplace.search.models import SearchOutbox
 from marketplace.signals import capacity_changed, status_moved
 
-_backends: dict[str, SearchBackend] = {}
+log = logging.getLogger(__name__)
+_backends: dict[Any, SearchBackend] = {}
 _lock = threading.Lock()
 BATCH = 5000
+# Any constant (the audit chain's is 720_421): the advisory lock of the index's one writer.
+INDEX_LOCK = 720_422
+# Seconds a sync waits for the writer before it leaves its rows to the one writing (which reads
+# again before it lets go) or to the next sync; a rebuild waits longer.
+SYNC_WAIT = 10.0
+REBUILD_WAIT = 3600.0
+_POLL = 0.02
+_writer_mutex = threading.Lock()
+LOCK_FILE = "search-writer.lock"
 
 
 def backend() -> SearchBackend:
     """The configured backend, one per process and location."""
     kind = current_app.config.get("SEARCH_BACKEND", "whoosh")
     if kind == "postgres":
-        key = f"postgres:{db.engine.url}"
+        key: Any = ("postgres", db.engine)  # the engine, not its URL: a schema of its own
     else:
-        key = f"whoosh:{current_app.config['INSTANCE_DIR']}"
+        key = ("whoosh", current_app.config["INSTANCE_DIR"])
     with _lock:
         if key not in _backends:
             if kind == "postgres":
@@ -100,54 +128,159 @@ def _collect(session: Session, _context: Any) -> None:
         session.info["search_dirty"] = True
 
 
-def document_for(key: str) -> SearchDocument | None:
+def document_for(key: str, session: Session | None = None) -> SearchDocument | None:
     """The document an outbox key stands for now (None: it must leave the index)."""
+    reader = session if session is not None else db.session
     kind, _sep, raw = key.partition(":")
     if not raw.isdigit():
         return None
     if kind == "need":
-        need = db.session.get(Need, int(raw))
+        need = reader.get(Need, int(raw))
         return need_document(need) if need else None
-    resource = db.session.get(Resource, int(raw))
+    resource = reader.get(Resource, int(raw))
     return resource_document(resource) if resource else None
 
 
-def sync() -> int:
-    """Apply every pending outbox row; idempotent. Returns the number of keys applied. A new,
-    empty index (first run, or a new schema) is filled by a rebuild instead."""
+class IndexBusy(RuntimeError):
+    """Another writer kept the index longer than this one would wait."""
+
+
+@contextmanager
+def _one_writer(wait: float) -> Iterator[Session | None]:
+    """The index's one writer, for the body: a session of its own holding the lock, or None
+    when the lock stayed taken for ``wait`` seconds. The body commits what it did; the lock
+    goes at the end (on PostgreSQL with the session's transaction, also if the process dies)."""
+    deadline = time.monotonic() + wait
+    if not _writer_mutex.acquire(timeout=max(wait, 0)):
+        yield None
+        return
+    try:
+        with Session(db.engine) as session:
+            if session.get_bind().dialect.name == "postgresql":
+                try_lock = sa.text("SELECT pg_try_advisory_xact_lock(:key)")
+                while not session.scalar(try_lock, {"key": INDEX_LOCK}):
+                    if time.monotonic() >= deadline:
+                        session.rollback()
+                        yield None
+                        return
+                    time.sleep(_POLL)
+                try:
+                    yield session
+                finally:
+                    session.rollback()  # ends the transaction (a no-op after the body's commit)
+            else:
+                with _file_lock(deadline) as held:
+                    try:
+                        yield session if held else None
+                    finally:
+                        session.rollback()
+    finally:
+        _writer_mutex.release()
+
+
+@contextmanager
+def _file_lock(deadline: float) -> Iterator[bool]:
+    """An exclusive lock on a file beside the index, for processes sharing a SQLite database
+    and its instance folder. Where ``fcntl`` is missing (Windows) the mutex alone serves: one
+    process."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not on the platforms the project runs on
+        yield True
+        return
+    path = Path(current_app.config["INSTANCE_DIR"]) / LOCK_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a+b") as handle:
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    yield False
+                    return
+                time.sleep(_POLL)
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _forget(session: Session, ids: list[int]) -> None:
+    """Remove exactly these outbox rows: those read and applied."""
+    for start in range(0, len(ids), 1000):
+        session.execute(
+            sa.delete(SearchOutbox)
+            .where(SearchOutbox.id.in_(ids[start : start + 1000]))
+            .execution_options(synchronize_session=False)
+        )
+
+
+def sync(wait: float = SYNC_WAIT) -> int:
+    """Apply every pending outbox row; idempotent, and safe from any number of threads and
+    processes at once (one writer at a time). Returns the number of keys applied. A new, empty
+    index (first run, or a new schema) is filled by a rebuild instead.
+
+    A sync that finds the writer busy for ``wait`` seconds stops and leaves its rows: the
+    writer reads the outbox again before it lets go, and the next sync takes what is left."""
     if getattr(backend(), "fresh", False):
-        return rebuild()
+        return _rebuild(only_if_fresh=True)
+    return _apply(wait)
+
+
+def _apply(wait: float) -> int:
     applied = 0
     while True:
-        rows = db.session.execute(
-            sa.select(SearchOutbox.id, SearchOutbox.key).order_by(SearchOutbox.id).limit(BATCH)
-        ).all()
-        if not rows:
-            break
-        keys = sorted({key for _id, key in rows})
-        docs = {key: document_for(key) for key in keys}
-        search = backend()
-        search.upsert(d for d in docs.values() if d is not None)
-        search.delete(key for key, d in docs.items() if d is None)
-        db.session.execute(sa.delete(SearchOutbox).where(SearchOutbox.id <= rows[-1][0]))
-        db.session.commit()
-        applied += len(keys)
+        with _one_writer(wait) as session:
+            if session is None:
+                log.warning("search sync: the index writer stayed busy; rows left for later")
+                break
+            rows = session.execute(
+                sa.select(SearchOutbox.id, SearchOutbox.key).order_by(SearchOutbox.id).limit(BATCH)
+            ).all()
+            if not rows:
+                break
+            # Read after the rows, in a session that has cached nothing: what the database says
+            # now, at least as new as every change whose row was read.
+            keys = sorted({key for _id, key in rows})
+            docs = {key: document_for(key, session) for key in keys}
+            search = backend()
+            search.upsert(d for d in docs.values() if d is not None)
+            search.delete(key for key, d in docs.items() if d is None)
+            _forget(session, [row_id for row_id, _key in rows])
+            session.commit()
+            applied += len(keys)
     db.session.info.pop("search_dirty", None)
     return applied
 
 
 def rebuild() -> int:
     """Index everything again from the database, in one pass of one writer."""
-    search = backend()
-    search.clear()
-    counter = [0]
-    search.upsert(_all_documents(counter), replace=False)
-    finish = getattr(search, "optimize", None)
-    if finish is not None:
-        finish()
-    db.session.execute(sa.delete(SearchOutbox))
-    db.session.commit()
-    return counter[0]
+    return _rebuild(only_if_fresh=False)
+
+
+def _rebuild(only_if_fresh: bool) -> int:
+    with _one_writer(REBUILD_WAIT) as session:
+        if session is None:
+            raise IndexBusy("another writer kept the search index for an hour")
+        search = backend()
+        if only_if_fresh and not getattr(search, "fresh", False):
+            built = None  # another process filled it while this one waited
+        else:
+            # The rows pending now are covered by the documents read after them; rows committed
+            # during the rebuild stay for the sync below.
+            pending = list(session.scalars(sa.select(SearchOutbox.id)))
+            search.clear()
+            counter = [0]
+            search.upsert(_all_documents(counter), replace=False)
+            finish = getattr(search, "optimize", None)
+            if finish is not None:
+                finish()
+            _forget(session, pending)
+            session.commit()
+            built = counter[0]
+    applied = _apply(SYNC_WAIT)
+    return applied if built is None else built
 
 
 def _all_documents(counter: list[int]) -> Iterator[SearchDocument]:
@@ -180,6 +313,14 @@ def _all_documents(counter: list[int]) -> Iterator[SearchDocument]:
                 for obj in list(reader):  # let the batch go; the regions stay
                     if obj not in keep:
                         reader.expunge(obj)
+
+
+def drift() -> list[str]:
+    """The keys on which the index and the database disagree now: a document missing, one the
+    database would not index, or one whose title or body differs. Reads everything."""
+    stored = backend().contents()
+    expected = {d.key: (d.title, d.body) for d in _all_documents([0])}
+    return sorted(k for k in stored.keys() | expected.keys() if stored.get(k) != expected.get(k))
 
 
 def search(query: SearchQuery) -> Any:

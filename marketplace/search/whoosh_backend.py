@@ -132,6 +132,7 @@ class WhooshBackend:
         """Merge the segments a bulk load leaves behind: queries read one segment again."""
         self._index.optimize()
         self._index = self._index.refresh()
+        self.fresh = False  # rebuilt, even if there was nothing to index
 
     def delete(self, keys: Iterable[str]) -> None:
         keys = list(keys)
@@ -144,6 +145,12 @@ class WhooshBackend:
     def clear(self) -> None:
         with self._writer() as writer:
             writer.delete_by_query(Every())
+
+    def contents(self) -> dict[str, tuple[str, str]]:
+        with self._index.searcher() as searcher:  # the latest committed generation
+            return {
+                f["key"]: (f["title"], f["body"]) for f in searcher.reader().all_stored_fields()
+            }
 
     def search(self, query: SearchQuery) -> Results:
         with self._lock:
