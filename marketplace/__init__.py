@@ -292,6 +292,42 @@ def _register_errors(app: Flask) -> None:
         db.session.rollback()
         return _error_response(500, _("Something went wrong. Please try again later."))
 
+    # The database gone for a moment (restarted, failed over, a dropped connection, a deadlock):
+    # 503 with Retry-After, not 500. The pool checks a connection before each use
+    # (pool_pre_ping) and drops broken ones, so requests succeed again once it is back.
+    from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
+    from werkzeug.exceptions import InternalServerError
+
+    database_errors = (OperationalError, InterfaceError, DisconnectionError)
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    @app.errorhandler(DisconnectionError)
+    def database_unavailable(exc: Exception) -> Any:
+        # The error's class only: its text may carry the statement's parameters (personal data).
+        cause = getattr(exc, "orig", None) or exc
+        app.logger.error("database unavailable on %s: %s", request.path, type(cause).__name__)
+        try:
+            db.session.rollback()
+        except Exception:  # the connection is gone; the pool replaces it
+            db.session.remove()
+        from flask import g
+
+        g._login_user = login_manager.anonymous_user()  # the page must not read the database
+        message = _("The database cannot be reached for a moment. Please try again shortly.")
+        try:
+            body, status = _error_response(503, message)
+        except Exception:  # even the page failed: plain text
+            body, status = message, 503
+        return body, status, {"Retry-After": str(app.config.get("RETRY_AFTER_SECONDS", 5))}
+
+    @app.errorhandler(InternalServerError)
+    def server_error(exc: InternalServerError) -> Any:
+        # An error after the view (the commit) reaches here wrapped as a 500.
+        if isinstance(exc.original_exception, database_errors):
+            return database_unavailable(exc.original_exception)
+        return http_error(exc)
+
 
 def _register_template_helpers(app: Flask) -> None:
     from flask_wtf import FlaskForm
