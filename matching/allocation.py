@@ -387,7 +387,7 @@ def _greedy_amounts(net: Network) -> Ints:
 
 # Independent parts of the problem (no need or resource in common) are solved one batch at a
 # time: the solver's work grows faster than the problem, and a province splits into counties.
-BATCH_PAIRS = 20_000
+BATCH_PAIRS = 5_000  # measured at 100k x 10k: 5,000 beat 20,000 by about 12 % (fair and maximum)
 COST_LIMIT = 2**62  # OR-Tools multiplies costs by the node count: keep far from overflow
 
 
@@ -405,12 +405,14 @@ def _flow_amounts(net: Network) -> Ints:
     by_part = np.argsort(part, kind="stable")  # pairs grouped by part, in their order inside
     bounds = np.flatnonzero(np.diff(part[by_part])) + 1
     batch: list[Index] = []
+    batched = 0
     groups = np.split(by_part, bounds)
     for number, group in enumerate(groups):
         batch.append(group)
-        if sum(g.size for g in batch) >= BATCH_PAIRS or number == len(groups) - 1:
+        batched += group.size
+        if batched >= BATCH_PAIRS or number == len(groups) - 1:
             pairs = np.sort(np.concatenate(batch))
-            batch = []
+            batch, batched = [], 0
             amounts[pairs] = _flow(net, pairs)
     return amounts
 

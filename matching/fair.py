@@ -16,7 +16,7 @@ without, the reason.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -171,11 +171,15 @@ def fair(problem: Problem, group_of: Mapping[int, str], solver: str = "flow") ->
     basis = _basis(net, pair_class) if net.kept.size else np.zeros(0, np.int64)
     share = _shares(net, basis, net.resource_index[first], group_code[first])
     amounts = np.zeros(net.kept.size, np.int64)
-    # Each phase solves only the pairs that can still carry a unit: a village's share of most
-    # resources is 0, and after phase 1 few resources and needs have room left.
-    phase1 = net.with_level("group", group_code, share)
-    live = phase1.open_pairs()
-    amounts[live] = solve(phase1.subset(live))
+    # Phase 1 splits by group: a need lies in one group and each resource's units are already
+    # shared out, so every (resource, group) class acts as a resource of its own capacity, and
+    # the groups are independent small problems rather than one large one. Each phase solves
+    # only the pairs that can still carry a unit: a village's share of most resources is 0,
+    # and after phase 1 few resources and needs have room left.
+    by_class = replace(net, resources=np.arange(basis.size, dtype=np.int64),
+                       resource_index=pair_class, capacity=share)  # fmt: skip
+    live = by_class.open_pairs()
+    amounts[live] = solve(by_class.subset(live))
     left = net.after(amounts)
     live = left.open_pairs()
     amounts[live] += solve(left.subset(live))
