@@ -225,6 +225,7 @@ def _register_blueprints(app: Flask) -> None:
     from marketplace.needs.views import bp as needs_bp
     from marketplace.notifications.views import bp as notifications_bp
     from marketplace.oversight.views import bp as oversight_bp
+    from marketplace.produce.views import bp as produce_bp
     from marketplace.reports.views import bp as reports_bp
     from marketplace.resources.views import bp as resources_bp
     from marketplace.search.views import bp as search_bp
@@ -243,6 +244,7 @@ def _register_blueprints(app: Flask) -> None:
         reports_bp,
         api_bp,
         jobs_bp,
+        produce_bp,
     ):
         app.register_blueprint(blueprint)
 

@@ -9,6 +9,13 @@ from marketplace.matches.models import Match, Objection
 from marketplace.needs.models import Need
 from marketplace.notifications.models import Notification
 from marketplace.oversight.models import SpotCheck, SpotCheckItem
+from marketplace.produce.models import (
+    ProduceBudget,
+    ProduceIncome,
+    ProduceListing,
+    ProduceOrder,
+    listing_household,
+)
 from marketplace.regions.models import Region
 from marketplace.reports.models import ReportSnapshot
 from marketplace.resources.models import Resource, resource_service_area
@@ -26,6 +33,10 @@ __all__ = [
     "Notification",
     "Objection",
     "Organization",
+    "ProduceBudget",
+    "ProduceIncome",
+    "ProduceListing",
+    "ProduceOrder",
     "Region",
     "ReportSnapshot",
     "Resource",
@@ -33,6 +44,7 @@ __all__ = [
     "SpotCheck",
     "SpotCheckItem",
     "User",
+    "listing_household",
     "resource_service_area",
     "user_region",
 ]

@@ -12,7 +12,8 @@ class Attachment(TimestampMixin, Base):
     __tablename__ = "attachment"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    # What the photo documents: "need" or "match" (delivery evidence, receipt).
+    # What the photo documents: "need", "match" (delivery evidence, receipt) or
+    # "produce_listing" (the produce on sale).
     owner_type: Mapped[str] = mapped_column(sa.String(20))
     owner_id: Mapped[int]
     purpose: Mapped[str] = mapped_column(sa.String(20), default="photo")
@@ -23,6 +24,8 @@ class Attachment(TimestampMixin, Base):
 
     __table_args__ = (
         sa.Index("ix_attachment_owner", "owner_type", "owner_id"),
-        sa.CheckConstraint("owner_type IN ('need', 'match')", name="owner_type_known"),
+        sa.CheckConstraint(
+            "owner_type IN ('need', 'match', 'produce_listing')", name="owner_type_known"
+        ),
         sa.CheckConstraint("size > 0", name="size_positive"),
     )
