@@ -217,6 +217,7 @@ def _register_login(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from marketplace.accounts.views import bp as accounts_bp
     from marketplace.api.views import bp as api_bp
+    from marketplace.followups.views import bp as followups_bp
     from marketplace.home.views import bp as home_bp
     from marketplace.households.views import bp as households_bp
     from marketplace.imports.views import bp as imports_bp
@@ -244,6 +245,7 @@ def _register_blueprints(app: Flask) -> None:
         reports_bp,
         api_bp,
         jobs_bp,
+        followups_bp,
         produce_bp,
     ):
         app.register_blueprint(blueprint)

@@ -195,4 +195,12 @@ def load_config() -> dict[str, Any]:
         "JOBS_SCHEDULE_SEARCH": os.environ.get("JOBS_SCHEDULE_SEARCH", "* * * * *"),
         "JOBS_SCHEDULE_REPORTS": os.environ.get("JOBS_SCHEDULE_REPORTS", "0 1 1 * *"),
         "JOBS_SCHEDULE_AUDIT": os.environ.get("JOBS_SCHEDULE_AUDIT", "0 * * * *"),
+        # Follow-ups of results (README "Follow-ups and impact"): when they fall due, by the
+        # resource's kind and the need's category, as a JSON list of rules (empty: the defaults
+        # in marketplace/followups/questions.py); how many days before its day one may be
+        # recorded; the key of the certificates' verification codes (empty: derived from
+        # SECRET_KEY; set it to keep certificates valid across a change of SECRET_KEY).
+        "FOLLOW_UP_SCHEDULE": os.environ.get("FOLLOW_UP_SCHEDULE", "").strip(),
+        "FOLLOW_UP_EARLY_DAYS": _int("FOLLOW_UP_EARLY_DAYS", "14"),
+        "CERTIFICATE_KEY": os.environ.get("CERTIFICATE_KEY", ""),
     }

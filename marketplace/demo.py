@@ -29,6 +29,7 @@ from stdnum.cn import ric, uscc
 from marketplace.accounts import services as accounts
 from marketplace.accounts.models import Organization, OrganizationKind, Role, User
 from marketplace.extensions import db
+from marketplace.followups import services as follow_ups
 from marketplace.households.models import Household, HouseholdMember
 from marketplace.households.services import create_household
 from marketplace.matches import services as matches
@@ -39,7 +40,7 @@ from marketplace.regions.models import Region, RegionLevel
 from marketplace.regions.services import by_code, load_baiyin_extract, load_gazetteer
 from marketplace.resources.models import Resource
 from marketplace.resources.services import create_resource
-from marketplace.timefmt import beijing_today
+from marketplace.timefmt import beijing_today, day_start_utc
 from marketplace.vocab import HouseholdStatus, LabourCapacity, PovertyCause
 
 DATA_DIR = Path(__file__).resolve().parent / "demo_data"
@@ -444,6 +445,77 @@ def _matches(resources: dict[str, Resource], users: dict[str, User]) -> int:
     return made
 
 
+# --- follow-ups of results -------------------------------------------------------------------
+
+
+def _date_back(match: Match, arrived: date) -> None:
+    """Date a match's pledge, approval and delivery (and its need's posting and review) back to
+    the days before its help arrived: the demo's stories began months before today."""
+    given = day_start_utc(arrived - timedelta(days=3)) + timedelta(hours=2)
+    posted = day_start_utc(arrived - timedelta(days=20)) + timedelta(hours=2)
+    db.session.execute(
+        sa.update(Match)
+        .where(Match.id == match.id)
+        .values(created_at=given, decided_at=given, delivered_at=given,
+                disclosure_until=given + timedelta(days=7))
+    )  # fmt: skip
+    db.session.execute(
+        sa.update(Need)
+        .where(Need.id == match.need_id)
+        .values(created_at=posted, verified_at=posted + timedelta(days=1))
+    )
+    db.session.refresh(match)
+
+
+def _follow_ups(resources: dict[str, Resource], users: dict[str, User]) -> int:
+    """Help given months ago and followed up since (跟踪问效, demo_data/followups.json): jobs
+    and shares in an aquaculture fund, pledged, approved, delivered and confirmed as the other
+    matches are, dated back to when the help arrived; the follow-ups due since then recorded by
+    the village's staff through ``followups.services``, the rest left due or overdue. The
+    donors' impact pages show these figures. Returns the follow-ups recorded."""
+    plan = _data("followups.json")
+    approver = users[plan["approved_by"]]
+    acting = _Village(users)
+    donors = _donors(users)
+    today = beijing_today()
+    recorded = 0
+    for play in plan["plays"]:
+        resource = resources[play["resource"]]
+        if db.session.scalar(sa.select(Match.id).where(Match.resource_id == resource.id).limit(1)):
+            continue  # played out already
+        donor = donors[resource.organization_id]
+        stories = play["matches"]
+        found = _candidates(resource, play["subcategory"], play["within"], 10 * len(stories))
+        found.sort(key=lambda n: n.village_id not in acting.staff)  # staffed villages first
+        for need, story in zip(found, stories, strict=False):
+            arrived = follow_ups.add_months(today, -story["arrived_months_ago"])
+            match = matches.pledge(donor, need, resource, need.quantity)
+            matches.approve(approver, match)
+            matches.deliver(donor, match, plan["delivery_note"])
+            _date_back(match, arrived)
+            staff = acting.editor(need.village)
+            matches.confirm(
+                staff, match, received_quantity=match.quantity, received_on=arrived,
+                satisfaction=story["satisfaction"], feedback=story["feedback"],
+            )  # fmt: skip
+            db.session.execute(
+                sa.update(Match)
+                .where(Match.id == match.id)
+                .values(confirmed_at=day_start_utc(arrived) + timedelta(hours=3))
+            )
+            db.session.refresh(match)
+            for follow_up, visit in zip(follow_ups.follow_ups_of(match), story["visits"],
+                                        strict=False):  # fmt: skip
+                outcome = follow_ups.Outcome(
+                    visited_on=min(follow_up.due_on + timedelta(days=2), today),
+                    effective=visit["effective"], producing=visit.get("producing"),
+                    amount=visit.get("amount"), note=visit.get("note", ""),
+                )  # fmt: skip
+                follow_ups.record(staff, follow_up, outcome)
+                recorded += 1
+    return recorded
+
+
 def load_demo() -> dict[str, int]:
     """Load everything; returns counts of what was created this time."""
     load_gazetteer()
@@ -454,10 +526,12 @@ def load_demo() -> dict[str, int]:
     resources = _resources(users)
     households, posted = _households_and_needs(users)
     made = _matches(resources, users)
+    followed = _follow_ups(resources, users)
     return {
         "villages and townships created": regions.created,
         "households created": households,
         "needs created": posted,
         "matches created": made,
+        "follow-ups recorded": followed,
         "demo accounts": len(users),
     }

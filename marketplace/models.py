@@ -3,6 +3,7 @@
 from marketplace.accounts.models import ApiToken, Organization, User, user_region
 from marketplace.attachments.models import Attachment
 from marketplace.audit.models import AuditEvent
+from marketplace.followups.models import Certificate, FollowUp
 from marketplace.households.models import Household, HouseholdMember
 from marketplace.jobs.models import JobRun
 from marketplace.matches.models import Match, Objection
@@ -25,6 +26,8 @@ __all__ = [
     "ApiToken",
     "Attachment",
     "AuditEvent",
+    "Certificate",
+    "FollowUp",
     "Household",
     "HouseholdMember",
     "JobRun",

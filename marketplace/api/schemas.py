@@ -31,6 +31,8 @@ from marshmallow import missing, pre_dump
 from marshmallow.utils import get_value
 
 from marketplace.api import disclosure
+from marketplace.followups import services as follow_ups
+from marketplace.followups.models import FollowUpStatus
 from marketplace.matches.models import MatchStatus
 from marketplace.matches.scoring import explain
 from marketplace.needs.models import Need, NeedStatus
@@ -257,6 +259,41 @@ class ResourceOut(Schema):
     status = enum_value(ResourceStatus)
 
 
+class FollowUpOutcome(Schema):
+    effective = Boolean(required=True, metadata={
+        "description": "Still working: employed, alive, running, in use?"})  # fmt: skip
+    producing = Boolean(required=True, allow_none=True, metadata={
+        "description": "Livestock, industry: producing? null: not asked"})  # fmt: skip
+    # The amount answered (a monthly wage, or the income since the last check), and the
+    # income counted for the period the check covers; null where not asked or not given.
+    amount = money(allow_none=True)
+    income = money(allow_none=True)
+
+
+class FollowUpOut(Schema):
+    """A follow-up of results (跟踪问效): staff's notes are not given (personal data)."""
+
+    months = Integer(required=True, metadata={"description": "Months after the help arrived"})
+    questions = String(required=True, metadata={
+        "description": "jobs, training, livestock, industry or goods"})  # fmt: skip
+    due_on = Date(required=True)
+    status = enum_value(FollowUpStatus)
+    overdue = Boolean(required=True)
+    visited_on = Date(required=True, allow_none=True)
+    outcome = Nested(FollowUpOutcome, required=True, allow_none=True,
+                     metadata={"description": "null until recorded"})  # fmt: skip
+
+
+class FollowUps(List):
+    """A match's follow-ups, read from marketplace.followups (matches know nothing of them)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(Nested(FollowUpOut), required=True, **kwargs)
+
+    def get_value(self, obj: Any, attr: str, accessor: Any = None, default: Any = missing) -> Any:
+        return follow_ups.answer(obj)
+
+
 class MatchOut(Discloses):
     households_at = "need.household"
 
@@ -272,6 +309,9 @@ class MatchOut(Discloses):
     received_quantity = Integer(required=True, allow_none=True)
     satisfaction = Integer(required=True, allow_none=True)
     feedback = String(required=True)
+    follow_ups = FollowUps(
+        metadata={"description": "Follow-ups of results, scheduled once the household confirmed"}
+    )
 
 
 class HouseholdOut(Discloses):

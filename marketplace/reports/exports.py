@@ -24,6 +24,8 @@ from marketplace.reports.services import MonthReport, Row
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 SHARES = ("income_share_count", "income_share_value")
 MONEY = ("value_pledged", "value_delivered")
+SHARES = (*SHARES, "follow_up_completion", "effective_share_6", "effective_share_12")
+MONEY = (*MONEY, "income_follow_ups")
 
 COLUMN_LABELS: dict[str, LazyString] = {
     "posted": _l("Needs posted"),
@@ -38,6 +40,17 @@ COLUMN_LABELS: dict[str, LazyString] = {
     "aided_repeatedly": _l("Households aided more than once"),
     "income_share_count": _l("Income-building share (matches)"),
     "income_share_value": _l("Income-building share (value)"),
+    # Follow-ups of results (跟踪问效): marketplace.followups.
+    "follow_ups_due": _l("Follow-ups due"),
+    "follow_ups_done": _l("Follow-ups recorded (of those due)"),
+    "follow_up_completion": _l("Follow-up completion rate"),
+    "checked_6": _l("Checks at 6 months"),
+    "effective_6": _l("Still working at 6 months"),
+    "effective_share_6": _l("Share still effective at 6 months"),
+    "checked_12": _l("Checks at 12 months"),
+    "effective_12": _l("Still working at 12 months"),
+    "effective_share_12": _l("Share still effective at 12 months"),
+    "income_follow_ups": _l("Income from follow-ups (yuan)"),
 }
 REGION_COLUMNS = list(COLUMN_LABELS)
 # Repeated aid is counted per household, not per category or donor.
@@ -46,6 +59,9 @@ ORGANIZATION_COLUMNS = [
     "matched", "fulfilled", "value_pledged", "value_delivered", "median_days_to_approval",
     "median_days_to_delivery", "income_share_count", "income_share_value",
 ]  # fmt: skip
+ORGANIZATION_COLUMNS += ["follow_ups_due", "follow_ups_done", "follow_up_completion",
+                         "effective_share_6", "effective_share_12",
+                         "income_follow_ups"]  # fmt: skip
 
 
 @dataclass

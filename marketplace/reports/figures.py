@@ -20,15 +20,23 @@ import sqlalchemy as sa
 
 from marketplace.accounts.models import Organization
 from marketplace.extensions import db
+from marketplace.followups.models import FollowUp, FollowUpStatus
 from marketplace.matches.models import Match, MatchStatus
 from marketplace.needs.models import Need, NeedStatus
 from marketplace.regions.models import Region
 from marketplace.resources.models import Resource
+from marketplace.timefmt import beijing_today
 from marketplace.vocab import CATEGORIES
 
 BEIJING = timezone(timedelta(hours=8))
 COUNTS = ("posted", "verified", "matched", "fulfilled", "unmet", "aided_repeatedly")
 VALUES = ("value_pledged", "value_delivered", "value_income", "value_handout")
+# Follow-ups of results (marketplace.followups): those due in the month and how many of them are
+# recorded; the checks at 6 months (6 to 11) and at 12 months or later recorded in the month, and
+# how many found the help still working; the income they recorded for registered households.
+COUNTS = (*COUNTS, "follow_ups_due", "follow_ups_done", "checked_6", "effective_6",
+          "checked_12", "effective_12")  # fmt: skip
+VALUES = (*VALUES, "income_follow_ups")
 # Dimensions of the breakdown inside each region.
 ALL, CATEGORY, ORGANIZATION = "all", "category", "organization"
 
@@ -92,7 +100,21 @@ class Tally:
             "income_share_value": (
                 float(round(self.values["value_income"] / value_total, 4)) if value_total else None
             ),
+            **follow_up_shares(self.counts),
         }
+
+
+def follow_up_shares(counts: dict[str, int]) -> dict[str, float | None]:
+    """The follow-ups' completion rate and the shares of help still working at 6 and 12 months."""
+
+    def share(part: str, whole: str) -> float | None:
+        return round(counts[part] / counts[whole], 4) if counts.get(whole) else None
+
+    return {
+        "follow_up_completion": share("follow_ups_done", "follow_ups_due"),
+        "effective_share_6": share("effective_6", "checked_6"),
+        "effective_share_12": share("effective_12", "checked_12"),
+    }
 
 
 def empty_figures() -> dict[str, Any]:
@@ -180,6 +202,7 @@ def compute_month(root: Region, first: date) -> dict[str, Any]:
 
     _add_matches(figures, inside, start, end)
     _add_repeated_aid(figures, inside, end)
+    _add_follow_ups(figures, inside, first)
     org_ids = {int(key) for _code, dim, key in figures.tallies if dim == ORGANIZATION}
     return {
         "month": first.strftime("%Y-%m"),
@@ -260,6 +283,46 @@ def _add_repeated_aid(figures: MonthFigures, inside: Any, end: datetime) -> None
     for _household, path in rows:
         for code in figures.regions_of(path):
             figures.tallies[(code, ALL, "")].counts["aided_repeatedly"] += 1
+
+
+def _add_follow_ups(figures: MonthFigures, inside: Any, first: date) -> None:
+    """Follow-ups due in the month (by today) and whether they are recorded; checks recorded in
+    the month by checkpoint (6 months: 6 to 11, 12 months: 12 and later), and the income they
+    recorded for registered households (as ``followups.services.income_from_follow_ups``)."""
+    end, today = next_month(first), beijing_today()
+    rows = db.session.execute(
+        sa.select(
+            FollowUp.status, FollowUp.due_on, FollowUp.months, FollowUp.effective,
+            FollowUp.income, FollowUp.visited_on, Need.household_id, Need.category, Region.path,
+            Resource.organization_id,
+        )
+        .join(Match, FollowUp.match_id == Match.id)
+        .join(Need, Match.need_id == Need.id)
+        .join(Region, Need.village_id == Region.id)
+        .join(Resource, Match.resource_id == Resource.id)
+        .where(
+            inside,
+            sa.or_(
+                sa.and_(FollowUp.due_on >= first, FollowUp.due_on < end),
+                sa.and_(FollowUp.visited_on >= first, FollowUp.visited_on < end),
+            ),
+        )
+    )  # fmt: skip
+    for (status, due_on, months, effective, income, visited_on, household_id, category, path,
+         org_id) in rows:  # fmt: skip
+        done = status == FollowUpStatus.DONE
+        delta = Tally()
+        if first <= due_on < end and due_on <= today:
+            delta.counts["follow_ups_due"] = 1
+            delta.counts["follow_ups_done"] = int(done)
+        if done and visited_on is not None and first <= visited_on < end:
+            at = "12" if months >= 12 else "6" if months >= 6 else None
+            if at is not None:
+                delta.counts[f"checked_{at}"] = 1
+                delta.counts[f"effective_{at}"] = int(bool(effective))
+            if household_id is not None:
+                delta.values["income_follow_ups"] = income or Decimal(0)
+        figures.add(path, category, org_id, delta)
 
 
 def _organization_names(ids: Iterable[int]) -> dict[str, str]:
