@@ -36,6 +36,7 @@ from marketplace.followups.models import FollowUpStatus
 from marketplace.matches.models import MatchStatus
 from marketplace.matches.scoring import explain
 from marketplace.needs.models import Need, NeedStatus
+from marketplace.produce.models import PRODUCE_CATEGORY_CODES, ListingStatus, OrderStatus
 from marketplace.resources.models import Resource, ResourceKind, ResourceStatus
 from marketplace.search.backend import Results
 from marketplace.vocab import CATEGORIES, HouseholdStatus, LabourCapacity, PovertyCause
@@ -413,3 +414,72 @@ class ConfirmIn(Schema):
     received_on = Date(required=True)
     satisfaction = WholeNumber(required=True, validate=Range(1, 5))
     feedback = text_in(2000, load_default="")
+
+
+# --- produce sales (消费扶贫) ----------------------------------------------------------------
+# Listings and orders carry no household: the village and the product only, whoever reads.
+
+
+class ProduceQuery(PageIn):
+    category = String(
+        load_default=None,
+        validate=OneOf(PRODUCE_CATEGORY_CODES),
+        metadata={"description": "A produce category (consumption.*): its listings only"},
+    )
+
+
+class ProduceListingOut(Schema):
+    id = Integer(required=True)
+    product = String(required=True)
+    category = String(required=True)
+    village = String(required=True, attribute="village.full_name")
+    village_code = String(required=True, attribute="village.code")
+    cooperative = String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "The village cooperative selling; null: a household"},
+    )
+    quantity = Integer(required=True)
+    remaining = Integer(required=True, metadata={"description": "Units not yet ordered"})
+    unit = String(required=True)
+    price = money()  # yuan per unit
+    available_from = Date(required=True)
+    quality_notes = String(required=True)
+    status = enum_value(ListingStatus)
+
+
+class ProduceOrderOut(Schema):
+    id = Integer(required=True)
+    listing_id = Integer(required=True)
+    product = String(required=True, attribute="listing.product")
+    village = String(required=True, attribute="listing.village.full_name")
+    resource_id = Integer(required=True, metadata={"description": "The purchase resource paying"})
+    organization = String(required=True, attribute="organization.name")
+    quantity = Integer(required=True)
+    unit = String(required=True, attribute="listing.unit")
+    price = money()
+    amount = money()  # quantity x price
+    status = enum_value(OrderStatus)
+    paid_on = Date(required=True, allow_none=True)
+    payment_reference = String(required=True)
+    payment_received_on = Date(
+        required=True,
+        allow_none=True,
+        metadata={"description": "When the household received the payment (its staff say)"},
+    )
+    dispute_reason = String(required=True)
+    decision_reason = String(required=True)
+    cancel_reason = String(required=True)
+    score = score(allow_none=True)
+
+
+class ProduceOrderIn(Schema):
+    resource_id = WholeNumber(required=True, validate=Range(1, MAX_ID), metadata={
+        "description": "One of your organization's active purchase resources"})  # fmt: skip
+    quantity = WholeNumber(required=True, validate=Range(1, MAX_QUANTITY))
+
+
+class PaymentIn(Schema):
+    paid_on = Date(required=True)
+    reference = text_in(100, blank=False, required=True, metadata={
+        "description": "The transfer's reference, for the household's staff to check"})  # fmt: skip

@@ -41,6 +41,8 @@ from marketplace.matches.scoring import suggest_needs, suggest_resources
 from marketplace.needs import services as needs
 from marketplace.needs.models import Need
 from marketplace.permissions import public, roles, signed_in
+from marketplace.produce import services as produce
+from marketplace.produce.models import ProduceListing, ProduceOrder
 from marketplace.resources import services as resources
 from marketplace.resources.models import Resource
 from marketplace.roles import Role
@@ -320,6 +322,110 @@ def confirm(match_id: int, body: dict[str, Any]) -> Any:
     match = matches.get_match(current_user, match_id)
     matches.confirm(current_user, match, **body)
     return match
+
+
+# --- produce sales (消费扶贫): open listings for anyone (masked), orders for their buyer -----
+
+
+@bp.get("/produce")
+@public
+@bp.doc(security=OPTIONAL, responses=READ)
+@bp.input(schemas.ProduceQuery, location="query", arg_name="query")
+@bp.output(schemas.ProduceListingOut(many=True))
+def list_produce(query: dict[str, Any]) -> Any:
+    """Produce on sale (verified, with something left): the village and the product, never
+    who the household is."""
+    select = produce.open_listings_query()
+    if query["category"]:
+        select = select.where(ProduceListing.category == query["category"])
+    return _page(select.order_by(ProduceListing.id), query)
+
+
+@bp.get("/produce/<int:listing_id>")
+@public
+@bp.doc(security=OPTIONAL, responses=READ_ONE)
+@bp.output(schemas.ProduceListingOut)
+def get_produce(listing_id: int) -> Any:
+    return produce.get_listing(reader(), listing_id)
+
+
+@bp.post("/produce/<int:listing_id>/order")
+@roles(Role.DONOR)
+@bp.doc(security=SIGNED_IN, responses=ACT)
+@bp.input(schemas.ProduceOrderIn, arg_name="body")
+@bp.output(schemas.ProduceOrderOut, status_code=201)
+def order_produce(listing_id: int, body: dict[str, Any]) -> Any:
+    """Order from a listing with one of your organization's purchase resources: within what
+    is left of the listing and of the resource's budget."""
+    listing = produce.get_listing(current_user, listing_id)
+    resource = resources.get_resource(current_user, body["resource_id"])
+    return produce.place_order(current_user, listing, resource, body["quantity"])
+
+
+@bp.get("/produce/orders")
+@signed_in
+@bp.doc(security=SIGNED_IN, responses=READ)
+@bp.input(schemas.PageIn, location="query", arg_name="page")
+@bp.output(schemas.ProduceOrderOut(many=True))
+def list_produce_orders(page: dict[str, int]) -> Any:
+    """Your organization's produce orders (buyers) or your regions' (everyone else)."""
+    return _page(produce.orders_for(current_user).order_by(ProduceOrder.id), page)
+
+
+@bp.get("/produce/orders/<int:order_id>")
+@signed_in
+@bp.doc(security=SIGNED_IN, responses=READ_ONE)
+@bp.output(schemas.ProduceOrderOut)
+def get_produce_order(order_id: int) -> Any:
+    return produce.get_order(current_user, order_id)
+
+
+@bp.post("/produce/orders/<int:order_id>/receive")
+@roles(Role.DONOR)
+@bp.doc(security=SIGNED_IN, responses=ACT)
+@bp.output(schemas.ProduceOrderOut)
+def receive_produce(order_id: int) -> Any:
+    """The buyer received the produce handed over."""
+    order = produce.get_order(current_user, order_id)
+    produce.receive(current_user, order)
+    return order
+
+
+@bp.post("/produce/orders/<int:order_id>/pay")
+@roles(Role.DONOR)
+@bp.doc(security=SIGNED_IN, responses=ACT)
+@bp.input(schemas.PaymentIn, arg_name="body")
+@bp.output(schemas.ProduceOrderOut)
+def pay_produce(order_id: int, body: dict[str, Any]) -> Any:
+    """The buyer records its payment of the whole amount; the household's staff confirm it."""
+    order = produce.get_order(current_user, order_id)
+    produce.pay(current_user, order, body["paid_on"], body["reference"])
+    return order
+
+
+@bp.post("/produce/orders/<int:order_id>/cancel")
+@roles(Role.DONOR)
+@bp.doc(security=SIGNED_IN, responses=ACT)
+@bp.input(schemas.ReasonIn, arg_name="body")
+@bp.output(schemas.ProduceOrderOut)
+def cancel_produce(order_id: int, body: dict[str, Any]) -> Any:
+    """Before the handover: the quantity and the budget are released."""
+    order = produce.get_order(current_user, order_id)
+    produce.cancel(current_user, order, body["reason"])
+    return order
+
+
+@bp.post("/produce/orders/<int:order_id>/dispute")
+@roles(Role.DONOR)
+@bp.doc(security=SIGNED_IN, responses=ACT)
+@bp.input(schemas.ReasonIn, arg_name="body")
+@bp.output(schemas.ProduceOrderOut)
+def dispute_produce(order_id: int, body: dict[str, Any]) -> Any:
+    """The buyer disputes a handover (not received, not as described); the region's
+    administrators resolve it."""
+    order = produce.get_order(current_user, order_id)
+    produce.dispute(current_user, order, body["reason"])
+    return order
 
 
 # --- documentation, served from this site ---------------------------------------------------

@@ -45,7 +45,8 @@ class ListingForm(FlaskForm):
     unit = StringField(_l("Unit"), validators=required(20), render_kw={"placeholder": "斤"})
     price = DecimalField(
         _l("Price per unit (yuan)"), places=2,
-        validators=[InputRequired(message=REQUIRED), NumberRange(Decimal("0.01"), Decimal(1_000_000), message=PRICE)],
+        validators=[InputRequired(message=REQUIRED),
+                    NumberRange(Decimal("0.01"), Decimal(1_000_000), message=PRICE)],
         render_kw={"inputmode": "decimal"},
     )  # fmt: skip
     available_from = DateField(_l("Available from"), validators=[InputRequired(message=REQUIRED)])

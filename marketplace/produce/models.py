@@ -97,6 +97,11 @@ class ProduceListing(TimestampMixin, Base):
         return self.household_id is None
 
     @property
+    def cooperative(self) -> str | None:
+        """The cooperative's name; None for a household's listing."""
+        return self.cooperative_name or None
+
+    @property
     def households(self) -> list[Household]:
         """The registered households the sale earns for."""
         if self.household is not None:

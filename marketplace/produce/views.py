@@ -567,9 +567,11 @@ def receive(order_id: int) -> Any:
 @roles(Role.DONOR)
 def pay(order_id: int) -> Any:
     order = services.get_order(current_user, order_id)
-    return _step(order, "pay_form",
-                 lambda f: services.pay(current_user, order, f.paid_on.data, f.reference.data or ""),
-                 _("Payment recorded; the village's staff confirm it with the household."))  # fmt: skip
+    return _step(
+        order, "pay_form",
+        lambda f: services.pay(current_user, order, f.paid_on.data, f.reference.data or ""),
+        _("Payment recorded; the village's staff confirm it with the household."),
+    )  # fmt: skip
 
 
 @bp.route("/orders/<int:order_id>/cancel", methods=["POST"])

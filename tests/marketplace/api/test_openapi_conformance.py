@@ -35,6 +35,7 @@ def scene(db: Any, world: World) -> dict[str, Any]:
     from marketplace.matches import services as matches
 
     match = matches.pledge(world.donor, world.need, world.resource, 1)
+    listing, order = _produce(world)
     tokens = {}
     for name, user in (("staff", world.staff), ("donor", world.donor), ("admin", world.admin)):
         _token, plain = create_token(user, f"schemathesis {name}", scope=TokenScope.WRITE)
@@ -47,8 +48,35 @@ def scene(db: Any, world: World) -> dict[str, Any]:
             "resource_id": world.resource.id,
             "match_id": match.id,
             "household_id": world.household.id,
+            "listing_id": listing.id,
+            "order_id": order.id,
         },
     }
+
+
+def _produce(world: World) -> tuple[Any, Any]:
+    """A verified listing of the household, and an order of it by the donor's purchase."""
+    from datetime import date
+    from decimal import Decimal
+
+    from marketplace.produce import services as produce
+    from marketplace.resources.models import ResourceKind
+    from marketplace.resources.services import create_resource
+
+    listing = produce.create_listing(
+        world.staff, world.village, world.household, product="荞麦", category="consumption.produce",
+        quantity=500, unit="斤", price=Decimal("4.50"), available_from=date(2026, 1, 1),
+    )  # fmt: skip
+    produce.submit_listing(world.staff, listing)
+    produce.verify_listing(world.admin, listing)
+    purchase = create_resource(
+        world.donor, capacity=10000, service_area=list(world.resource.service_area),
+        kind=ResourceKind.PURCHASE, title="消费扶贫采购", description="", categories=[
+            "consumption.produce"], unit="元", unit_value=Decimal(1), eligible_statuses=[],
+        eligible_causes=[], valid_from=world.resource.valid_from,
+        valid_until=world.resource.valid_until, delivery_deadline=None,
+    )  # fmt: skip
+    return listing, produce.place_order(world.donor, listing, purchase, 10)
 
 
 def path_names(operation: Any) -> list[str]:

@@ -57,8 +57,9 @@ def test_the_same_step_twice_at_once_is_taken_once(
     services.hand_over(world.staff, ordered)
     services.receive(world.donor, ordered)
     db.session.commit()
+    today = services.beijing_today()
     pay = (_order_read(ordered.id, world.donor.id),
-           lambda loaded: services.pay(loaded[0], loaded[1], services.beijing_today(), "转账"))  # fmt: skip
+           lambda loaded: services.pay(loaded[0], loaded[1], today, "转账"))  # fmt: skip
     first, second = from_the_same_read(app, pay, pay)
     assert first is None and second is not None and second.status == 409
     db.session.expire_all()
