@@ -30,7 +30,6 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
-from scipy.optimize import linprog
 from scipy.sparse.csgraph import connected_components
 
 Ints = npt.NDArray[np.int64]
@@ -510,6 +509,8 @@ def _lp_amounts(net: Network) -> Ints:
         (np.ones(n * len(rows)), (np.concatenate(rows), np.tile(columns, len(rows)))),
         shape=(b.size, n),
     )
+    from scipy.optimize import linprog  # the cross-check only: not imported at start-up
+
     finite = np.isfinite(b)
     all_pairs = np.arange(n, dtype=np.intp)
     cost = _costs(net, all_pairs, 0)

@@ -4,22 +4,28 @@ keyword rules when there are too few of them to learn from."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import cache
+from typing import Any
 
 import numpy as np
-from sklearn.feature_extraction.text import HashingVectorizer
-from sklearn.naive_bayes import ComplementNB
 
-# Naive Bayes needs non-negative features: hashed character n-grams without sign flips.
-_VECTORIZER = HashingVectorizer(
-    analyzer="char_wb", ngram_range=(1, 2), n_features=2**18, alternate_sign=False, norm=None
-)
+
+@cache
+def _vectorizer() -> Any:
+    """Naive Bayes needs non-negative features: hashed character n-grams without sign flips.
+    (scikit-learn is imported where first used: it takes over a second to import.)"""
+    from sklearn.feature_extraction.text import HashingVectorizer
+
+    return HashingVectorizer(
+        analyzer="char_wb", ngram_range=(1, 2), n_features=2**18, alternate_sign=False, norm=None
+    )
 
 
 class CategoryClassifier:
     def __init__(self, keywords: Mapping[str, Sequence[str]], min_examples: int = 30) -> None:
         self.keywords = {code: tuple(words) for code, words in keywords.items()}
         self.min_examples = min_examples
-        self._model: ComplementNB | None = None
+        self._model: Any = None  # a fitted ComplementNB, or None: keywords decide
 
     @property
     def learned(self) -> bool:
@@ -29,7 +35,9 @@ class CategoryClassifier:
         if len(texts) != len(labels):
             raise ValueError("texts and labels differ in length")
         if len(texts) >= self.min_examples and len(set(labels)) >= 2:
-            self._model = ComplementNB(alpha=0.3).fit(_VECTORIZER.transform(texts), labels)
+            from sklearn.naive_bayes import ComplementNB
+
+            self._model = ComplementNB(alpha=0.3).fit(_vectorizer().transform(texts), labels)
         else:
             self._model = None
         return self
@@ -49,7 +57,7 @@ class CategoryClassifier:
             return []
         if self._model is None:
             return self._by_keywords(text)[:limit]
-        proba = self._model.predict_proba(_VECTORIZER.transform([text]))[0]
+        proba = self._model.predict_proba(_vectorizer().transform([text]))[0]
         order = np.lexsort((np.arange(proba.size), -proba))[:limit]
         classes = self._model.classes_
         return [(str(classes[i]), round(float(proba[i]), 3)) for i in order]

@@ -7,37 +7,52 @@ L2-normalised, so a dot product is the cosine similarity.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import cache
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.feature_extraction.text import HashingVectorizer
-from sklearn.utils import murmurhash3_32
 
-_VECTORIZER = HashingVectorizer(
-    analyzer="char_wb",
-    ngram_range=(1, 2),
-    n_features=2**18,  # N_FEATURES
-    alternate_sign=False,
-    norm="l2",
-    dtype=np.float32,
-)
-
-
-_ANALYZER = _VECTORIZER.build_analyzer()
 N_FEATURES = 2**18
 
 
+# scikit-learn takes over a second to import: it is imported where first used, so that
+# starting the app (and every worker process) does not pay for it.
+@cache
+def _vectorizer() -> Any:
+    from sklearn.feature_extraction.text import HashingVectorizer
+
+    return HashingVectorizer(
+        analyzer="char_wb",
+        ngram_range=(1, 2),
+        n_features=N_FEATURES,
+        alternate_sign=False,
+        norm="l2",
+        dtype=np.float32,
+    )
+
+
+@cache
+def _analyzer_and_hash() -> tuple[Callable[[str], list[str]], Callable[..., int]]:
+    from sklearn.utils import murmurhash3_32
+
+    analyzer: Callable[[str], list[str]] = _vectorizer().build_analyzer()
+    return analyzer, murmurhash3_32
+
+
 def encode(texts: Sequence[str]) -> sp.csr_matrix:
-    return _VECTORIZER.transform([t or "" for t in texts]).tocsr()
+    matrix: sp.csr_matrix = _vectorizer().transform([t or "" for t in texts]).tocsr()
+    return matrix
 
 
 def encode_one(text: str) -> sp.csr_matrix:
     """The same row as ``encode([text])``, without scikit-learn's per-call overhead (ten times
     faster for one short text, which is what a query is). The hashing and the normalisation
     follow HashingVectorizer's exactly; a test compares the two."""
+    analyzer, murmurhash3_32 = _analyzer_and_hash()
     counts: dict[int, int] = {}
-    for gram in _ANALYZER(text or ""):
+    for gram in analyzer(text or ""):
         column = abs(murmurhash3_32(gram, positive=False)) % N_FEATURES
         counts[column] = counts.get(column, 0) + 1
     columns = np.fromiter(sorted(counts), np.int32, len(counts))

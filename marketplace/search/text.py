@@ -8,7 +8,9 @@ from collections.abc import Iterable
 from functools import lru_cache
 
 import jieba
-from pypinyin import Style, lazy_pinyin
+
+# pypinyin's dictionaries take about a second to import: it is imported where first used, so
+# that starting the app (and every worker process) does not pay for it.
 
 # Words jieba should keep whole: the domain's items and programmes.
 DOMAIN_WORDS = [
@@ -47,6 +49,8 @@ def _segment(text: str) -> tuple[str, ...]:
 
 @lru_cache(maxsize=100_000)
 def _word_pinyin(word: str) -> tuple[str, str]:
+    from pypinyin import Style, lazy_pinyin
+
     return "".join(lazy_pinyin(word)), "".join(lazy_pinyin(word, style=Style.FIRST_LETTER))
 
 
