@@ -372,3 +372,7 @@ def _register_template_helpers(app: Flask) -> None:
     from marketplace.timefmt import FILTERS as time_filters
 
     app.jinja_env.filters.update(time_filters)  # Beijing time, stored UTC
+    from marketplace.audit.checkpoints import latest_checkpoint
+
+    # The disclosure page publishes the latest signed checkpoint of the audit trail.
+    app.jinja_env.globals["latest_audit_checkpoint"] = latest_checkpoint

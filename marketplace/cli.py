@@ -257,15 +257,39 @@ def audit_group() -> None:
 @audit_group.command("verify")
 @with_appcontext
 def audit_verify() -> None:
-    """Check the hash chain; report the first event changed, inserted or deleted."""
-    from marketplace.audit.services import verify_chain
+    """Check the hash chain, the events' seals and the signed checkpoints; report the first
+    event changed, inserted or deleted."""
+    from marketplace.audit.checkpoints import verify_trail
 
-    problem = verify_chain()
-    if problem is not None:
-        what = {"changed": "was changed", "broken_link": "does not follow the event before it "
-                "(an event was inserted or deleted)"}[problem.kind]  # fmt: skip
-        raise click.ClickException(f"audit event {problem.event_id} {what}.")
-    click.echo("The audit trail is intact.")
+    report = verify_trail()
+    if report.problem is not None:
+        raise click.ClickException(report.problem.describe())
+    checkpoint = report.checkpoint
+    if checkpoint is None:
+        click.echo(f"The audit trail is intact ({report.events} events); no checkpoint yet:"
+                   " run `marketplace audit checkpoint`.")  # fmt: skip
+        return
+    click.echo(
+        f"The audit trail is intact: {report.events} events; checkpoint {checkpoint.seq} of"
+        f" {checkpoint.created_at:%Y-%m-%d %H:%M} UTC holds ({checkpoint.event_count} events,"
+        f" head {checkpoint.head_hash}); {report.after_checkpoint} events since."
+    )
+
+
+@audit_group.command("checkpoint")
+@with_appcontext
+def audit_checkpoint() -> None:
+    """Check the trail and sign its head now (the periodic job does it too)."""
+    from marketplace.audit.checkpoints import TrailBroken, write_checkpoint
+
+    try:
+        checkpoint = write_checkpoint()
+    except TrailBroken as broken:
+        raise click.ClickException(f"no checkpoint written: {broken}") from None
+    click.echo(
+        f"Checkpoint {checkpoint.seq}: {checkpoint.event_count} events, last"
+        f" {checkpoint.last_event_id}, head {checkpoint.head_hash}."
+    )
 
 
 @click.group("search")

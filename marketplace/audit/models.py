@@ -34,5 +34,27 @@ class AuditEvent(Base):
     # Tamper evidence: each event's hash covers its content and the previous event's hash.
     prev_hash: Mapped[str] = mapped_column(sa.String(64), default="")
     hash: Mapped[str] = mapped_column(sa.String(64), default="")
+    # The hash sealed with the audit key (keys.py), which the database does not hold: an event
+    # written behind the application's back cannot carry a valid seal. "" before migration 0012.
+    seal: Mapped[str] = mapped_column(sa.String(64), default="", server_default="")
 
     __table_args__ = (sa.Index("ix_audit_event_object", "object_type", "object_id"),)
+
+
+class AuditCheckpoint(Base):
+    """The head of the trail at a moment, signed with the audit key: how many events there
+    were, the last one and its hash. Deleting events at the end, or appending one, no longer
+    verifies. Each checkpoint names the one before (by number and signature), so one removed
+    from the table shows too; the latest is published on the disclosure page."""
+
+    __tablename__ = "audit_checkpoint"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seq: Mapped[int] = mapped_column(unique=True)  # 1, 2, 3, ... with no gap
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    event_count: Mapped[int]
+    last_event_id: Mapped[int | None]  # None: the trail was empty
+    head_hash: Mapped[str] = mapped_column(sa.String(64))
+    prev_signature: Mapped[str] = mapped_column(sa.String(64), default="")
+    key_id: Mapped[str] = mapped_column(sa.String(16))
+    signature: Mapped[str] = mapped_column(sa.String(64))
