@@ -226,6 +226,7 @@ def _register_blueprints(app: Flask) -> None:
     from marketplace.needs.views import bp as needs_bp
     from marketplace.notifications.views import bp as notifications_bp
     from marketplace.oversight.views import bp as oversight_bp
+    from marketplace.plans.views import bp as plans_bp
     from marketplace.produce.views import bp as produce_bp
     from marketplace.reports.views import bp as reports_bp
     from marketplace.resources.views import bp as resources_bp
@@ -235,6 +236,7 @@ def _register_blueprints(app: Flask) -> None:
         home_bp,
         accounts_bp,
         households_bp,
+        plans_bp,
         imports_bp,
         needs_bp,
         resources_bp,

@@ -105,6 +105,11 @@ def check_config(config: dict[str, Any]) -> None:
         raise ConfigError(
             "PASSWORD_HASH_MEMORY_KIB", str(memory), f"at least 8 KiB per lane ({8 * lanes})"
         )
+    for name, low, high in (("POVERTY_LINE", 1, 1_000_000), ("POVERTY_LINE_YEAR", 2000, 2100),
+                            ("AT_RISK_MARGIN_PERCENT", 0, 100)):  # fmt: skip
+        value = config.get(name, low)
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise ConfigError(name, value, f"a whole number from {low} to {high}")
     public = str(config.get("PUBLIC_URL", ""))
     if public and not public.startswith(("http://", "https://")):
         raise ConfigError("PUBLIC_URL", public, "an address starting with http:// or https://")
@@ -203,4 +208,10 @@ def load_config() -> dict[str, Any]:
         "FOLLOW_UP_SCHEDULE": os.environ.get("FOLLOW_UP_SCHEDULE", "").strip(),
         "FOLLOW_UP_EARLY_DAYS": _int("FOLLOW_UP_EARLY_DAYS", "14"),
         "CERTIFICATE_KEY": os.environ.get("CERTIFICATE_KEY", ""),
+        # Exit and monitoring (README "Household plans"): a household exits by assessment when
+        # its income per person is above the line (yuan a year, of the year stated), and an
+        # exited one is at risk when its income is within the margin (per cent) above it.
+        "POVERTY_LINE": _int("POVERTY_LINE", "4000", minimum=1),
+        "POVERTY_LINE_YEAR": _int("POVERTY_LINE_YEAR", "2026", minimum=2000),
+        "AT_RISK_MARGIN_PERCENT": _int("AT_RISK_MARGIN_PERCENT", "10"),
     }

@@ -10,6 +10,7 @@ from marketplace.matches.models import Match, Objection
 from marketplace.needs.models import Need
 from marketplace.notifications.models import Notification
 from marketplace.oversight.models import SpotCheck, SpotCheckItem
+from marketplace.plans.models import GuaranteeCheck, Measure, Plan, Shock, StatusDecision
 from marketplace.produce.models import (
     ProduceBudget,
     ProduceIncome,
@@ -28,14 +29,17 @@ __all__ = [
     "AuditEvent",
     "Certificate",
     "FollowUp",
+    "GuaranteeCheck",
     "Household",
     "HouseholdMember",
     "JobRun",
     "Match",
+    "Measure",
     "Need",
     "Notification",
     "Objection",
     "Organization",
+    "Plan",
     "ProduceBudget",
     "ProduceIncome",
     "ProduceListing",
@@ -44,8 +48,10 @@ __all__ = [
     "ReportSnapshot",
     "Resource",
     "SearchOutbox",
+    "Shock",
     "SpotCheck",
     "SpotCheckItem",
+    "StatusDecision",
     "User",
     "listing_household",
     "resource_service_area",

@@ -68,6 +68,17 @@ class LabourCapacity(LabelledEnum):
     NONE = "none", _l("Unable to work")
 
 
+class Route(LabelledEnum):
+    """The five routes out of poverty (五个一批) that every need category follows: production
+    and jobs, relocation, ecological compensation, education, and the social-security floor."""
+
+    PRODUCTION = "production", _l("Developing production and jobs")
+    RELOCATION = "relocation", _l("Relocation")
+    ECOLOGY = "ecology", _l("Ecological compensation")
+    EDUCATION = "education", _l("Education")
+    SAFETY_NET = "safety_net", _l("Social-security floor")
+
+
 @dataclass(frozen=True)
 class Category:
     code: str
@@ -75,6 +86,9 @@ class Category:
     # Help that builds income (industry, jobs, purchase of produce) vs handouts: the split
     # the Anqing document reports (18% industry).
     builds_income: bool = False
+    # The route of 五个一批 it follows: every top category names one, a sub-category only when
+    # it differs from its top's (relocation under housing, cash assistance under finance).
+    own_route: Route | None = None
 
     @property
     def parent(self) -> str:
@@ -84,11 +98,19 @@ class Category:
     def is_top(self) -> bool:
         return "." not in self.code
 
+    @property
+    def route(self) -> Route:
+        if self.own_route is not None:
+            return self.own_route
+        top = CATEGORIES[self.parent]
+        assert top.own_route is not None, f"{top.code}: declare its route"
+        return top.own_route
+
 
 # Need categories follow 两不愁三保障 and 五个一批; each top category lists its sub-categories.
 CATEGORY_TREE: list[tuple[Category, list[Category]]] = [
     (
-        Category("industry", _l("Production and industry"), True),
+        Category("industry", _l("Production and industry"), True, own_route=Route.PRODUCTION),
         [
             Category("industry.livestock", _l("Livestock breeding"), True),
             Category("industry.planting", _l("Crop planting and seedlings"), True),
@@ -98,7 +120,7 @@ CATEGORY_TREE: list[tuple[Category, list[Category]]] = [
         ],
     ),
     (
-        Category("jobs", _l("Jobs and skills training"), True),
+        Category("jobs", _l("Jobs and skills training"), True, own_route=Route.PRODUCTION),
         [
             Category("jobs.employment", _l("Employment placement"), True),
             Category("jobs.training", _l("Skills training"), True),
@@ -106,7 +128,7 @@ CATEGORY_TREE: list[tuple[Category, list[Category]]] = [
         ],
     ),
     (
-        Category("education", _l("Education")),
+        Category("education", _l("Education"), own_route=Route.EDUCATION),
         [
             Category("education.tuition", _l("Tuition and school fees")),
             Category("education.grant", _l("Student grants")),
@@ -114,7 +136,7 @@ CATEGORY_TREE: list[tuple[Category, list[Category]]] = [
         ],
     ),
     (
-        Category("medical", _l("Medical care")),
+        Category("medical", _l("Medical care"), own_route=Route.SAFETY_NET),
         [
             Category("medical.insurance", _l("Medical insurance premiums")),
             Category("medical.treatment", _l("Treatment costs")),
@@ -122,15 +144,15 @@ CATEGORY_TREE: list[tuple[Category, list[Category]]] = [
         ],
     ),
     (
-        Category("housing", _l("Housing safety")),
+        Category("housing", _l("Housing safety"), own_route=Route.SAFETY_NET),
         [
             Category("housing.renovation", _l("Dilapidated house renovation")),
-            Category("housing.relocation", _l("Relocation support")),
+            Category("housing.relocation", _l("Relocation support"), own_route=Route.RELOCATION),
             Category("housing.materials", _l("Building materials")),
         ],
     ),
     (
-        Category("necessities", _l("Daily necessities and appliances")),
+        Category("necessities", _l("Daily necessities and appliances"), own_route=Route.SAFETY_NET),
         [
             Category("necessities.washer", _l("Washing machines")),
             Category("necessities.appliance", _l("Household appliances")),
@@ -139,22 +161,22 @@ CATEGORY_TREE: list[tuple[Category, list[Category]]] = [
         ],
     ),
     (
-        Category("consumption", _l("Sale of farm produce"), True),
+        Category("consumption", _l("Sale of farm produce"), True, own_route=Route.PRODUCTION),
         [
             Category("consumption.produce", _l("Purchase of farm produce"), True),
             Category("consumption.ecommerce", _l("E-commerce sales channels"), True),
         ],
     ),
     (
-        Category("finance", _l("Finance")),
+        Category("finance", _l("Finance"), own_route=Route.PRODUCTION),
         [
             Category("finance.microcredit", _l("Micro-credit and interest subsidies")),
             Category("finance.insurance", _l("Agricultural insurance")),
-            Category("finance.cash", _l("Cash assistance")),
+            Category("finance.cash", _l("Cash assistance"), own_route=Route.SAFETY_NET),
         ],
     ),
     (
-        Category("infrastructure", _l("Village infrastructure")),
+        Category("infrastructure", _l("Village infrastructure"), own_route=Route.PRODUCTION),
         [
             Category("infrastructure.road", _l("Roads and bridges")),
             Category("infrastructure.water", _l("Drinking water and water tanks")),
@@ -163,11 +185,29 @@ CATEGORY_TREE: list[tuple[Category, list[Category]]] = [
         ],
     ),
     (
-        Category("services", _l("Telecom and service discounts")),
+        Category("services", _l("Telecom and service discounts"), own_route=Route.SAFETY_NET),
         [
             Category("services.telecom", _l("Telecom plans")),
             Category("services.discount", _l("Purchase discounts")),
             Category("services.other", _l("Other services")),
+        ],
+    ),
+    (
+        # 生态补偿: paid posts guarding the forest, subsidies for land returned to forest or grass.
+        Category("ecology", _l("Ecological compensation"), own_route=Route.ECOLOGY),
+        [
+            Category("ecology.ranger", _l("Ecological forest-ranger posts"), True),
+            Category("ecology.reforestation", _l("Returning farmland to forest subsidies")),
+            Category("ecology.grassland", _l("Grassland protection subsidies")),
+        ],
+    ),
+    (
+        # 社会保障兜底: the floor under those who cannot work their way out.
+        Category("safety_net", _l("Social-security floor"), own_route=Route.SAFETY_NET),
+        [
+            Category("safety_net.minimum_living", _l("Minimum living allowance (dibao)")),
+            Category("safety_net.destitute", _l("Support for the destitute (tekun)")),
+            Category("safety_net.temporary", _l("Temporary assistance")),
         ],
     ),
 ]

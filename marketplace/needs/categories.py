@@ -37,6 +37,12 @@ KEYWORDS: dict[str, tuple[str, ...]] = {
     "infrastructure.water": ("水窖", "饮水", "自来水", "水管"),
     "infrastructure.power": ("路灯", "电网", "通电"),
     "services.telecom": ("话费", "通信", "电信", "手机卡", "宽带"),
+    "ecology.ranger": ("护林员", "护林", "管护"),
+    "ecology.reforestation": ("退耕还林", "还林"),
+    "ecology.grassland": ("草原", "禁牧", "草畜平衡"),
+    "safety_net.minimum_living": ("低保", "最低生活保障"),
+    "safety_net.destitute": ("特困", "五保", "供养"),
+    "safety_net.temporary": ("临时救助", "急难"),
 }
 
 _lock = threading.Lock()

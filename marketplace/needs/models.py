@@ -65,6 +65,11 @@ class Need(TimestampMixin, Base):
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
     verified_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
     verified_at: Mapped[datetime | None]
+    # The measure of the household's plan it was posted from (plans, above needs: named by its
+    # table only, never imported).
+    measure_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("plan_measure.id", ondelete="SET NULL"), index=True
+    )
 
     household: Mapped[Household | None] = relationship()
     village: Mapped[Region] = relationship()
