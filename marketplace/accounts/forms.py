@@ -11,6 +11,7 @@ from wtforms import (
     SelectChoice,
     StringField,
     SubmitField,
+    TelField,
 )
 from wtforms.validators import EqualTo, Length, Optional
 
@@ -19,19 +20,32 @@ from marketplace.accounts.policy import SCOPE_LEVELS
 from marketplace.forms import SelectField, SelectMultipleField, required
 from marketplace.validation import Normalised, normalise_credit_code, normalise_mobile
 
+# What phones and password managers need to offer the right keyboard and the right entry.
+USERNAME = {"autocomplete": "username", "autocapitalize": "none", "spellcheck": "false"}
+NEW_PASSWORD = {"autocomplete": "new-password"}
+TEL = {"inputmode": "tel", "autocomplete": "tel"}
+CODE = {"autocapitalize": "characters", "spellcheck": "false", "autocomplete": "off"}
+
 
 class LoginForm(FlaskForm):
-    username = StringField(_l("User name"), validators=required(50))
-    password = PasswordField(_l("Password"), validators=required(200))
+    username = StringField(_l("User name"), validators=required(50), render_kw=USERNAME)
+    password = PasswordField(
+        _l("Password"), validators=required(200), render_kw={"autocomplete": "current-password"}
+    )
     submit = SubmitField(_l("Sign in"))
 
 
 class PasswordChangeForm(FlaskForm):
-    current = PasswordField(_l("Current password"), validators=required(200))
-    new = PasswordField(_l("New password"), validators=required(200))
+    current = PasswordField(
+        _l("Current password"),
+        validators=required(200),
+        render_kw={"autocomplete": "current-password"},
+    )
+    new = PasswordField(_l("New password"), validators=required(200), render_kw=NEW_PASSWORD)
     confirm = PasswordField(
         _l("Repeat new password"),
         validators=[EqualTo("new", message=_l("The two passwords differ."))],
+        render_kw=NEW_PASSWORD,
     )
     submit = SubmitField(_l("Change password"))
 
@@ -46,16 +60,22 @@ class RegisterForm(FlaskForm):
     credit_code = StringField(
         _l("Unified social credit code"),
         validators=[Normalised(normalise_credit_code, optional=True)],
+        render_kw=CODE,
     )
     region = SelectField(_l("Region where the organization is registered"), coerce=int)
-    username = StringField(_l("User name"), validators=required(50))
-    display_name = StringField(_l("Your name"), validators=required(50))
-    phone = StringField(_l("Mobile number"), validators=[Normalised(normalise_mobile)])
-    email = EmailField(_l("E-mail"), validators=[Optional(), Length(max=200)])
-    password = PasswordField(_l("Password"), validators=required(200))
+    username = StringField(_l("User name"), validators=required(50), render_kw=USERNAME)
+    display_name = StringField(
+        _l("Your name"), validators=required(50), render_kw={"autocomplete": "name"}
+    )
+    phone = TelField(_l("Mobile number"), validators=[Normalised(normalise_mobile)], render_kw=TEL)
+    email = EmailField(
+        _l("E-mail"), validators=[Optional(), Length(max=200)], render_kw={"autocomplete": "email"}
+    )
+    password = PasswordField(_l("Password"), validators=required(200), render_kw=NEW_PASSWORD)
     confirm = PasswordField(
         _l("Repeat password"),
         validators=[EqualTo("password", message=_l("The two passwords differ."))],
+        render_kw=NEW_PASSWORD,
     )
     submit = SubmitField(_l("Register"))
 
@@ -82,13 +102,18 @@ class UserCreateForm(FlaskForm):
     regions = SelectMultipleField(
         _l("Regions"), coerce=int, description=_l("Villages for staff; one region otherwise.")
     )
-    username = StringField(_l("User name"), validators=required(50))
+    username = StringField(
+        _l("User name"), validators=required(50), render_kw={**USERNAME, "autocomplete": "off"}
+    )
     display_name = StringField(_l("Name"), validators=required(50))
-    phone = StringField(_l("Mobile number"), validators=[Normalised(normalise_mobile, True)])
+    phone = TelField(
+        _l("Mobile number"), validators=[Normalised(normalise_mobile, True)], render_kw=TEL
+    )
     email = EmailField(_l("E-mail"), validators=[Optional(), Length(max=200)])
     password = PasswordField(
         _l("Initial password"),
         validators=required(200),
+        render_kw=NEW_PASSWORD,
         description=_l("Tell it to the person; they should change it at first sign-in."),
     )
     submit = SubmitField(_l("Create account"))
@@ -115,15 +140,18 @@ class TokenForm(FlaskForm):
 
 
 class ForgotPasswordForm(FlaskForm):
-    identifier = StringField(_l("User name or e-mail"), validators=required(200))
+    identifier = StringField(
+        _l("User name or e-mail"), validators=required(200), render_kw=USERNAME
+    )
     submit = SubmitField(_l("Send a reset link"))
 
 
 class ResetPasswordForm(FlaskForm):
-    password = PasswordField(_l("New password"), validators=required(200))
+    password = PasswordField(_l("New password"), validators=required(200), render_kw=NEW_PASSWORD)
     confirm = PasswordField(
         _l("Repeat new password"),
         validators=[EqualTo("password", message=_l("The two passwords differ."))],
+        render_kw=NEW_PASSWORD,
     )
     submit = SubmitField(_l("Set the new password"))
 
@@ -144,8 +172,13 @@ class OrganizationForm(FlaskForm):
     credit_code = StringField(
         _l("Unified social credit code"),
         validators=[Normalised(normalise_credit_code, optional=True)],
+        render_kw=CODE,
     )
     region = SelectField(_l("Region where the organization is registered"), coerce=int)
-    contact_name = StringField(_l("Contact person"), validators=required(50))
-    contact_phone = StringField(_l("Mobile number"), validators=[Normalised(normalise_mobile)])
+    contact_name = StringField(
+        _l("Contact person"), validators=required(50), render_kw={"autocomplete": "name"}
+    )
+    contact_phone = TelField(
+        _l("Mobile number"), validators=[Normalised(normalise_mobile)], render_kw=TEL
+    )
     submit = SubmitField(_l("Submit for verification again"))

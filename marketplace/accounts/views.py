@@ -46,6 +46,7 @@ from marketplace.accounts.models import (
 from marketplace.errors import ServiceError
 from marketplace.extensions import db, limiter
 from marketplace.forms import ReasonForm
+from marketplace.paging import paginate
 from marketplace.permissions import public, region_clause, roles, signed_in
 from marketplace.regions import services as region_services
 from marketplace.regions.models import Region
@@ -305,11 +306,13 @@ def _organizations_page(
     )
     if status in ("pending", "verified", "rejected"):
         query = query.where(Organization.status == status)
-    orgs = list(db.session.scalars(query.limit(500)).all())
+    page = paginate(query)
+    orgs = list(page.items)
     if failed is not None and failed not in orgs:
         orgs.insert(0, failed)
     return render_template(
         "accounts/organizations.html",
+        page=page,
         orgs=orgs,
         status=status,
         form=form or ReasonForm(formdata=None),
@@ -347,12 +350,12 @@ def decide_organization(org_id: int, decision: str) -> Any:
 @bp.route("/admin/users")
 @roles(*Role.ADMINS)
 def users() -> Any:
-    page_users = db.session.scalars(
-        services.users_in_scope(current_user).order_by(User.role, User.username).limit(500)
-    ).all()
+    page = paginate(services.users_in_scope(current_user).order_by(User.role, User.username))
+    page_users = list(page.items)
     throttled = services.throttled_usernames([u.username for u in page_users])
     return render_template(
         "accounts/users.html",
+        page=page,
         users=page_users,
         may={
             u.id: policy.user_actions(current_user, u, throttled=u.username in throttled)

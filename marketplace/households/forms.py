@@ -7,8 +7,10 @@ from flask_wtf import FlaskForm
 from wtforms import (
     DecimalField,
     IntegerField,
+    SearchField,
     StringField,
     SubmitField,
+    TelField,
 )
 from wtforms.validators import InputRequired, Optional
 
@@ -18,15 +20,27 @@ from marketplace.households.services import MEMBER_COUNT_MESSAGE
 from marketplace.validation import Normalised, normalise_id_number, normalise_mobile
 from marketplace.vocab import HouseholdStatus, LabourCapacity, PovertyCause
 
+# Codes typed from a paper register: no autocorrection, capitals, nothing remembered.
+CODE = {"autocapitalize": "characters", "spellcheck": "false", "autocomplete": "off"}
+
 
 class HouseholdForm(FlaskForm):
     village = SelectField(_l("Village"), coerce=int)
-    register_number = StringField(_l("Register number"), validators=required(30))
-    head_name = StringField(_l("Head of household"), validators=required(50))
-    head_id_number = StringField(_l("ID card number"), validators=[Normalised(normalise_id_number)])
-    phone = StringField(_l("Mobile number"), validators=[Normalised(normalise_mobile, True)])
+    register_number = StringField(_l("Register number"), validators=required(30), render_kw=CODE)
+    head_name = StringField(
+        _l("Head of household"), validators=required(50), render_kw={"autocomplete": "off"}
+    )
+    head_id_number = StringField(
+        _l("ID card number"), validators=[Normalised(normalise_id_number)], render_kw=CODE
+    )
+    phone = TelField(
+        _l("Mobile number"),
+        validators=[Normalised(normalise_mobile, True)],
+        render_kw={"inputmode": "tel", "autocomplete": "off"},
+    )
     member_count = IntegerField(
         _l("Members"),
+        render_kw={"inputmode": "numeric"},
         validators=[
             InputRequired(message=_l("This field is required.")),
             NumberRange(*MEMBER_COUNT_RANGE, message=MEMBER_COUNT_MESSAGE),
@@ -39,6 +53,7 @@ class HouseholdForm(FlaskForm):
     income_per_capita = DecimalField(
         _l("Income per person per year (yuan)"),
         places=2,
+        render_kw={"inputmode": "decimal"},
         validators=[
             Optional(),
             NumberRange(0, 10_000_000, message=_l("Income cannot be negative.")),
@@ -50,5 +65,9 @@ class HouseholdForm(FlaskForm):
 class HouseholdSearchForm(FlaskForm):
     """Posted, not in the URL: names and ID numbers must never sit in a URL or a log line."""
 
-    q = StringField(_l("Name, register number or ID card number"), validators=[Optional()])
+    q = SearchField(
+        _l("Name, register number or ID card number"),
+        validators=[Optional()],
+        render_kw={"autocomplete": "off"},
+    )
     submit = SubmitField(_l("Search"))

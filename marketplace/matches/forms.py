@@ -16,6 +16,7 @@ class PledgeForm(FlaskForm):
     quantity = IntegerField(
         _l("Quantity"),
         validators=positive_int(),
+        render_kw={"inputmode": "numeric"},
     )
     submit = SubmitField(_l("Pledge"))
 
@@ -30,6 +31,7 @@ class ConfirmForm(FlaskForm):
     received_quantity = IntegerField(
         _l("Quantity received"),
         validators=positive_int(),
+        render_kw={"inputmode": "numeric"},
     )
     received_on = DateField(
         _l("Date received"), validators=[InputRequired(_l("This field is required."))]

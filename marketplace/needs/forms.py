@@ -29,10 +29,12 @@ class NeedForm(FlaskForm):
     subcategory = SelectField(_l("Category"))
     title = StringField(_l("Title"), validators=required(100))
     description = TextAreaField(_l("Description"), validators=[Length(max=2000)])
-    quantity = IntegerField(_l("Quantity"), validators=positive_int())
+    quantity = IntegerField(
+        _l("Quantity"), validators=positive_int(), render_kw={"inputmode": "numeric"}
+    )
     unit = StringField(_l("Unit"), validators=required(20))
     estimated_value = DecimalField(
-        _l("Estimated value (yuan)"), places=2,
+        _l("Estimated value (yuan)"), places=2, render_kw={"inputmode": "decimal"},
         validators=[Optional(), NumberRange(0, 1e10, message=_l("The value cannot be negative."))],
     )  # fmt: skip
     urgency = SelectField(_l("Urgency"), coerce=int)

@@ -75,14 +75,12 @@ def text_of(notification: Notification) -> str:
     return str(MESSAGES[notification.kind]) % notification.params
 
 
-def for_user(user: User, limit: int = 100) -> list[Notification]:
-    return list(
-        db.session.scalars(
-            sa.select(Notification)
-            .where(Notification.user_id == user.id)
-            .order_by(Notification.id.desc())
-            .limit(limit)
-        )
+def for_user(user: User) -> sa.Select[Any]:
+    """The user's notifications, newest first (the page shows them a page at a time)."""
+    return (
+        sa.select(Notification)
+        .where(Notification.user_id == user.id)
+        .order_by(Notification.id.desc())
     )
 
 

@@ -9,6 +9,7 @@ from flask_login import current_user
 
 from marketplace.forms import ReasonForm
 from marketplace.notifications import services
+from marketplace.paging import paginate
 from marketplace.permissions import signed_in
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
@@ -17,10 +18,11 @@ bp = Blueprint("notifications", __name__, url_prefix="/notifications")
 @bp.route("/")
 @signed_in
 def index() -> Any:
-    items = services.for_user(current_user)
+    page = paginate(services.for_user(current_user))
     return render_template(
         "notifications/list.html",
-        items=[(n, services.text_of(n)) for n in items],
+        page=page,
+        items=[(n, services.text_of(n)) for n in page.items],
     )
 
 

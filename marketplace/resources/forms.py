@@ -39,12 +39,13 @@ class ResourceForm(FlaskForm):
     unlimited = BooleanField(_l("Unlimited (a discount plan open to every eligible household)"))
     capacity = IntegerField(
         _l("Capacity"),
+        render_kw={"inputmode": "numeric"},
         validators=[Optional(), NumberRange(1, 100_000_000,
                     message=_l("Capacity must be a whole number above zero, or unlimited."))],
     )  # fmt: skip
     unit = StringField(_l("Unit"), validators=required(20))
     unit_value = DecimalField(
-        _l("Value per unit (yuan)"), places=2,
+        _l("Value per unit (yuan)"), places=2, render_kw={"inputmode": "decimal"},
         validators=[InputRequired(message=_l("This field is required.")),
                     NumberRange(0, 1e10, message=_l("The value cannot be negative."))],
     )  # fmt: skip
@@ -61,6 +62,7 @@ class ResourceForm(FlaskForm):
     # page fills them for the kind chosen (``set_defaults``), and its script when it changes.
     per_household = IntegerField(
         _l("Most per household"),
+        render_kw={"inputmode": "numeric"},
         validators=[Optional(), NumberRange(1, 100_000_000, message=PER_HOUSEHOLD)],
         description=_l("The most units one household may receive of this resource, over all "
                        "its needs. Goods: 1 by default; other kinds: no limit. Leave empty for "
