@@ -119,8 +119,9 @@ def test_pages_load_no_external_asset(client: Any) -> None:
 
 
 def _menu_links(page: str) -> list[str]:
+    """The menu's entries: plain links and those inside its task groups' drop-downs."""
     nav = page.split('id="mainnav"', 1)[1].split('role="search"', 1)[0]
-    return re.findall(r'<a class="nav-link[^"]*" href="([^"]+)"', nav)
+    return re.findall(r'<a class="(?:nav-link|dropdown-item)[^"]*" href="([^"]+)"', nav)
 
 
 @pytest.mark.parametrize("role", [None, *Role])
