@@ -287,6 +287,7 @@ def render_listing(listing: ProduceListing, status: int = 200, order_form: Any =
     may = policy.listing_actions(user, listing)
     shown = households.identity(user, listing.households) if may["see_households"] else {}
     no_order_reason = ""
+    refused = list(order_form.form_errors) if order_form is not None else []
     if may["order"]:
         options, no_order_reason = _order_choices(user, listing)
         if options:
@@ -319,6 +320,7 @@ def render_listing(listing: ProduceListing, status: int = 200, order_form: Any =
         )
     return render_template(
         "produce/detail.html",
+        refused=refused,
         listing=listing,
         may=may,
         names=[shown[h.id]["name"] for h in listing.households] if shown else [],
@@ -518,6 +520,8 @@ def render_order(order: ProduceOrder, failed: str | None = None, form: Any = Non
         named={h.id: shown[h.id]["name"] for h in listing.households} if shown else {},
         income=services.income_of_order(order) if may["see_households"] else [],
         history=timeline(order),
+        # A refused step's message, above the page: its form may no longer be offered.
+        refused=list(form.form_errors) if form is not None else [],
         S=OrderStatus,
         **forms,
     ), status
