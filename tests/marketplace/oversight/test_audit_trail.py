@@ -22,10 +22,12 @@ from marketplace.accounts import services as accounts
 from marketplace.audit import services as audit_services
 from marketplace.audit.models import AuditEvent
 from marketplace.audit.services import record_event
+from marketplace.households.models import IdentificationStatus
 from marketplace.households.services import identity
 from marketplace.matches import services as matches
 from marketplace.matches.models import MatchStatus, ObjectionStatus
 from marketplace.oversight.trail import ACTIONS, GROUPS, OBJECT_KINDS
+from marketplace.produce.models import ListingStatus, OrderStatus
 from marketplace.roles import Role
 from tests.conftest import World
 from tests.marketplace.oversight.trail_page import actions_shown, events_shown
@@ -36,6 +38,9 @@ ROOT = Path(__file__).resolve().parents[3]
 BUILT = {
     "match_": {s.value for s in MatchStatus},
     "objection_": {s.value for s in ObjectionStatus} - {ObjectionStatus.OPEN.value},
+    "identification_": {s.value for s in IdentificationStatus},
+    "produce_listing_": {s.value for s in ListingStatus},
+    "produce_order_": {s.value for s in OrderStatus},
 }
 
 
