@@ -281,10 +281,11 @@ def update_listing(
         actor, listing.village, household, cooperative_name, members or []
     )
     clean = _clean(values)
-    for field, value in clean.items():
-        setattr(listing, field, value)
-    listing.household, listing.cooperative_name, listing.members = seller, name, chosen
-    listing.remaining = listing.quantity  # nothing is ordered before it is verified
+    with db.session.no_autoflush:  # quantity and remaining change together (their check)
+        for field, value in clean.items():
+            setattr(listing, field, value)
+        listing.household, listing.cooperative_name, listing.members = seller, name, chosen
+        listing.remaining = listing.quantity  # nothing is ordered before it is verified
     db.session.flush()
     record_event("produce_listing_updated", actor, listing,
                  after={"product": listing.product, "quantity": listing.quantity,

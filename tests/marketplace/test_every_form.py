@@ -95,7 +95,37 @@ def _ids(world: World, make_need: Any, make_match: Any) -> dict[str, int]:
         "household_id": world.household.id,
         "user_id": world.staff.id,
         "match_id": make_match().id,
+        **_produce(world),
     }
+
+
+def _produce(world: World) -> dict[str, int]:
+    """A listing still a draft (its edit page is walked), and an order of a verified one by
+    the world's donor with a purchase resource."""
+    from datetime import date
+    from decimal import Decimal
+
+    from marketplace.produce import services as produce
+    from marketplace.resources.models import Resource, ResourceKind
+
+    values = {"category": "consumption.produce", "quantity": 100, "unit": "斤",
+              "price": Decimal(5), "available_from": date(2026, 1, 1)}  # fmt: skip
+    draft = produce.create_listing(world.staff, world.village, world.household,
+                                   product="草稿荞麦", **values)  # fmt: skip
+    on_sale = produce.create_listing(world.staff, world.village, world.household,
+                                     product="在售荞麦", **values)  # fmt: skip
+    produce.submit_listing(world.staff, on_sale)
+    produce.verify_listing(world.admin, on_sale)
+    purchase = Resource(
+        organization=world.org, kind=ResourceKind.PURCHASE, title="消费扶贫采购",
+        categories=["consumption.produce"], capacity=1000, remaining=1000, unit="元",
+        unit_value=Decimal(1), valid_from=world.resource.valid_from,
+        valid_until=world.resource.valid_until, service_area=list(world.resource.service_area),
+    )  # fmt: skip
+    _db.session.add(purchase)
+    order = produce.place_order(world.donor, on_sale, purchase, 10)
+    _db.session.commit()
+    return {"listing_id": draft.id, "order_id": order.id}
 
 
 def _path(rule: str, values: dict[str, int]) -> str:
@@ -166,6 +196,7 @@ def test_every_form_page_refuses_bad_input_and_keeps_it(
     walked_endpoints = {w[0] for w in walked}
     assert {"resources.create", "needs.create", "households.create", "accounts.register",
             "accounts.login", "accounts.create_user"} <= walked_endpoints  # fmt: skip
+    assert {"produce.create", "produce.edit"} <= walked_endpoints
 
 
 def _pages(app: Any, values: dict[str, int]) -> list[str]:
@@ -176,8 +207,8 @@ def _pages(app: Any, values: dict[str, int]) -> list[str]:
             continue
         if rule.endpoint in NEEDS_A_SECRET or "export" in rule.endpoint or "<path:" in rule.rule:
             continue
-        if any(a not in ("need_id", "resource_id", "household_id", "user_id", "match_id")
-               for a in rule.arguments):  # fmt: skip
+        if any(a not in ("need_id", "resource_id", "household_id", "user_id", "match_id",
+                         "listing_id", "order_id") for a in rule.arguments):  # fmt: skip
             continue
         paths.append(_path(rule.rule, values))
     return sorted(set(paths))

@@ -151,3 +151,109 @@ def test_the_menu_shows_exactly_the_pages_the_role_may_open(
     else:
         assert "/admin/users" not in links
     assert ("/audit" in " ".join(links)) == (role in Role.OVERSIGHT)
+
+# --- produce sales (消费扶贫): each page by role ----------------------------------------------
+
+PRODUCE_PAGES = {
+    # path: the roles that open it (everyone else signed in: 403)
+    "/produce/": {Role.STAFF, Role.ADMIN, Role.AUDITOR, Role.SUPERUSER},
+    "/produce/orders": set(Role),
+    "/produce/market": {Role.DONOR},
+    "/produce/listings/new": {Role.STAFF, Role.SUPERUSER},
+}
+
+
+@pytest.mark.parametrize("role", [None, *Role])
+@pytest.mark.parametrize("path", sorted(PRODUCE_PAGES))
+def test_produce_pages_by_role(
+    client: Any, login: Any, make_user: Any, world: Any, role: Role | None, path: str
+) -> None:
+    users = {Role.DONOR: world.donor, Role.STAFF: world.staff, Role.ADMIN: world.admin,
+             Role.AUDITOR: world.auditor}  # fmt: skip
+    if role == Role.SUPERUSER:
+        users[role] = make_user(Role.SUPERUSER, [world.village], username="root")
+    if role is None:
+        response = client.get(path)
+        assert response.status_code == 302 and "/login" in response.location
+        return
+    login(users[role])
+    assert client.get(path).status_code == (200 if role in PRODUCE_PAGES[path] else 403)
+
+
+@pytest.mark.parametrize("role", [None, *Role])
+def test_a_listing_on_sale_is_public_and_its_order_is_its_parties(
+    client: Any, login: Any, make_user: Any, world: Any, make_resource: Any, region: Any,
+    role: Role | None,
+) -> None:  # fmt: skip
+    from datetime import date
+    from decimal import Decimal
+
+    from marketplace.extensions import db as _db
+    from marketplace.produce import services as produce
+    from marketplace.resources.models import ResourceKind
+    from tests.conftest import JINGYUAN
+
+    listing = produce.create_listing(
+        world.staff, world.village, world.household, product="荞麦",
+        category="consumption.produce", quantity=10, unit="斤", price=Decimal(5),
+        available_from=date(2026, 1, 1),
+    )  # fmt: skip
+    produce.submit_listing(world.staff, listing)
+    produce.verify_listing(world.admin, listing)
+    purchase = make_resource(world.org, [region(JINGYUAN)], kind=ResourceKind.PURCHASE,
+                             categories=["consumption.produce"], capacity=1000, unit="元",
+                             unit_value=Decimal(1))  # fmt: skip
+    order = produce.place_order(world.donor, listing, purchase, 2)
+    _db.session.commit()
+    users = {Role.DONOR: world.donor, Role.STAFF: world.staff, Role.ADMIN: world.admin,
+             Role.AUDITOR: world.auditor}  # fmt: skip
+    if role == Role.SUPERUSER:
+        users[role] = make_user(Role.SUPERUSER, username="root")
+    if role is not None:
+        login(users[role])
+    assert client.get(f"/produce/listings/{listing.id}").status_code == 200
+    answer = client.get(f"/produce/orders/{order.id}")
+    if role is None:
+        assert answer.status_code == 302
+    else:
+        assert answer.status_code == 200  # the buyer, and the village's region
+
+
+# --- follow-ups of results and a donor's impact (issue 16): each page by role --------------------
+
+FOLLOW_UP_PAGES = {
+    # path: the roles that open it (everyone else signed in: 403; signed out: sign in)
+    "/follow-ups/": set(Role.REGION_READERS),
+    "/impact/": {Role.DONOR},
+    "/impact/organizations/": set(Role.ADMINS | Role.OVERSIGHT),
+}
+
+
+@pytest.mark.parametrize("role", [None, *Role])
+@pytest.mark.parametrize("path", sorted(FOLLOW_UP_PAGES))
+def test_follow_up_pages_by_role(
+    client: Any, login: Any, make_user: Any, world: Any, role: Role | None, path: str
+) -> None:
+    users = {Role.DONOR: world.donor, Role.STAFF: world.staff, Role.ADMIN: world.admin,
+             Role.AUDITOR: world.auditor}  # fmt: skip
+    if role == Role.SUPERUSER:
+        users[role] = make_user(Role.SUPERUSER, username="root")
+    if role is None:
+        response = client.get(path)
+        assert response.status_code == 302 and "/login" in response.location
+        return
+    login(users[role])
+    assert client.get(path).status_code == (200 if role in FOLLOW_UP_PAGES[path] else 403)
+
+
+@pytest.mark.parametrize("role", [None, *Role])
+def test_the_certificate_check_is_public(
+    client: Any, login: Any, make_user: Any, world: Any, role: Role | None
+) -> None:
+    users = {Role.DONOR: world.donor, Role.STAFF: world.staff, Role.ADMIN: world.admin,
+             Role.AUDITOR: world.auditor}  # fmt: skip
+    if role == Role.SUPERUSER:
+        users[role] = make_user(Role.SUPERUSER, username="root")
+    if role is not None:
+        login(users[role])
+    assert client.get("/verify").status_code == 200
