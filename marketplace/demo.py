@@ -36,6 +36,7 @@ from marketplace.matches import services as matches
 from marketplace.matches.models import Match
 from marketplace.needs import services as needs
 from marketplace.needs.models import Need, NeedStatus
+from marketplace.produce import demo as produce_demo
 from marketplace.regions.models import Region, RegionLevel
 from marketplace.regions.services import by_code, load_baiyin_extract, load_gazetteer
 from marketplace.resources.models import Resource
@@ -526,12 +527,14 @@ def load_demo() -> dict[str, int]:
     resources = _resources(users)
     households, posted = _households_and_needs(users)
     made = _matches(resources, users)
+    sold = produce_demo.load(resources, users)  # 消费扶贫: a cooperative's produce sold
     followed = _follow_ups(resources, users)
     return {
         "villages and townships created": regions.created,
         "households created": households,
         "needs created": posted,
         "matches created": made,
+        "produce orders created": sold,
         "follow-ups recorded": followed,
         "demo accounts": len(users),
     }

@@ -68,8 +68,14 @@ def test_a_returned_listing_is_corrected_and_submitted_again(
 ) -> None:
     listing = make_listing(verify=False)
     services.submit_listing(world.staff, listing)
-    _refused(409, services.update_listing, world.staff, listing, world.household,
-             **{**LISTING, "price": Decimal("5")})  # fmt: skip  (being verified)
+    _refused(
+        409,
+        services.update_listing,
+        world.staff,
+        listing,
+        world.household,
+        **{**LISTING, "price": Decimal("5")},
+    )  # fmt: skip  (being verified)
     assert _refused(400, services.return_listing, world.admin, listing, " ").field == "reason"
     services.return_listing(world.admin, listing, "价格偏高，请与农户核实")
     db.session.commit()
