@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import random
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from itertools import islice
@@ -30,8 +31,15 @@ from marketplace.accounts import services as accounts
 from marketplace.accounts.models import Organization, OrganizationKind, Role, User
 from marketplace.extensions import db
 from marketplace.followups import services as follow_ups
-from marketplace.households.models import Household, HouseholdMember
-from marketplace.households.services import create_household
+from marketplace.households import policy as household_policy
+from marketplace.households.models import (
+    Household,
+    MemberHealth,
+    MemberLabour,
+    MemberRelation,
+    SchoolStage,
+)
+from marketplace.households.services import add_member, create_household, identify
 from marketplace.matches import services as matches
 from marketplace.matches.models import Match
 from marketplace.needs import services as needs
@@ -246,9 +254,12 @@ def _chosen_villages(county_code: str, staff: dict[int, User]) -> list[Region]:
     return chosen
 
 
-def _household_values(rng: random.Random, county_code: str, serial: int) -> dict[str, Any]:
+def _household_values(
+    rng: random.Random, county_code: str, serial: int
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """One household as its staff would enter it (the draws in a fixed order: same seed,
-    same register)."""
+    same register), and the people of its roster besides the head (their details, see
+    ``_roster``, drawn apart so that the register stays the one it always was)."""
     causes = list(PovertyCause)
     statuses = REGISTER["status_weights"]
     surname = rng.choice(SURNAMES)
@@ -267,16 +278,161 @@ def _household_values(rng: random.Random, county_code: str, serial: int) -> dict
         "labour_capacity": rng.choice(list(LabourCapacity)),
         "income_per_capita": Decimal(2500 + rng.randrange(4500)),
     }
-    values["members"] = [
-        HouseholdMember(
-            name=surname + rng.choice(GIVEN),
-            relation=RELATIONS[m % len(RELATIONS)],
-            birth_year=1950 + rng.randrange(70),
-            health=rng.choice(HEALTH),
+    others = []
+    for m in range(member_count - 1):
+        name = surname + rng.choice(GIVEN)
+        rng.randrange(70)  # the birth year drawn before the roster had dates: kept for the seed
+        others.append({"name": name, "relation": RELATIONS[m % len(RELATIONS)],
+                       "health": rng.choice(HEALTH)})  # fmt: skip
+    return values, others
+
+
+# The demo data's words for relations and health, as the roster's codes.
+RELATION_CODES = {
+    "配偶": MemberRelation.SPOUSE,
+    "子": MemberRelation.SON,
+    "女": MemberRelation.DAUGHTER,
+    "父亲": MemberRelation.FATHER,
+    "母亲": MemberRelation.MOTHER,
+    "孙子": MemberRelation.GRANDSON,
+}
+HEALTH_CODES = {
+    "健康": MemberHealth.HEALTHY,
+    "慢性病": MemberHealth.CHRONIC,
+    "大病": MemberHealth.SERIOUS,
+    "残疾": MemberHealth.DISABLED,
+}
+# Years from the head's birth to a relative's (earliest, latest).
+BORN_AFTER_HEAD = {
+    MemberRelation.SPOUSE: (-5, 5),
+    MemberRelation.SON: (20, 32),
+    MemberRelation.DAUGHTER: (20, 32),
+    MemberRelation.FATHER: (-32, -20),
+    MemberRelation.MOTHER: (-30, -20),
+    MemberRelation.GRANDSON: (42, 56),
+}
+SKILLS = ["养殖", "建筑", "驾驶", "电焊", "种植", "厨师", "家政"]
+# A pupil's stage by age from 6 (the last one on to 22).
+STAGES_BY_AGE = [SchoolStage.PRIMARY] * 6 + [SchoolStage.JUNIOR] * 3 + [SchoolStage.SENIOR] * 3
+STAGES_BY_AGE += [SchoolStage.COLLEGE]
+ADULT_STAGES = [SchoolStage.ILLITERATE, SchoolStage.PRIMARY, SchoolStage.JUNIOR,
+                SchoolStage.SENIOR]  # fmt: skip
+
+
+@dataclass
+class _Person:
+    relation: MemberRelation
+    name: str
+    born: date
+    health: MemberHealth
+    labour: MemberLabour | None = None  # None: by age and health
+    id_number: str = ""
+
+
+def _head(household: Household) -> _Person:
+    """The head as the household was registered: the household's labour, and the health its
+    main cause says."""
+    number = household.head_id_number
+    cap = household.labour_capacity
+    cause = household.primary_cause
+    health = MemberHealth.HEALTHY
+    if cause == PovertyCause.ILLNESS:
+        health = MemberHealth.SERIOUS if cap == LabourCapacity.NONE else MemberHealth.CHRONIC
+    elif cause == PovertyCause.DISABILITY:
+        health = MemberHealth.DISABLED
+    labour = {LabourCapacity.FULL: MemberLabour.STRONG, LabourCapacity.WEAK: MemberLabour.WEAK}
+    lost = health != MemberHealth.HEALTHY
+    return _Person(
+        MemberRelation.HEAD,
+        household.head_name,
+        date(int(number[6:10]), int(number[10:12]), int(number[12:14])),
+        health,
+        labour.get(cap, MemberLabour.LOST if lost else MemberLabour.NONE),
+        number,
+    )
+
+
+def _labour(person: _Person, age: int, grade: int | None, cap: LabourCapacity) -> MemberLabour:
+    """By age and health, never above what the household was registered with."""
+    if person.labour is not None:
+        return person.labour
+    if age < 16 or age > 75:
+        return MemberLabour.NONE
+    if person.health == MemberHealth.SERIOUS or (grade is not None and grade <= 2):
+        return MemberLabour.LOST
+    if cap == LabourCapacity.NONE:
+        return MemberLabour.NONE
+    if cap == LabourCapacity.WEAK or age > 64 or person.health != MemberHealth.HEALTHY:
+        return MemberLabour.WEAK
+    return MemberLabour.STRONG
+
+
+def _roster(
+    household: Household, others: list[dict[str, Any]], used: set[str], serial: int
+) -> list[dict[str, Any]]:
+    """The whole roster, the head first, each person as staff would record them: a birth date
+    fitting the relation, schooling by age, labour by age and health. The head's labour is the
+    household's and nobody else works more than the household was registered with, so the
+    roster gives the household the labour capacity it had."""
+    rng = random.Random(f"{SEED}-roster-{serial}")
+    today = date.today()
+    head = _head(household)
+    people = [head]
+    for other in others:
+        relation = RELATION_CODES[other["relation"]]
+        low, high = BORN_AFTER_HEAD[relation]
+        born = date(head.born.year + rng.randint(low, high), 1 + rng.randrange(12),
+                    1 + rng.randrange(28))  # fmt: skip
+        born = max(min(born, today - timedelta(days=400 + rng.randrange(300))), date(1920, 1, 1))
+        people.append(_Person(relation, other["name"], born, HEALTH_CODES[other["health"]]))
+    roster = []
+    for person in people:
+        age = (today - person.born).days // 365
+        grade = 1 + rng.randrange(4) if person.health == MemberHealth.DISABLED else None
+        in_school = 3 <= age <= 18 or (19 <= age <= 22 and rng.random() < 0.4)
+        if age < 6:
+            stage = SchoolStage.PRESCHOOL
+        elif in_school:
+            stage = STAGES_BY_AGE[min(age - 6, len(STAGES_BY_AGE) - 1)]
+        else:
+            stage = rng.choice(ADULT_STAGES)
+        labour = (
+            MemberLabour.NONE
+            if in_school
+            else _labour(person, age, grade, household.labour_capacity)
         )
-        for m in range(member_count - 1)
-    ]
-    return values
+        number, serial3 = person.id_number, serial * 7
+        while not number or number in used:  # one person, one number
+            number = id_number(household.village.code, person.born, 500 + serial3 % 500)
+            serial3 += 1
+        used.add(number)
+        able = labour == MemberLabour.STRONG and 18 <= age <= 50
+        roster.append({
+            "relation": person.relation.value, "name": person.name, "id_number": number,
+            "labour": labour.value, "health": person.health.value, "disability_grade": grade,
+            "schooling": stage.value, "in_school": in_school,
+            "skills": rng.choice(SKILLS) if able and rng.random() < 0.4 else "",
+            "working_away": able and rng.random() < 0.4,
+        })  # fmt: skip
+    return roster
+
+
+def _identified(
+    household: Household, editor: User, users: dict[str, User], rng: random.Random
+) -> None:
+    """The seven steps, as people take them: the village's staff propose the household after
+    its assessment, an administrator of its township reviews it, one of its county confirms it
+    (the superuser stands in where the demo has nobody at that level)."""
+    assessed = date.today() - timedelta(days=60 + rng.randrange(300))
+    result = f"村民代表大会评议通过，评分{60 + rng.randrange(30)}分，公示7天无异议。"
+    identify(editor, household, "propose", assessed_on=assessed, assessment=result)
+    for step, levels in (
+        ("review", household_policy.TOWNSHIP),
+        ("confirm", household_policy.COUNTY),
+    ):
+        admins = [u for u in users.values() if u.role == Role.ADMIN]
+        acting = [u for u in admins if household_policy.acts_at(u, household, levels)]
+        identify(acting[0] if acting else users["root"], household, step)
 
 
 def _households_and_needs(users: dict[str, User]) -> tuple[int, int]:
@@ -286,6 +442,7 @@ def _households_and_needs(users: dict[str, User]) -> tuple[int, int]:
     every = REGISTER["village_need_every"]
     households = posted = 0
     serial = 0
+    used: set[str] = set()  # the roster's ID card numbers so far
     for county_code in COUNTIES:
         in_worked_case = county_code == worked["county"]
         per_village = REGISTER["households_per_village"]
@@ -303,12 +460,11 @@ def _households_and_needs(users: dict[str, User]) -> tuple[int, int]:
                 register = f"{village.code}{number:03d}"
                 if register in registered:
                     continue
-                household = create_household(
-                    editor,
-                    village,
-                    register_number=register,
-                    **_household_values(rng, county_code, serial),
-                )
+                values, others = _household_values(rng, county_code, serial)
+                household = create_household(editor, village, register_number=register, **values)
+                for member in _roster(household, others, used, serial):
+                    add_member(editor, household, **member)
+                _identified(household, editor, users, random.Random(f"{SEED}-steps-{serial}"))
                 households += 1
                 wanted = in_worked_case and household.status.value in worked["statuses"]
                 posted += _needs_for(rng, household, editor, acting.reviewer,

@@ -245,7 +245,7 @@ def make_household(db: Any) -> Callable[..., Any]:
     from datetime import date
 
     from marketplace.demo import id_number
-    from marketplace.households.models import Household
+    from marketplace.households.models import Household, IdentificationStatus
     from marketplace.vocab import HouseholdStatus, PovertyCause
 
     def make(village: Region, **values: Any) -> Household:
@@ -261,6 +261,8 @@ def make_household(db: Any) -> Callable[..., Any]:
             member_count=values.pop("member_count", 3),
             primary_cause=values.pop("primary_cause", PovertyCause.ILLNESS),
             status=values.pop("status", HouseholdStatus.POOR),
+            # Identified (精准识别 confirmed by the county), so that its needs can be verified.
+            identification=values.pop("identification", IdentificationStatus.CONFIRMED),
             **values,
         )
         db.session.add(household)

@@ -11,6 +11,8 @@ The output schemas disclose the households of a whole answer at once before they
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import g
 from flask_login import current_user
 
@@ -19,7 +21,9 @@ from marketplace.households import services as households
 from marketplace.households.models import Household
 from marketplace.privacy import mask_id_number, mask_name, mask_phone
 
-Shown = dict[str, str]  # "name", "id_number" and "phone", as the reader sees them
+# "name", "id_number" and "phone", as the reader sees them; with the roster, "members" too
+# (households.services.shown_member).
+Shown = dict[str, Any]
 
 
 def reader() -> User | None:
@@ -35,11 +39,19 @@ def masked(household: Household) -> Shown:
     }
 
 
-def disclose(found: list[Household]) -> None:
-    """Work out how the reader sees these households, and keep it for this request: in full
-    where the reader has the right (one audit event naming them), masked otherwise."""
+def disclose(found: list[Household], *, members: bool = False) -> None:
+    """Work out how the reader sees these households (with ``members``, their rosters too),
+    and keep it for this request: in full where the reader has the right (one audit event
+    naming them), masked otherwise."""
     user = reader()
-    seen = {h.id: masked(h) for h in found} if user is None else households.identity(user, found)
+    if user is None:
+        seen = {h.id: masked(h) for h in found}
+        for h in found:
+            if members:
+                roster = households.ordered_roster(h)
+                seen[h.id]["members"] = [households.shown_member(m, False) for m in roster]
+    else:
+        seen = households.identity(user, found, members=members)
     disclosed = _disclosed()
     for household_id, values in seen.items():
         disclosed[_key(user, household_id)] = values
@@ -52,6 +64,16 @@ def shown(household: Household, part: str) -> str:
     if key not in _disclosed():
         disclose([household])
     return _disclosed()[key][part]
+
+
+def shown_members(household: Household) -> list[dict[str, Any]]:
+    """The household's roster as the reader may see it; disclosed on the spot (and audited if
+    unmasked) if no answer disclosed it with the roster beforehand."""
+    key = _key(reader(), household.id)
+    if "members" not in _disclosed().get(key, {}):
+        disclose([household], members=True)
+    members: list[dict[str, Any]] = _disclosed()[key]["members"]
+    return members
 
 
 def _key(user: User | None, household_id: int) -> tuple[int | None, int]:

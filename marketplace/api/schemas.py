@@ -33,6 +33,14 @@ from marshmallow.utils import get_value
 from marketplace.api import disclosure
 from marketplace.followups import services as follow_ups
 from marketplace.followups.models import FollowUpStatus
+from marketplace.households.models import (
+    IdentificationStatus,
+    MemberHealth,
+    MemberLabour,
+    MemberRelation,
+    SchoolStage,
+    Sex,
+)
 from marketplace.matches.models import MatchStatus
 from marketplace.matches.scoring import explain
 from marketplace.needs.models import Need, NeedStatus
@@ -189,13 +197,14 @@ class Discloses(Schema):
     the reader sees in full (in the order shown), none if the reader sees them masked."""
 
     households_at: ClassVar[str | None] = None  # the path to the household; None: the object
+    with_members: ClassVar[bool] = False  # the households' rosters are in the answer too
 
     @pre_dump(pass_collection=True)
     def disclose_households(self, data: Any, many: bool, **_kwargs: Any) -> Any:
         items = data if many else [data]
         path = self.households_at
         found = items if path is None else [get_value(item, path) for item in items]
-        disclosure.disclose([h for h in found if h is not None])
+        disclosure.disclose([h for h in found if h is not None], members=self.with_members)
         return data
 
 
@@ -315,7 +324,43 @@ class MatchOut(Discloses):
     )
 
 
+class MemberOut(Schema):
+    """One person of a household's roster, as the reader may see them (see Roster)."""
+
+    id = Integer(required=True)
+    relation = enum_value(MemberRelation)
+    name = String(required=True, metadata={"description": "Masked (张*) unless the caller may"})
+    id_number = String(required=True, metadata={
+        "description": "Masked unless the caller may see it; empty when not recorded"})  # fmt: skip
+    sex = enum_value(Sex, allow_none=True, metadata={"description": "From the ID card number"})
+    birth_date = Date(required=True, allow_none=True, metadata={
+        "description": "From the ID card number; null unless the caller may see it"})  # fmt: skip
+    labour = enum_value(MemberLabour, allow_none=True, metadata={
+        "description": "Labour capacity; null: not recorded"})  # fmt: skip
+    health = enum_value(MemberHealth, allow_none=True, metadata={
+        "description": "null unless the caller may see it"})  # fmt: skip
+    disability_grade = Integer(required=True, allow_none=True, metadata={
+        "description": "1 (most severe) to 4; null unless the caller may see it"})  # fmt: skip
+    schooling = enum_value(SchoolStage, allow_none=True, metadata={
+        "description": "The stage reached, or a pupil's; null: not recorded"})  # fmt: skip
+    in_school = Boolean(required=True)
+    skills = String(required=True)
+    working_away = Boolean(required=True)
+
+
+class Roster(List):
+    """A household's members, masked by the reader's rights in the answer's one disclosure."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(Nested(MemberOut), required=True, **kwargs)
+
+    def get_value(self, obj: Any, attr: str, accessor: Any = None, default: Any = missing) -> Any:
+        return disclosure.shown_members(obj)
+
+
 class HouseholdOut(Discloses):
+    with_members = True
+
     id = Integer(required=True)
     register_number = String(required=True)
     name = Personal("name")
@@ -326,7 +371,11 @@ class HouseholdOut(Discloses):
     primary_cause = enum_value(PovertyCause)
     other_causes = List(String(), required=True)
     status = enum_value(HouseholdStatus)
-    labour_capacity = enum_value(LabourCapacity)
+    labour_capacity = enum_value(LabourCapacity, metadata={
+        "description": "From the roster when it records anyone's labour"})  # fmt: skip
+    identification = enum_value(IdentificationStatus, metadata={
+        "description": "精准识别: only confirmed households' needs are verified"})  # fmt: skip
+    members = Roster(metadata={"description": "The roster, the head first"})
 
 
 @dataclass(frozen=True)

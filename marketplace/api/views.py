@@ -216,8 +216,12 @@ def get_match(match_id: int) -> Any:
 @bp.input(schemas.PageIn, location="query", arg_name="page")
 @bp.output(schemas.HouseholdOut(many=True))
 def list_households(page: dict[str, int]) -> Any:
-    """Households in your scope; personal data masked unless your role may see it."""
-    return _page(households.households_query(current_user).order_by(Household.id), page)
+    """Households in your scope, with their rosters; personal data masked unless your role
+    may see it."""
+    query = households.households_query(current_user).options(
+        sa.orm.selectinload(Household.members)
+    )
+    return _page(query.order_by(Household.id), page)
 
 
 @bp.get("/households/<int:household_id>")

@@ -5,17 +5,26 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
+    DateField,
     DecimalField,
     IntegerField,
     SearchField,
     StringField,
     SubmitField,
     TelField,
+    TextAreaField,
 )
-from wtforms.validators import InputRequired, Optional
+from wtforms.validators import InputRequired, Length, Optional
 
-from marketplace.forms import NumberRange, SelectField, SelectMultipleField, required
-from marketplace.households.models import MEMBER_COUNT_RANGE
+from marketplace.forms import NumberRange, SelectField, SelectMultipleField, choices, required
+from marketplace.households.models import (
+    MEMBER_COUNT_RANGE,
+    MemberHealth,
+    MemberLabour,
+    MemberRelation,
+    SchoolStage,
+)
 from marketplace.households.services import MEMBER_COUNT_MESSAGE
 from marketplace.validation import Normalised, normalise_id_number, normalise_mobile
 from marketplace.vocab import HouseholdStatus, LabourCapacity, PovertyCause
@@ -71,3 +80,56 @@ class HouseholdSearchForm(FlaskForm):
         render_kw={"autocomplete": "off"},
     )
     submit = SubmitField(_l("Search"))
+
+
+GRADES = [
+    ("", _l("No disability")),
+    ("1", _l("Grade 1 (most severe)")),
+    ("2", _l("Grade 2")),
+    ("3", _l("Grade 3")),
+    ("4", _l("Grade 4")),
+]
+
+
+class MemberForm(FlaskForm):
+    """One person of the roster; the service checks the whole member (``member_problems``) and
+    the rest of the roster, and says at the field what is wrong."""
+
+    relation = SelectField(_l("Relation to the head"), choices=MemberRelation.choices())
+    name = StringField(_l("Name"), validators=required(50), render_kw={"autocomplete": "off"})
+    id_number = StringField(
+        _l("ID card number"),
+        validators=[Normalised(normalise_id_number)],
+        description=_l("Sex and date of birth are read from it."),
+        render_kw=CODE,
+    )
+    labour = SelectField(_l("Labour capacity"), choices=MemberLabour.choices())
+    health = SelectField(_l("Health"), choices=MemberHealth.choices())
+    disability_grade = SelectField(_l("Disability grade"), choices=choices(GRADES))
+    schooling = SelectField(_l("Schooling"), choices=SchoolStage.choices())
+    in_school = BooleanField(_l("In school now"))
+    skills = StringField(
+        _l("Skills"),
+        validators=[Length(max=200)],
+        description=_l("For example: driving, welding, cooking, farming greenhouse vegetables."),
+    )
+    working_away = BooleanField(_l("Working away from home"))
+    submit = SubmitField(_l("Save"))
+
+
+class ProposeForm(FlaskForm):
+    """村评定: the village's assessment, then the household goes to the township."""
+
+    assessed_on = DateField(
+        _l("Day of the village assessment"),
+        validators=[InputRequired(_l("This field is required."))],
+    )
+    assessment = TextAreaField(
+        _l("Result of the village assessment"),
+        validators=[InputRequired(_l("This field is required.")), Length(max=500)],
+        description=_l(
+            "For example: the villagers' representatives assessed it on 12 March and agreed "
+            "(score 78); shown on the village notice board for 7 days without objection."
+        ),
+    )
+    submit = SubmitField(_l("Propose to the township"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -12,6 +13,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from marketplace.db import Base, TimestampMixin, enum_column
 from marketplace.regions.models import Region
 from marketplace.vocab import HouseholdStatus, LabelledEnum, LabourCapacity, PovertyCause
+
+if TYPE_CHECKING:
+    from marketplace.accounts.models import User
 
 # How many people a household may have: the one definition of the rule, which the form, the
 # service, the import and the table's check all read.
@@ -137,6 +141,12 @@ class Household(TimestampMixin, Base):
     identification_confirmed_at: Mapped[datetime | None]
 
     village: Mapped[Region] = relationship()
+    identification_reviewed_by: Mapped[User | None] = relationship(
+        foreign_keys=[identification_reviewed_by_id]
+    )
+    identification_confirmed_by: Mapped[User | None] = relationship(
+        foreign_keys=[identification_confirmed_by_id]
+    )
     members: Mapped[list[HouseholdMember]] = relationship(
         back_populates="household", cascade="all, delete-orphan", order_by="HouseholdMember.id"
     )
@@ -187,7 +197,8 @@ class HouseholdMember(Base):
 
     __table_args__ = (
         sa.CheckConstraint(
-            "disability_grade IS NULL OR (health = 'disabled' AND disability_grade BETWEEN 1 AND 4)",
+            "disability_grade IS NULL"
+            " OR (health = 'disabled' AND disability_grade BETWEEN 1 AND 4)",
             name="disability_grade_range",
         ),
         # One person, one roster; one head a household (the services check both first and

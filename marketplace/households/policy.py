@@ -9,13 +9,30 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from marketplace.households.models import Household, IdentificationStatus
 from marketplace.permissions import in_scope
+from marketplace.regions.models import RegionLevel
 from marketplace.roles import Role
+from marketplace.transitions import Workflow
 
 if TYPE_CHECKING:
     from marketplace.accounts.models import User
-    from marketplace.households.models import Household
     from marketplace.regions.models import Region
+
+I = IdentificationStatus  # noqa: E741
+# 精准识别: the legal moves of a household's identification; everything else is 409.
+IDENTIFICATION = Workflow(
+    Household,
+    {
+        I.DECLARED: {I.PROPOSED},  # 户申报、小组议 done: the village assesses and proposes it
+        I.PROPOSED: {I.REVIEWED, I.RETURNED},  # 入户查、逐级核: the township
+        I.REVIEWED: {I.CONFIRMED, I.RETURNED},  # 县确认: the county
+        I.CONFIRMED: {I.RETURNED},  # 市抽查 (or the county) finds it wrongly identified
+        I.RETURNED: {I.PROPOSED},  # corrected by the village and proposed again
+    },
+    column="identification",
+    raced=None,
+)
 
 
 def can_read(user: User, household: Household) -> bool:
@@ -36,8 +53,77 @@ def can_edit(user: User, household: Household) -> bool:
     return can_keep_register_of(user, household.village)
 
 
+def can_edit_members(user: User, household: Household) -> bool:
+    """The roster is kept like the register: by the staff of the household's village."""
+    return can_edit(user, household)
+
+
+# --- identification (精准识别) -------------------------------------------------------------
+#
+# Who acts at each level: an administrator whose scope holds a region of that level above the
+# household's village. The township reviews (its administrators know the village and visit the
+# household), the county confirms; administrators of the city (or province) carry out the
+# spot checks (市抽查) and may send a confirmed household back, as the county may. A county
+# administrator does not stand in for a township: the two levels are the check on each other
+# (逐级核), and the one who reviewed a household does not also confirm it. A superuser acts for
+# any level (the platform's operator: setting up, the demo).
+
+
+def acts_at(user: User, household: Household, levels: set[RegionLevel]) -> bool:
+    """An administrator scoped to a region of one of ``levels`` that holds the household."""
+    if user.role == Role.SUPERUSER:
+        return True
+    return user.role == Role.ADMIN and any(
+        r.level in levels and r.contains(household.village) for r in user.regions
+    )
+
+
+TOWNSHIP = {RegionLevel.TOWNSHIP}
+COUNTY = {RegionLevel.COUNTY}
+SPOT_CHECKERS = {RegionLevel.COUNTY, RegionLevel.CITY, RegionLevel.PROVINCE}
+
+
+def is_identified(household: Household | None) -> bool:
+    """Confirmed by the county: only then are the household's needs verified. A village-wide
+    need (no household) is not held back."""
+    return household is None or household.identification == IdentificationStatus.CONFIRMED
+
+
+def can_propose(user: User, household: Household) -> bool:
+    """The village's staff propose it after the village assessment (村评定)."""
+    return can_edit(user, household) and IDENTIFICATION.allows(household, I.PROPOSED)
+
+
+def can_review_identification(user: User, household: Household) -> bool:
+    return acts_at(user, household, TOWNSHIP) and IDENTIFICATION.allows(household, I.REVIEWED)
+
+
+def can_confirm_identification(user: User, household: Household) -> bool:
+    return (
+        acts_at(user, household, COUNTY)
+        and IDENTIFICATION.allows(household, I.CONFIRMED)
+        and (user.role == Role.SUPERUSER or user.id != household.identification_reviewed_by_id)
+    )
+
+
+def can_send_back(user: User, household: Household) -> bool:
+    """With a reason: the township what it reviews, the county what it confirms, the county and
+    the city's spot checks a confirmed household."""
+    levels = {
+        I.PROPOSED: TOWNSHIP,
+        I.REVIEWED: COUNTY,
+        I.CONFIRMED: SPOT_CHECKERS,
+    }.get(household.identification)
+    return levels is not None and acts_at(user, household, levels)
+
+
 def actions(user: User, household: Household) -> dict[str, bool]:
     return {
         "edit": can_edit(user, household),
         "see_personal": can_see_personal(user, household),
+        "edit_members": can_edit_members(user, household),
+        "propose": can_propose(user, household),
+        "review_identification": can_review_identification(user, household),
+        "confirm_identification": can_confirm_identification(user, household),
+        "send_back": can_send_back(user, household),
     }

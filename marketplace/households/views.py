@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -13,9 +13,15 @@ from wtforms import SelectChoice
 
 from marketplace.errors import ServiceError
 from marketplace.extensions import db
+from marketplace.forms import ReasonForm
 from marketplace.households import policy, services
-from marketplace.households.forms import HouseholdForm, HouseholdSearchForm
-from marketplace.households.models import Household
+from marketplace.households.forms import (
+    HouseholdForm,
+    HouseholdSearchForm,
+    MemberForm,
+    ProposeForm,
+)
+from marketplace.households.models import Household, HouseholdMember, MemberRelation
 from marketplace.permissions import roles
 from marketplace.regions.models import Region, RegionLevel
 from marketplace.roles import Role
@@ -83,7 +89,8 @@ def _values(form: HouseholdForm) -> dict[str, Any]:
         "primary_cause": form.primary_cause.data,
         "other_causes": form.other_causes.data or [],
         "status": form.status.data,
-        "labour_capacity": form.labour_capacity.data,
+        # Absent while the roster decides it (the service then works it out).
+        "labour_capacity": form.labour_capacity.data if "labour_capacity" in form else "full",
         "income_per_capita": form.income_per_capita.data,
     }
 
@@ -116,8 +123,10 @@ def detail(household_id: int) -> Any:
     return render_template(
         "households/detail.html",
         household=household,
-        identity=services.identity(current_user, [household])[household.id],
+        identity=services.identity(current_user, [household], members=True)[household.id],
         may=policy.actions(current_user, household),
+        roster_labour=services.roster_labour(household.members),
+        steps=services.identification_steps(household),
         **page_context(household_page, user=current_user, household=household),
     )
 
@@ -130,16 +139,151 @@ def edit(household_id: int) -> Any:
         raise ServiceError(_l("Only the staff of this village may change its register."), 403)
     form = HouseholdForm(obj=household)
     form.village.choices = _village_choices()
+    roster_labour = services.roster_labour(household.members)
+    if roster_labour is not None:
+        del form.labour_capacity  # the roster decides it
     if not form.is_submitted():
         form.village.data = household.village_id
         form.primary_cause.data = household.primary_cause.value
         form.status.data = household.status.value
-        form.labour_capacity.data = household.labour_capacity.value
+        if "labour_capacity" in form:
+            form.labour_capacity.data = household.labour_capacity.value
     if submitted(form, lambda: services.update_household(
             current_user, household, _chosen_village(form), **_values(form))):  # fmt: skip
         flash(_("Saved."), "success")
         return redirect(url_for("households.detail", household_id=household.id))
     # After any refusal was rolled back: the form shows unmasked data, and that view is audited.
     services.identity(current_user, [household])
-    response = render_template("households/form.html", form=form, household=household)
+    response = render_template(
+        "households/form.html", form=form, household=household, roster_labour=roster_labour
+    )
     return response, form_status(form)
+
+
+# --- the roster -------------------------------------------------------------------------
+
+
+def _member_values(form: MemberForm) -> dict[str, Any]:
+    grade = form.disability_grade.data
+    return {
+        "relation": form.relation.data,
+        "name": form.name.data or "",
+        "id_number": form.id_number.data or "",
+        "labour": form.labour.data,
+        "health": form.health.data,
+        "disability_grade": int(grade) if grade else None,
+        "schooling": form.schooling.data,
+        "in_school": bool(form.in_school.data),
+        "skills": (form.skills.data or "").strip(),
+        "working_away": bool(form.working_away.data),
+    }
+
+
+def _roster_editor(household: Household) -> None:
+    if not policy.can_edit_members(current_user, household):
+        raise ServiceError(_l("Only the staff of this village may change its register."), 403)
+
+
+def _render_member_form(
+    form: MemberForm, household: Household, member: HouseholdMember | None = None
+) -> Any:
+    # The form shows the household's (and the member's) data unmasked: that view is audited.
+    services.identity(current_user, [household], members=member is not None)
+    page = render_template(
+        "households/member_form.html", form=form, household=household, member=member
+    )
+    return page, form_status(form)
+
+
+@bp.route("/<int:household_id>/members/new", methods=["GET", "POST"])
+@roles(*Role.EDITORS)
+def add_member(household_id: int) -> Any:
+    household = services.get_household(current_user, household_id)
+    _roster_editor(household)
+    form = MemberForm()
+    has_head = any(m.relation == MemberRelation.HEAD for m in household.members)
+    if not form.is_submitted() and not has_head:
+        # The head first, as the register's roster starts: their name and number are the
+        # household's.
+        form.relation.data = MemberRelation.HEAD.value
+        form.name.data = household.head_name
+        form.id_number.data = household.head_id_number
+    if submitted(form, lambda: services.add_member(
+            current_user, household, **_member_values(form))):  # fmt: skip
+        flash(_("Member added to the roster."), "success")
+        return redirect(url_for("households.detail", household_id=household.id) + "#members")
+    return _render_member_form(form, household)
+
+
+@bp.route("/<int:household_id>/members/<int:member_id>/edit", methods=["GET", "POST"])
+@roles(*Role.EDITORS)
+def edit_member(household_id: int, member_id: int) -> Any:
+    member = services.get_member(current_user, household_id, member_id)
+    household = member.household
+    _roster_editor(household)
+    form = MemberForm(obj=member)
+    if not form.is_submitted():
+        form.relation.data = member.relation.value
+        form.labour.data = member.labour.value if member.labour else None
+        form.health.data = member.health.value
+        form.disability_grade.data = str(member.disability_grade or "")
+        form.schooling.data = member.schooling.value if member.schooling else None
+    if submitted(form, lambda: services.update_member(
+            current_user, member, **_member_values(form))):  # fmt: skip
+        flash(_("Saved."), "success")
+        return redirect(url_for("households.detail", household_id=household.id) + "#members")
+    return _render_member_form(form, household, member)
+
+
+@bp.route("/<int:household_id>/members/<int:member_id>/remove", methods=["POST"])
+@roles(*Role.EDITORS)
+def remove_member(household_id: int, member_id: int) -> Any:
+    member = services.get_member(current_user, household_id, member_id)
+    if not ReasonForm().validate_on_submit():
+        abort(400)
+    services.remove_member(current_user, member)
+    flash(_("Member removed from the roster."), "success")
+    return redirect(url_for("households.detail", household_id=household_id) + "#members")
+
+
+# --- identification (精准识别) -------------------------------------------------------------
+
+
+@bp.route("/<int:household_id>/propose", methods=["GET", "POST"])
+@roles(*Role.EDITORS)
+def propose(household_id: int) -> Any:
+    """村评定: the village's staff record the assessment and send the household to the
+    township."""
+    household = services.get_household(current_user, household_id)
+    if not policy.can_edit(current_user, household):
+        raise ServiceError(NOT_YOURS, 403)
+    if not policy.can_propose(current_user, household):
+        raise ServiceError(_l("This household is not waiting for the village's proposal."), 409)
+    form = ProposeForm()
+    if submitted(form, lambda: services.identify(
+            current_user, household, "propose", assessed_on=form.assessed_on.data,
+            assessment=form.assessment.data or "")):  # fmt: skip
+        flash(_("Proposed: the household waits for the township's review."), "success")
+        return redirect(url_for("households.detail", household_id=household.id))
+    services.identity(current_user, [household])
+    page = render_template("households/propose.html", form=form, household=household)
+    return page, form_status(form)
+
+
+NOT_YOURS = _l("Only the staff of this village may change its register.")
+
+
+@bp.route(
+    "/<int:household_id>/identification/<any(review, confirm, send_back):step>",
+    methods=["POST"],
+)
+@roles(*Role.ADMINS)
+def identification_step(household_id: int, step: str) -> Any:
+    """The township reviews, the county confirms, a level sends it back (with a reason)."""
+    household = services.get_household(current_user, household_id)
+    form = ReasonForm()
+    if not form.validate_on_submit():
+        abort(400)
+    services.identify(current_user, household, step, reason=form.reason.data or "")
+    flash(_("Decision recorded."), "success")
+    return redirect(url_for("households.detail", household_id=household.id))

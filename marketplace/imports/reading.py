@@ -22,14 +22,25 @@ from marketplace.errors import Problem, ServiceError
 from marketplace.extensions import db
 from marketplace.households.models import Household
 from marketplace.households.policy import can_edit
-from marketplace.households.services import ALREADY_REGISTERED, household_problems
+from marketplace.households.services import (
+    ALREADY_REGISTERED,
+    IN_ANOTHER_ROSTER,
+    household_problems,
+    member_problems,
+    registered_elsewhere,
+    roster_rules,
+)
 from marketplace.imports.template import (
     HOUSEHOLD_COLUMNS,
     HOUSEHOLD_HEADERS,
     HOUSEHOLD_SHEET,
+    MEMBER_COLUMNS,
+    MEMBER_HEADERS,
+    MEMBER_SHEET,
     NEED_COLUMNS,
     NEED_HEADERS,
     NEED_SHEET,
+    YES_NO,
     Vocabulary,
     header_key,
     vocabulary,
@@ -60,17 +71,18 @@ class Preview:
     households: list[RowResult]
     needs: list[RowResult]
     file_errors: list[str] = field(default_factory=list)
+    members: list[RowResult] = field(default_factory=list)
 
     @property
     def rows_with_errors(self) -> list[RowResult]:
-        return [r for r in [*self.households, *self.needs] if r.errors]
+        return [r for r in [*self.households, *self.members, *self.needs] if r.errors]
 
     @property
     def ok(self) -> bool:
         return (
             not self.file_errors
             and not self.rows_with_errors
-            and bool(self.households or self.needs)
+            and bool(self.households or self.needs or self.members)
         )
 
 
@@ -98,9 +110,12 @@ class Cells:
         )
 
     def report(self, problems: list[Problem]) -> None:
-        """The problems a service's check found, except on columns that could not be read."""
+        """The problems a service's check found, except on columns that could not be read
+        (a problem of no column is the row's)."""
         for problem in problems:
-            if problem.field not in self.failed:
+            if not problem.field:
+                self.row.errors.append(str(problem.message))
+            elif problem.field in self.headers and problem.field not in self.failed:
                 self.fail(problem.field, problem.message)
 
     def raw(self, name: str) -> Any:
@@ -164,6 +179,13 @@ class Cells:
             return default
         return number
 
+    def yes_no(self, name: str) -> bool:
+        """是 or 否; empty is 否."""
+        value = self.text(name, 20)
+        if value and value not in YES_NO:
+            self.fail(name, _l('"%(value)s" is not in the list.', value=value[:40]))
+        return YES_NO.get(value, False)
+
     def money(self, name: str) -> Decimal | None:
         value = self.raw(name)
         if value in (None, ""):
@@ -215,7 +237,8 @@ def read_upload(user: User, data: bytes, max_rows: int) -> Preview:
         raise ServiceError(_l("The file could not be read as an Excel workbook.")) from exc
     vocab = vocabulary(user)
     preview = Preview([], [])
-    sheets = {name: book[name] for name in (HOUSEHOLD_SHEET, NEED_SHEET) if name in book.sheetnames}
+    titles = (HOUSEHOLD_SHEET, MEMBER_SHEET, NEED_SHEET)
+    sheets = {name: book[name] for name in titles if name in book.sheetnames}
     if not sheets:
         preview.file_errors.append(
             _(
@@ -224,11 +247,16 @@ def read_upload(user: User, data: bytes, max_rows: int) -> Preview:
                 b=NEED_SHEET,
             )
         )
-    headers = {HOUSEHOLD_SHEET: HOUSEHOLD_HEADERS, NEED_SHEET: NEED_HEADERS}
+    headers = {
+        HOUSEHOLD_SHEET: HOUSEHOLD_HEADERS,
+        MEMBER_SHEET: MEMBER_HEADERS,
+        NEED_SHEET: NEED_HEADERS,
+    }
     villages = _village_lookup(vocab.villages)
     count = 0
     for title, columns, target in (
         (HOUSEHOLD_SHEET, HOUSEHOLD_COLUMNS, preview.households),
+        (MEMBER_SHEET, MEMBER_COLUMNS, preview.members),
         (NEED_SHEET, NEED_COLUMNS, preview.needs),
     ):
         if title not in sheets:
@@ -242,12 +270,15 @@ def read_upload(user: User, data: bytes, max_rows: int) -> Preview:
             reader = Cells(row, cells, headers[title])
             if title == HOUSEHOLD_SHEET:
                 _check_household(reader, vocab, villages)
+            elif title == MEMBER_SHEET:
+                _check_member(reader, vocab)
             else:
                 _check_need(reader, vocab, villages)
             target.append(row)
     book.close()
     _check_duplicates(preview)
     _link_needs(user, preview)
+    _link_members(user, preview)
     return preview
 
 
@@ -325,6 +356,104 @@ def _check_need(reader: Cells, vocab: Vocabulary, villages: dict[str, Region]) -
             reader.fail("urgency", _l('"%(value)s" is not in the list.', value=urgency[:40]))
     values["needed_by"] = reader.day("needed_by")
     reader.report(need_problems(values))
+
+
+def _check_member(reader: Cells, vocab: Vocabulary) -> None:
+    values = reader.row.values
+    values["register_number"] = reader.identifier("register_number", required=True)
+    values["relation"] = reader.choice("relation", vocab.relations)
+    values["name"] = reader.text("name", 50, required=True)
+    values["id_number"] = ""
+    id_number = reader.identifier("id_number", required=True)
+    if id_number:
+        try:
+            values["id_number"] = normalise_id_number(id_number)
+        except ValueError as exc:
+            reader.fail("id_number", exc.args[0])
+    values["labour"] = reader.choice("labour", vocab.member_labour)
+    health = reader.choice("health", vocab.health)
+    values["health"], values["disability_grade"] = health or (None, None)
+    values["schooling"] = reader.choice("schooling", vocab.schooling)
+    values["in_school"] = reader.yes_no("in_school")
+    values["skills"] = reader.text("skills", 200)
+    values["working_away"] = reader.yes_no("working_away")
+    problems = member_problems(values)
+    # The grade is written inside the health column: its problems are that column's.
+    reader.report([Problem("health", p.message) if p.field == "disability_grade" else p
+                   for p in problems])  # fmt: skip
+
+
+def _link_members(user: User, preview: Preview) -> None:
+    """Each member's household (a new one from this file, or one of the user's register),
+    and the rules of its roster over the rows of the file and the roster already registered:
+    one head, the household's head name and number, nobody twice, in no other household, no
+    more members than the household has."""
+    in_file = {r.values["register_number"]: r for r in preview.households
+               if r.values.get("register_number")}  # fmt: skip
+    numbers = [r.values.get("register_number") for r in preview.members]
+    wanted = [n for n in numbers if n and n not in in_file]
+    registered: dict[str, Household] = {}
+    for chunk in _chunks(list(dict.fromkeys(wanted))):
+        for household in db.session.scalars(
+            sa.select(Household).where(Household.register_number.in_(chunk))
+        ):
+            registered[household.register_number] = household
+    rosters: dict[str, list[tuple[str, str]]] = {}
+    for row in preview.members:
+        number = row.values.get("register_number")
+        if not number:
+            continue
+        found = registered.get(number)
+        if number in in_file:
+            values = in_file[number].values
+            head = (values.get("head_name") or "", values.get("head_id_number") or "")
+            count = values.get("member_count")
+        elif found is not None and can_edit(user, found):
+            row.values["household"] = found
+            head = (found.head_name, found.head_id_number)
+            count = found.member_count
+            rosters.setdefault(number, [(m.relation.value, m.id_number) for m in found.members])
+        else:
+            row.errors.append(_("%(column)s: %(problem)s", column=MEMBER_HEADERS["register_number"],
+                                problem=_("No household with this number in this file or in your "
+                                          "register.")))  # fmt: skip
+            continue
+        roster = rosters.setdefault(number, [])
+        if row.errors or not isinstance(count, int):
+            roster.append((row.values.get("relation") or "", row.values.get("id_number") or ""))
+            continue
+        for problem in roster_rules(head, count, roster, row.values, adding=True):
+            column = MEMBER_HEADERS.get(problem.field)
+            message = str(problem.message)
+            row.errors.append(_("%(column)s: %(problem)s", column=column, problem=message)
+                              if column else message)  # fmt: skip
+        roster.append((row.values["relation"], row.values["id_number"]))
+    _check_members_elsewhere(preview, in_file, registered)
+
+
+def _check_members_elsewhere(
+    preview: Preview, in_file: dict[str, RowResult], registered: dict[str, Household]
+) -> None:
+    """One person, one household: a member's number is no other household's head or member,
+    in this file or in the register."""
+    heads_in_file = {r.values.get("head_id_number"): r.values.get("register_number")
+                     for r in preview.households if r.values.get("head_id_number")}  # fmt: skip
+    seen: dict[str, str] = {}
+    for row in preview.members:
+        number, household = row.values.get("id_number"), row.values.get("register_number")
+        if not number or not household:
+            continue
+        head_of = heads_in_file.get(number)
+        first = seen.setdefault(number, household)
+        if (head_of is not None and head_of != household) or first != household:
+            row.errors.append(_("%(column)s: %(problem)s", column=MEMBER_HEADERS["id_number"],
+                                problem=str(IN_ANOTHER_ROSTER)))  # fmt: skip
+    own = {h.id for h in registered.values()}
+    numbers = [r.values["id_number"] for r in preview.members if r.values.get("id_number")]
+    taken = registered_elsewhere(numbers, own)
+    for row in (r for r in preview.members if r.values.get("id_number") in taken):
+        row.errors.append(_("%(column)s: %(problem)s", column=MEMBER_HEADERS["id_number"],
+                            problem=str(IN_ANOTHER_ROSTER)))  # fmt: skip
 
 
 def _chunks(items: list[str], size: int = 500) -> Iterator[list[str]]:

@@ -84,6 +84,7 @@ def confirm() -> Any:
         return _render_preview(preview, "")
     households, needs = import_rows(current_user, preview, digest(data))
     discard_pending(current_user, token)
-    flash(_("Imported %(households)s households and %(needs)s needs.", households=households,
-            needs=needs), "success")  # fmt: skip
+    members = len(preview.members)
+    flash(_("Imported %(households)s households, %(members)s members and %(needs)s needs.",
+            households=households, members=members, needs=needs), "success")  # fmt: skip
     return redirect(url_for("households.index"))

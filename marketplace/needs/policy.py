@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from marketplace.households.policy import is_identified
 from marketplace.needs.models import Need, NeedStatus
 from marketplace.permissions import in_scope
 from marketplace.roles import Role
@@ -71,11 +72,13 @@ def can_withdraw(user: User, need: Need) -> bool:
 
 
 def can_review(user: User, need: Need) -> bool:
-    """Administrators of its region verify or return a submitted need."""
+    """Administrators of its region verify or return a submitted need, once its household's
+    identification (精准识别) is confirmed by the county (a village-wide need at once)."""
     return (
         user.role in Role.ADMINS
         and in_scope(user, need.village)
         and WORKFLOW.allows(need, NeedStatus.VERIFIED)
+        and is_identified(need.household)
     )
 
 

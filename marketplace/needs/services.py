@@ -16,6 +16,7 @@ from marketplace.db import utcnow
 from marketplace.errors import Problem, ServiceError, refuse_first
 from marketplace.extensions import db
 from marketplace.households.models import Household
+from marketplace.households.policy import is_identified
 from marketplace.needs import policy
 from marketplace.needs.models import Need, NeedStatus
 from marketplace.notifications.services import notify
@@ -141,8 +142,16 @@ def _require_reviewer(actor: User, need: Need) -> None:
         raise ServiceError(_l("Only administrators of this region may review its needs."), 403)
 
 
+NOT_IDENTIFIED = _l(
+    "This household's identification has not been confirmed by the county yet: its needs can "
+    "be verified once it is."
+)
+
+
 def verify_need(actor: User, need: Need) -> None:
     _require_reviewer(actor, need)
+    if not is_identified(need.household):  # 精准识别 first: only confirmed households are helped
+        raise ServiceError(NOT_IDENTIFIED, 409)
     move(need, NeedStatus.VERIFIED)
     need.verified_by_id = actor.id
     need.verified_at = utcnow()

@@ -95,8 +95,26 @@ def _ids(world: World, make_need: Any, make_match: Any) -> dict[str, int]:
         "household_id": world.household.id,
         "user_id": world.staff.id,
         "match_id": make_match().id,
+        "member_id": _member(world).id,
         **_produce(world),
     }
+
+
+def _member(world: World) -> Any:
+    """A person of the world's household roster (its edit page is walked too)."""
+    from datetime import date
+
+    from marketplace.demo import id_number
+    from marketplace.households.models import HouseholdMember, MemberLabour, SchoolStage
+
+    member = HouseholdMember(
+        household=world.household, relation="spouse", name="李秀英",
+        id_number=id_number(world.village.code, date(1972, 5, 6), 801),
+        labour=MemberLabour.STRONG, schooling=SchoolStage.PRIMARY,
+    )  # fmt: skip
+    _db.session.add(member)
+    _db.session.commit()
+    return member
 
 
 def _produce(world: World) -> dict[str, int]:
@@ -208,7 +226,8 @@ def _pages(app: Any, values: dict[str, int]) -> list[str]:
         if rule.endpoint in NEEDS_A_SECRET or "export" in rule.endpoint or "<path:" in rule.rule:
             continue
         if any(a not in ("need_id", "resource_id", "household_id", "user_id", "match_id",
-                         "listing_id", "order_id") for a in rule.arguments):  # fmt: skip
+                         "member_id", "listing_id", "order_id")
+               for a in rule.arguments):  # fmt: skip
             continue
         paths.append(_path(rule.rule, values))
     return sorted(set(paths))

@@ -41,7 +41,7 @@ MATCH_KEYS = {
 }  # fmt: skip
 HOUSEHOLD_KEYS = {
     "id", "register_number", "name", "id_number", "phone", "village", "member_count",
-    "primary_cause", "other_causes", "status", "labour_capacity",
+    "primary_cause", "other_causes", "status", "labour_capacity", "identification", "members",
 }  # fmt: skip
 SUGGESTION_KEYS = {
     "id",

@@ -87,7 +87,7 @@ def counts(db: Any) -> tuple[int, int]:
 
 def test_template_has_lists_and_text_columns(template: bytes, world: World) -> None:
     book = load_workbook(io.BytesIO(template))
-    assert book.sheetnames == ["填写说明", "选项", "贫困户", "需求"]
+    assert book.sheetnames == ["填写说明", "选项", "贫困户", "成员", "需求"]
     assert book["选项"].sheet_state == "hidden"
     villages = [c.value for c in book["选项"]["A"][1:]]
     assert f"{world.village.name}（{world.village.code}）" in villages
