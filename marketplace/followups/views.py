@@ -51,7 +51,7 @@ def follow_up_panel(match: Match) -> dict[str, Any]:
     user = current_user if current_user.is_authenticated else None
     current = services.next_to_record(items)
     return {
-        "items": items,
+        "rows": items,
         "notes": policy.can_read_notes(user, match),
         "may_record": bool(user and current and policy.can_record(user, current)),
         "today": beijing_today(),
