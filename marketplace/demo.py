@@ -44,6 +44,7 @@ from marketplace.matches import services as matches
 from marketplace.matches.models import Match
 from marketplace.needs import services as needs
 from marketplace.needs.models import Need, NeedStatus
+from marketplace.plans import demo as plans_demo
 from marketplace.produce import demo as produce_demo
 from marketplace.regions.models import Region, RegionLevel
 from marketplace.regions.services import by_code, load_baiyin_extract, load_gazetteer
@@ -685,6 +686,7 @@ def load_demo() -> dict[str, int]:
     made = _matches(resources, users)
     sold = produce_demo.load(resources, users)  # 消费扶贫: a cooperative's produce sold
     followed = _follow_ups(resources, users)
+    planned = plans_demo.load(users)  # 一户一策: plans, guarantees, an exit, a household at risk
     return {
         "villages and townships created": regions.created,
         "households created": households,
@@ -692,5 +694,6 @@ def load_demo() -> dict[str, int]:
         "matches created": made,
         "produce orders created": sold,
         "follow-ups recorded": followed,
+        "household plans created": planned,
         "demo accounts": len(users),
     }

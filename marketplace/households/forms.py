@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
     DecimalField,
+    HiddenField,
     IntegerField,
     SearchField,
     StringField,
@@ -31,6 +34,15 @@ from marketplace.vocab import HouseholdStatus, LabourCapacity, PovertyCause
 
 # Codes typed from a paper register: no autocorrection, capitals, nothing remembered.
 CODE = {"autocapitalize": "characters", "spellcheck": "false", "autocomplete": "off"}
+
+
+class StatusKept(HiddenField):
+    """A household's status, kept as it is whatever is posted: it changes only through the
+    decisions on the household's plan (exit by assessment, monitoring: marketplace.plans),
+    never by editing the register. A new household is poor."""
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        return None
 
 
 class HouseholdForm(FlaskForm):
@@ -57,7 +69,8 @@ class HouseholdForm(FlaskForm):
     )
     primary_cause = SelectField(_l("Main poverty cause"), choices=PovertyCause.choices())
     other_causes = SelectMultipleField(_l("Other causes"), choices=PovertyCause.choices())
-    status = SelectField(_l("Status"), choices=HouseholdStatus.choices())
+    # Not edited here: exit is an assessment and monitoring a decision (marketplace.plans).
+    status = StatusKept(default=HouseholdStatus.POOR.value)
     labour_capacity = SelectField(_l("Labour capacity"), choices=LabourCapacity.choices())
     income_per_capita = DecimalField(
         _l("Income per person per year (yuan)"),

@@ -19,11 +19,12 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from marketplace.reports.figures import HOUSEHOLD_COUNTS
 from marketplace.reports.services import MonthReport, Row
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-SHARES = ("income_share_count", "income_share_value")
-MONEY = ("value_pledged", "value_delivered")
+SHARES: tuple[str, ...] = ("income_share_count", "income_share_value")
+MONEY: tuple[str, ...] = ("value_pledged", "value_delivered")
 SHARES = (*SHARES, "follow_up_completion", "effective_share_6", "effective_share_12")
 MONEY = (*MONEY, "income_follow_ups")
 
@@ -51,8 +52,24 @@ COLUMN_LABELS: dict[str, LazyString] = {
     "effective_12": _l("Still working at 12 months"),
     "effective_share_12": _l("Share still effective at 12 months"),
     "income_follow_ups": _l("Income from follow-ups (yuan)"),
+    # Households (marketplace.plans): per household, in a table of their own by region.
+    "guarantees_met": _l("Households with every guarantee met"),
+    "guarantees_unmet": _l("Households with a guarantee not met"),
+    "unmet_food": _l("Food not assured"),
+    "unmet_clothing": _l("Clothing not assured"),
+    "unmet_education": _l("Compulsory education not guaranteed"),
+    "unmet_medical": _l("Basic medical care not guaranteed"),
+    "unmet_housing": _l("Safe housing not guaranteed"),
+    "unmet_water": _l("Safe drinking water not guaranteed"),
+    "exited": _l("Households out of poverty by assessment"),
+    "at_risk": _l("Households at risk of falling back"),
+    "monitored": _l("Households monitored"),
 }
-REGION_COLUMNS = list(COLUMN_LABELS)
+HOUSEHOLD_COLUMNS = list(HOUSEHOLD_COUNTS)
+REGION_COLUMNS = [c for c in COLUMN_LABELS if c not in HOUSEHOLD_COLUMNS]
+# The five routes (五个一批): what was asked and given along each.
+ROUTE_COLUMNS = ["posted", "verified", "matched", "fulfilled", "unmet", "value_pledged",
+                 "value_delivered"]  # fmt: skip
 # Repeated aid is counted per household, not per category or donor.
 CATEGORY_COLUMNS = [c for c in REGION_COLUMNS if c != "aided_repeatedly"]
 ORGANIZATION_COLUMNS = [
@@ -66,7 +83,7 @@ ORGANIZATION_COLUMNS += ["follow_ups_due", "follow_ups_done", "follow_up_complet
 
 @dataclass
 class Table:
-    name: str  # stable, used in URLs: summary, regions, categories, organizations
+    name: str  # stable, used in URLs: summary, regions, categories, organizations, ...
     title: str
     key_header: str
     label_header: str
@@ -80,13 +97,18 @@ class Table:
 def report_tables(report: MonthReport) -> list[Table]:
     summary = Row(report.region.code, report.region.name, report.summary, report.region)
     return [
-        Table("summary", _("Summary"), _("Region code"), _("Region"), [summary], REGION_COLUMNS),
+        Table("summary", _("Summary"), _("Region code"), _("Region"), [summary],
+              REGION_COLUMNS + HOUSEHOLD_COLUMNS),
         Table("regions", _("By region"), _("Region code"), _("Region"), report.regions,
               REGION_COLUMNS),
         Table("categories", _("By category"), _("Category code"), _("Category"),
               report.categories, CATEGORY_COLUMNS),
         Table("organizations", _("By donor"), _("Organization number"), _("Donor"),
               report.organizations, ORGANIZATION_COLUMNS),
+        Table("households", _("Households by region"), _("Region code"), _("Region"),
+              report.regions, HOUSEHOLD_COLUMNS),
+        Table("routes", _("By route (five routes)"), _("Route code"), _("Route"), report.routes,
+              ROUTE_COLUMNS),
     ]  # fmt: skip
 
 

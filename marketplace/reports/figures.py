@@ -21,24 +21,37 @@ import sqlalchemy as sa
 from marketplace.accounts.models import Organization
 from marketplace.extensions import db
 from marketplace.followups.models import FollowUp, FollowUpStatus
+from marketplace.households.models import Household
 from marketplace.matches.models import Match, MatchStatus
 from marketplace.needs.models import Need, NeedStatus
+from marketplace.plans import services as plans
+from marketplace.plans.models import Guarantee
 from marketplace.regions.models import Region
 from marketplace.resources.models import Resource
 from marketplace.timefmt import beijing_today
-from marketplace.vocab import CATEGORIES
+from marketplace.vocab import CATEGORIES, HouseholdStatus
 
 BEIJING = timezone(timedelta(hours=8))
-COUNTS = ("posted", "verified", "matched", "fulfilled", "unmet", "aided_repeatedly")
-VALUES = ("value_pledged", "value_delivered", "value_income", "value_handout")
+COUNTS: tuple[str, ...] = ("posted", "verified", "matched", "fulfilled", "unmet",
+                           "aided_repeatedly")  # fmt: skip
+VALUES: tuple[str, ...] = ("value_pledged", "value_delivered", "value_income", "value_handout")
 # Follow-ups of results (marketplace.followups): those due in the month and how many of them are
 # recorded; the checks at 6 months (6 to 11) and at 12 months or later recorded in the month, and
 # how many found the help still working; the income they recorded for registered households.
 COUNTS = (*COUNTS, "follow_ups_due", "follow_ups_done", "checked_6", "effective_6",
           "checked_12", "effective_12")  # fmt: skip
 VALUES = (*VALUES, "income_follow_ups")
+# Households (marketplace.plans), counted per household, not by category or donor: the
+# guarantees (两不愁三保障) at the month's end (all six met; at least one not met; each one not
+# met), the exits by assessment in the month, and, as of today like unmet needs, the households
+# at risk of falling back and those monitored.
+HOUSEHOLD_COUNTS = ("guarantees_met", "guarantees_unmet", *(f"unmet_{g.value}" for g in Guarantee),
+                    "exited", "at_risk", "monitored")  # fmt: skip
+COUNTS = (*COUNTS, *HOUSEHOLD_COUNTS)
 # Dimensions of the breakdown inside each region.
 ALL, CATEGORY, ORGANIZATION = "all", "category", "organization"
+# The five routes (五个一批) the help follows, by the need's sub-category (vocab.Route).
+ROUTE = "route"
 
 
 def parse_month(text: str) -> date:
@@ -146,18 +159,30 @@ class MonthFigures:
         """Codes of the root and every region below it on the village's path."""
         return village_path.strip("/").split("/")[self.root_depth :]
 
-    def add(self, village_path: str, category: str, org_id: int | None, delta: Tally) -> None:
-        """Add one fact's figures to every region on its path, by category and by donor."""
+    def add(
+        self,
+        village_path: str,
+        category: str,
+        org_id: int | None,
+        delta: Tally,
+        subcategory: str | None = None,
+    ) -> None:
+        """Add one fact's figures to every region on its path, by category, by donor and by
+        route (the sub-category's when given, else the category's)."""
+        route = CATEGORIES[subcategory or category].route.value
         for code in self.regions_of(village_path):
             self.tallies[(code, ALL, "")].merge(delta)
             self.tallies[(code, CATEGORY, category)].merge(delta)
+            self.tallies[(code, ROUTE, route)].merge(delta)
             if org_id is not None:
                 self.tallies[(code, ORGANIZATION, str(org_id))].merge(delta)
 
     def as_dict(self) -> dict[str, Any]:
         regions: dict[str, Any] = {}
         for (code, dimension, key), tally in sorted(self.tallies.items()):
-            entry = regions.setdefault(code, {ALL: empty_figures(), CATEGORY: {}, ORGANIZATION: {}})
+            entry = regions.setdefault(
+                code, {ALL: empty_figures(), CATEGORY: {}, ORGANIZATION: {}, ROUTE: {}}
+            )
             if dimension == ALL:
                 entry[ALL] = tally.as_dict()
             else:
@@ -176,21 +201,21 @@ def compute_month(root: Region, first: date) -> dict[str, Any]:
     start, end = month_bounds(first)
     figures = MonthFigures(root)
     inside = Region.path.startswith(root.path, autoescape=True)
-    need_rows = sa.select(Need.id, Region.path, Need.category).join(
+    need_rows = sa.select(Need.id, Region.path, Need.category, Need.subcategory).join(
         Region, Need.village_id == Region.id
     )
 
-    for _id, path, category in db.session.execute(
+    for _id, path, category, subcategory in db.session.execute(
         need_rows.where(inside, Need.created_at >= start, Need.created_at < end)
     ):
-        figures.add(path, category, None, _one("posted"))
-    for _id, path, category in db.session.execute(
+        figures.add(path, category, None, _one("posted"), subcategory)
+    for _id, path, category, subcategory in db.session.execute(
         need_rows.where(inside, Need.verified_at >= start, Need.verified_at < end)
     ):
-        figures.add(path, category, None, _one("verified"))
+        figures.add(path, category, None, _one("verified"), subcategory)
     # Needs still open at the month's end. Live figures can only see today's state; a
     # snapshot taken when the month closes keeps the figure of that day.
-    for _id, path, category in db.session.execute(
+    for _id, path, category, subcategory in db.session.execute(
         need_rows.where(
             inside,
             Need.status == NeedStatus.VERIFIED,
@@ -198,10 +223,11 @@ def compute_month(root: Region, first: date) -> dict[str, Any]:
             Need.created_at < end,
         )
     ):
-        figures.add(path, category, None, _one("unmet"))
+        figures.add(path, category, None, _one("unmet"), subcategory)
 
     _add_matches(figures, inside, start, end)
     _add_repeated_aid(figures, inside, end)
+    _add_households(figures, inside, first)
     _add_follow_ups(figures, inside, first)
     org_ids = {int(key) for _code, dim, key in figures.tallies if dim == ORGANIZATION}
     return {
@@ -238,6 +264,7 @@ def _add_matches(figures: MonthFigures, inside: Any, start: datetime, end: datet
             Region.path,
             Resource.organization_id,
             Resource.unit_value,
+            Need.subcategory,
         )
         .join(Need, Match.need_id == Need.id)
         .join(Region, Need.village_id == Region.id)
@@ -245,7 +272,7 @@ def _add_matches(figures: MonthFigures, inside: Any, start: datetime, end: datet
         .where(inside, touched)
     )
     for (status, quantity, created, decided, delivered, confirmed, posted, category, path,
-         org_id, unit_value) in rows:  # fmt: skip
+         org_id, unit_value, subcategory) in rows:  # fmt: skip
         value = Decimal(quantity) * (unit_value or Decimal(0))
         delta = Tally()
         if _within(created, start, end) and status not in MatchStatus.LOST:
@@ -262,7 +289,7 @@ def _add_matches(figures: MonthFigures, inside: Any, start: datetime, end: datet
                 delta.days_to_delivery.append(_days(delivered, posted))
             if _within(confirmed, start, end) and status == MatchStatus.CONFIRMED:
                 delta.counts["fulfilled"] = 1
-        figures.add(path, category, org_id, delta)
+        figures.add(path, category, org_id, delta, subcategory)
 
 
 def _add_repeated_aid(figures: MonthFigures, inside: Any, end: datetime) -> None:
@@ -323,6 +350,28 @@ def _add_follow_ups(figures: MonthFigures, inside: Any, first: date) -> None:
             if household_id is not None:
                 delta.values["income_follow_ups"] = income or Decimal(0)
         figures.add(path, category, org_id, delta)
+
+
+def _add_households(figures: MonthFigures, inside: Any, first: date) -> None:
+    """The households' figures (HOUSEHOLD_COUNTS), on every region of their village's path."""
+
+    def count(name: str, paths: Iterable[str]) -> None:
+        for path in paths:
+            for code in figures.regions_of(path):
+                figures.tallies[(code, ALL, "")].counts[name] += 1
+
+    end = next_month(first)
+    checks: dict[int, tuple[str, dict[Guarantee, bool]]] = {}
+    for path, household, guarantee, met in plans.guarantee_facts(inside, end):
+        checks.setdefault(household, (path, {}))[1][guarantee] = met
+    states = list(checks.values())
+    count("guarantees_met", (p for p, s in states if len(s) == len(Guarantee) and all(s.values())))
+    count("guarantees_unmet", (p for p, s in states if not all(s.values())))
+    for guarantee in Guarantee:
+        count(f"unmet_{guarantee.value}", (p for p, s in states if s.get(guarantee) is False))
+    count("exited", plans.exit_paths(inside, first, end))
+    count("at_risk", plans.household_paths(inside, plans.at_risk_clause()))
+    count("monitored", plans.household_paths(inside, Household.status == HouseholdStatus.MONITORED))
 
 
 def _organization_names(ids: Iterable[int]) -> dict[str, str]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -20,13 +20,14 @@ from marketplace.reports.figures import (
     ALL,
     CATEGORY,
     ORGANIZATION,
+    ROUTE,
     compute_month,
     empty_figures,
     month_bounds,
     parse_month,
 )
 from marketplace.reports.models import ReportSnapshot
-from marketplace.vocab import CATEGORY_TREE
+from marketplace.vocab import CATEGORY_TREE, Route
 
 
 @dataclass
@@ -49,6 +50,7 @@ class MonthReport:
     organizations: list[Row]
     snapshot: ReportSnapshot | None
     computed_at: str
+    routes: list[Row] = field(default_factory=list)  # the five routes (五个一批)
 
     @property
     def trail(self) -> list[Region]:
@@ -123,10 +125,18 @@ def month_report(region: Region, first: date) -> MonthReport:
         (Row(key, org_names.get(key, "#" + key), f) for key, f in by_org.items()),
         key=lambda row: (-row.figures["value_pledged"], row.label),
     )
+    # A month frozen before the routes were counted has none: its rows show "—".
+    counted = all(ROUTE in e for e in data["regions"].values())
+    by_route = entry.get(ROUTE) or {}
+    routes = [
+        Row(route.value, str(route.label), by_route.get(route.value)
+            or (empty_figures() if counted else dict.fromkeys(empty_figures())))
+        for route in Route
+    ]  # fmt: skip
     return MonthReport(
         region=region, month=month, summary=figures(region.code), regions=children,
         categories=categories, organizations=organizations, snapshot=snapshot,
-        computed_at=data["computed_at"],
+        computed_at=data["computed_at"], routes=routes,
     )  # fmt: skip
 
 

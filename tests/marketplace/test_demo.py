@@ -215,3 +215,28 @@ def test_the_60_washers_spread_over_jingyuans_villages_one_per_household(
     assert proposals.count('<tr><td><a href="/needs/') == given
     # each proposal's points open into the components that add up to them
     assert proposals.count("<details><summary>") == given and "合计" in proposals
+
+
+def test_the_demo_plays_household_plans_through_the_services(app: Any, demo: Any) -> None:
+    """一户一策 in the demo (demo_data/plans.json): plans with measures and checked guarantees,
+    one household out of poverty by assessment, one at risk after a serious illness, one need
+    posted from a measure and one for a guarantee not met; the pages show them."""
+    from marketplace.plans import services as plans
+    from marketplace.plans.models import GuaranteeCheck, Measure, Plan, StatusDecision
+
+    plans_made = list(demo.session.scalars(sa.select(Plan)))
+    assert len(plans_made) == 4
+    assert demo.session.scalar(sa.select(sa.func.count(GuaranteeCheck.id))) == 4 * 6
+    exits = list(demo.session.scalars(sa.select(StatusDecision)))
+    assert len(exits) == 2 and all(d.to_status.value == "exited" for d in exits)
+    at_risk = [p.household for p in plans_made if plans.risk_of(p.household).at_risk]
+    assert len(at_risk) == 1 and at_risk[0].status.value == "exited"
+    assert demo.session.scalar(
+        sa.select(sa.func.count(Need.id)).where(Need.measure_id.is_not(None))) == 1  # fmt: skip
+    assert demo.session.scalar(sa.select(sa.func.count(Measure.id))) >= 4
+    browser = app.test_client()
+    browser.post("/login", data={"username": "jingyuan_admin", "password": DEMO_PASSWORD})
+    listing = browser.get("/plans/monitoring").get_data(as_text=True)
+    assert at_risk[0].register_number in listing
+    page = browser.get(f"/plans/{at_risk[0].id}").get_data(as_text=True)
+    assert "有返贫风险" in page and "纳入监测" in page

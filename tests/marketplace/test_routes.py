@@ -34,7 +34,7 @@ def test_a_route_without_a_rule_is_refused(app: Any, client: Any) -> None:
         app.view_functions["home.health"].access_rule = saved
 
 
-ADMIN_PAGES = ["/admin/organizations", "/admin/users", "/admin/users/new"]
+ADMIN_PAGES = ["/admin/organizations", "/admin/users", "/admin/users/new", "/plans/monitoring"]
 SIGNED_IN_PAGES = ["/dashboard", "/account/password"]
 PUBLIC_PAGES = ["/", "/login", "/register", "/healthz"]
 
@@ -151,6 +151,7 @@ def test_the_menu_shows_exactly_the_pages_the_role_may_open(
     else:
         assert "/admin/users" not in links
     assert ("/audit" in " ".join(links)) == (role in Role.OVERSIGHT)
+
 
 # --- produce sales (消费扶贫): each page by role ----------------------------------------------
 

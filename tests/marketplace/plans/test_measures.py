@@ -112,9 +112,7 @@ def test_two_people_moving_one_measure_at_once_one_is_told(
 
         return read, act
 
-    first, second = from_the_same_read(
-        app, side(MeasureStatus.DONE), side(MeasureStatus.DROPPED)
-    )
+    first, second = from_the_same_read(app, side(MeasureStatus.DONE), side(MeasureStatus.DROPPED))
     assert first is None
     assert second is not None and second.status == 409
     db.session.expire_all()
@@ -199,7 +197,7 @@ def test_a_need_posted_from_a_measure_links_back_to_it(
     db.session.expire_all()
     assert db.session.get(Measure, measure.id).status == MeasureStatus.UNDER_WAY
     need_page = client.get(f"/needs/{need.id}").data.decode()
-    assert f'/plans/{household.id}#measure-{measure.id}' in need_page
+    assert f"/plans/{household.id}#measure-{measure.id}" in need_page
     assert need.title in client.get(f"/plans/{household.id}").data.decode()
     assert household.register_number in client.get(f"/households/{household.id}").data.decode()
 

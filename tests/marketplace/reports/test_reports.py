@@ -182,7 +182,8 @@ def test_excel_export_is_clean_and_audited(client: Any, login: Any, october: Wor
     response = client.get(f"/reports/export.xlsx?month=2026-10&region={JINGYUAN}")
     assert response.status_code == 200
     book = load_workbook(io.BytesIO(response.data))
-    assert len(book.sheetnames) == 4
+    # summary, regions, categories, donors; households and routes (plans)
+    assert len(book.sheetnames) == 6
     summary = book.worksheets[0]
     assert summary.freeze_panes == "A2" and summary["A1"].font.b
     assert summary["A2"].value == JINGYUAN and summary["A2"].data_type == "s"
