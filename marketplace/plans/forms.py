@@ -7,16 +7,13 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, Field, IntegerField, StringField, SubmitField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
-from marketplace.forms import NumberRange, SelectField, required
+from marketplace.forms import NumberRange, SelectField, choices, required
 from marketplace.plans.models import Guarantee, ShockKind
 from marketplace.validation import Normalised, normalise_mobile
 from marketplace.vocab import subcategory_choices
 
-CHECK_CHOICES = [
-    ("", _l("Not checked this time")),
-    ("met", _l("Met")),
-    ("unmet", _l("Not met")),
-]
+CHECK_CHOICES = choices([("", _l("Not checked this time")), ("met", _l("Met")),
+                         ("unmet", _l("Not met"))])  # fmt: skip
 
 
 class PlanForm(FlaskForm):

@@ -90,7 +90,7 @@ def poverty_line() -> Line:
 
 
 def _yuan(value: Decimal) -> str:
-    return f"{value:,.0f}" if value == value.to_integral_value() else f"{value:,.2f}"
+    return f"{value:.0f}" if value == value.to_integral_value() else f"{value:.2f}"
 
 
 # --- the plan and its measures --------------------------------------------------------------
