@@ -1,81 +1,21 @@
 """A real browser (Debian's Chromium, driven by Playwright) walks the demo: a need goes from
 posting to confirmation with the household, each role on its own pages, CSRF and all.
 
-Skipped, with the reason shown, where Chromium or Playwright is missing (.ci/run installs both).
+The site and the browser are fixtures of tests/browser/conftest.py (skipped where Chromium or
+Playwright is missing).
 """
 
 from __future__ import annotations
 
 import re
-import shutil
-import tempfile
-import threading
-from collections.abc import Iterator
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from marketplace.demo import DEMO_PASSWORD
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-playwright = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-if not Path(CHROMIUM).exists():
-    pytest.skip("Debian's chromium is not installed", allow_module_level=True)
+from tests.browser.conftest import as_user
 
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[str]:
-    from flask_migrate import upgrade
-    from werkzeug.serving import make_server
-
-    from marketplace import create_app
-    from marketplace.demo import load_demo
-    from marketplace.extensions import db
-
-    folder = Path(tempfile.mkdtemp(prefix="fupin-browser-"))
-    app = create_app(
-        {
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'walk.db'}",
-            "INSTANCE_DIR": str(folder),
-            "LOGIN_RATE_LIMIT": "1000 per minute",
-        }
-    )
-    with app.app_context():
-        upgrade()
-        load_demo()
-        db.session.commit()
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
-    thread.join(timeout=10)
-    with app.app_context():
-        db.engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with playwright.sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run"])  # fmt: skip
-        yield launched
-        launched.close()
-
-
-def as_user(browser: Any, base: str, username: str) -> Any:
-    page = browser.new_page(viewport={"width": 390, "height": 900})  # a phone
-    page.goto(f"{base}/login")
-    page.fill("[name=username]", username)
-    page.fill("[name=password]", DEMO_PASSWORD)
-    page.click("main [type=submit]")
-    page.wait_for_url(re.compile(r".*/dashboard$"))
-    return page
 
 
 def test_need_to_confirmation_through_the_pages(server: str, browser: Any) -> None:

@@ -1,0 +1,70 @@
+"""Screenshots of the main pages at a phone's width (390 px) and a desk's (1366 px), of the
+demo served from a fresh database: ``python -m tests.browser.screenshots [folder]``
+(docs/screenshots by default). Each is the top of the page, at most one and a half screens
+tall; pngquant and optipng make them small where installed.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from tests.browser.conftest import DESK, PHONE, as_user, chromium, demo_site, ids_in_demo
+
+# (file name, who, path): {name} is one of the demo's records (conftest.ids_in_demo).
+SHOTS: list[tuple[str, str | None, str]] = [
+    ("home", None, "/"),
+    ("disclosure", None, "/disclosure"),
+    ("need", None, "/needs/{need}"),
+    ("staff-dashboard", "jingyuan_staff", "/dashboard"),
+    ("households", "jingyuan_staff", "/households/"),
+    ("needs", "jingyuan_staff", "/needs/"),
+    ("browse", "appliance", "/needs/browse"),
+    ("approvals", "city_admin", "/matches/approvals"),
+    ("organizations", "city_admin", "/admin/organizations?status=all"),
+    ("report", "city_admin", "/reports/"),
+]
+
+
+def take(folder: Path) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    made = []
+    with demo_site() as site, chromium() as browser:
+        ids = ids_in_demo(site)
+        for width_name, viewport in (("phone", PHONE), ("desk", DESK)):
+            pages: dict[str | None, Any] = {}
+            for name, who, path in SHOTS:
+                if who not in pages:
+                    pages[who] = as_user(browser, site.url, who, viewport)
+                page = pages[who]
+                page.goto(site.url + path.format(**ids))
+                page.wait_for_load_state("load")
+                target = folder / f"{name}-{width_name}.png"
+                height = min(page.evaluate("document.documentElement.scrollHeight"),
+                             int(viewport["height"] * 1.5))  # fmt: skip
+                page.screenshot(
+                    path=str(target),
+                    clip={"x": 0, "y": 0, "width": viewport["width"], "height": height},
+                    full_page=True,
+                )
+                made.append(target)
+    for target in made:
+        _shrink(target)
+    return made
+
+
+def _shrink(target: Path) -> None:
+    if shutil.which("pngquant"):
+        subprocess.run(["pngquant", "--force", "--skip-if-larger", "--quality=70-90",
+                        "--output", str(target), str(target)], check=False)  # fmt: skip
+    if shutil.which("optipng"):
+        subprocess.run(["optipng", "-quiet", "-o2", str(target)], check=False)
+
+
+if __name__ == "__main__":
+    out = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("docs/screenshots")
+    for shot in take(out):
+        print(shot, shot.stat().st_size)
