@@ -10,6 +10,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+import sqlalchemy.orm
 from flask import current_app
 from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
@@ -80,11 +81,19 @@ def transition(
 
 
 def _joined() -> sa.Select[Any]:
+    # Lists show each match's need, village, household and donor: loaded with the rows, not
+    # one query per row.
+    need = sa.orm.contains_eager(Match.need)
     return (
         sa.select(Match)
         .join(Need, Match.need_id == Need.id)
         .join(Region, Need.village_id == Region.id)
         .join(Resource, Match.resource_id == Resource.id)
+        .options(
+            need.contains_eager(Need.village),
+            need.selectinload(Need.household),
+            sa.orm.contains_eager(Match.resource).selectinload(Resource.organization),
+        )
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
+import sqlalchemy.orm
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -23,6 +24,7 @@ from marketplace.needs.forms import URGENCY_CHOICES, BrowseForm, NeedForm
 from marketplace.needs.models import Need, NeedStatus
 from marketplace.permissions import public, roles
 from marketplace.regions.models import Region, RegionLevel
+from marketplace.regions.services import load_ancestors
 from marketplace.roles import Role
 from marketplace.signals import household_page, need_page, page_context
 from marketplace.vocab import CATEGORIES, CATEGORY_TREE
@@ -67,6 +69,7 @@ def browse() -> Any:
         .order_by(Region.path)
         .limit(200)
     ).all()
+    ancestors = load_ancestors([*areas, *counties])  # their full names, in one query
     form.region.choices = [SelectChoice("", _("All regions"))] + [
         SelectChoice(r.path, r.full_name) for r in {*areas, *counties}
     ]
@@ -80,7 +83,10 @@ def browse() -> Any:
         form.region.data if valid else None,
         int(form.urgency.data) if valid and form.urgency.data else None,
     )
-    page = paginate(query)
+    # The cards show each need's household (masked) and its village's full name.
+    page = paginate(query.options(sa.orm.selectinload(Need.household),
+                                  sa.orm.contains_eager(Need.village)))  # fmt: skip
+    ancestors += load_ancestors([n.village for n in page.items])
     household_list = [n.household for n in page.items if n.household]
     return render_template(
         "needs/browse.html",
@@ -88,6 +94,7 @@ def browse() -> Any:
         form=form,
         identity=households.identity(current_user, household_list),
         has_areas=bool(paths),
+        loaded=ancestors,  # held while the page renders
     )
 
 

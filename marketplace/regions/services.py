@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -212,3 +213,14 @@ def deployment_regions() -> list[Region]:
         .order_by(Region.path)
     ).all()
     return list(regions)
+
+
+def load_ancestors(regions: Iterable[Region]) -> list[Region]:
+    """Every ancestor of these regions in one query, so that ``full_name`` over a page of them
+    finds its parents in the session instead of asking for each (a parent by id is looked up
+    in the identity map first). The session holds its rows weakly: keep the list while the
+    page is rendered."""
+    codes = {code for r in regions for code in r.path.strip("/").split("/")[:-1] if code}
+    if not codes:
+        return []
+    return list(db.session.scalars(sa.select(Region).where(Region.code.in_(sorted(codes)))))
