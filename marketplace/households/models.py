@@ -86,7 +86,7 @@ class MemberHealth(LabelledEnum):
     HEALTHY = "healthy", _l("Healthy")
     CHRONIC = "chronic", _l("Chronic illness")
     SERIOUS = "serious", _l("Serious illness")
-    DISABLED = "disabled", _l("Disability")
+    DISABLED = "disabled", _l("With a disability")
 
 
 class SchoolStage(LabelledEnum):
