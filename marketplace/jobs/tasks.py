@@ -88,6 +88,15 @@ def freeze_last_month(run: Run) -> Counts:
     return counts
 
 
+def write_audit_checkpoint(run: Run) -> Counts:
+    """Check the audit trail and sign its head (committed by the checkpoint itself); a trail
+    that does not verify fails the run, naming the first event changed, inserted or deleted."""
+    from marketplace.audit.checkpoints import write_checkpoint
+
+    checkpoint = write_checkpoint()
+    return {"checkpoint": checkpoint.seq, "events": checkpoint.event_count}
+
+
 PERIODIC: list[PeriodicJob] = [
     PeriodicJob("expire", _l("Expire pledges and late approvals"), "JOBS_SCHEDULE_EXPIRE", expire),
     PeriodicJob(
@@ -101,6 +110,9 @@ PERIODIC: list[PeriodicJob] = [
     ),
     PeriodicJob(
         "reports", _l("Freeze last month's reports"), "JOBS_SCHEDULE_REPORTS", freeze_last_month
+    ),
+    PeriodicJob(
+        "audit", _l("Sign the audit checkpoint"), "JOBS_SCHEDULE_AUDIT", write_audit_checkpoint
     ),
 ]
 PERIODIC_BY_NAME = {job.name: job for job in PERIODIC}
@@ -117,4 +129,6 @@ COUNT_LABELS: dict[str, LazyString] = {
     "month": _l("month"),
     "frozen": _l("regions frozen"),
     "already": _l("already frozen"),
+    "checkpoint": _l("checkpoint no."),
+    "events": _l("events"),
 }

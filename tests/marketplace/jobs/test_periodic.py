@@ -19,7 +19,6 @@ from marketplace.jobs.models import JobOutcome, JobRun
 from marketplace.jobs.tasks import PERIODIC_BY_NAME, PeriodicJob
 from marketplace.matches import services
 from marketplace.matches.models import Match, MatchStatus
-from marketplace.matches.policy import WORKFLOW
 from tests.conftest import World
 from tests.marketplace.jobs.conftest import status_of, wait_for
 
@@ -163,21 +162,20 @@ def test_a_match_changed_meanwhile_is_skipped_and_counted(
     jobs = jobs_of(make_jobs_app("sqlite"))
     changed = _pledge(db, world)
     other = _pledge(db, world, make_need(world.village, make_household(world.village)))
-    move = WORKFLOW.move
+    expire_one = services._expire_one
+    elsewhere = db.engine  # the session app's connections: another transaction
 
-    def someone_acts_first(obj: Any, to: Any, **kwargs: Any) -> Any:
+    def someone_acts_first(match: Match, *args: Any) -> bool:
         """The donor withdraws the first pledge, committed in another transaction, after the
         expiry read it and before it moves it."""
-        if obj.id == changed.id:
-            from marketplace.extensions import db as app_db
-
-            with app_db.engine.begin() as conn:
+        if match.id == changed.id:
+            with elsewhere.begin() as conn:
                 conn.execute(
                     sa.update(Match).where(Match.id == changed.id).values(status=S.CANCELLED)
                 )
-        return move(obj, to, **kwargs)
+        return expire_one(match, *args)
 
-    monkeypatch.setattr(WORKFLOW, "move", someone_acts_first)
+    monkeypatch.setattr(services, "_expire_one", someone_acts_first)
     run = jobs.run_periodic("expire")
     assert run is not None and run.outcome == JobOutcome.OK, run and run.message
     assert run.counts["pledges"] == 1 and run.counts["skipped"] == 1
@@ -247,3 +245,19 @@ def test_periodic_tasks_are_handed_out_once_a_minute(make_jobs_app: Any) -> None
     assert second.read_periodic(minute.replace(second=40)) == []
     assert first.read_periodic(minute.replace(second=59)) == []
     assert len(second.read_periodic(minute.replace(minute=1))) == 1
+
+
+def test_the_audit_checkpoint_is_signed_by_its_task(app: Any, db: Any, world: World) -> None:
+    """Hourly by default; a trail that no longer verifies fails the run, with the reason, and
+    no checkpoint vouches for it."""
+    _pledge(db, world)  # an audited event
+    jobs = jobs_of(app)
+    run = jobs.run_periodic("audit")
+    assert run is not None and run.outcome == JobOutcome.OK, run and run.message
+    assert run.counts["checkpoint"] >= 1 and run.counts["events"] >= 1
+    first = db.session.scalar(sa.select(sa.func.min(AuditEvent.id)))
+    with db.engine.begin() as conn:
+        conn.execute(sa.update(AuditEvent).where(AuditEvent.id == first).values(action="edited"))
+    broken = jobs.run_periodic("audit")
+    assert broken is not None and broken.outcome == JobOutcome.FAILED
+    assert broken.message.startswith("TrailBroken: ") and str(first) in broken.message
