@@ -30,6 +30,9 @@ need_viewing = _signals.signal("need-viewing")
 need_page = _signals.signal("need-page")
 resource_page = _signals.signal("resource-page")
 household_page = _signals.signal("household-page")
+# A page of needs (needs=, user=) drawn as a list: the donors' browse page shows how far
+# help has gone towards each.
+need_list_page = _signals.signal("need-list-page")
 
 
 def granted(signal: NamedSignal, **kwargs: Any) -> bool:

@@ -10,6 +10,9 @@ pledges or an allocation run twice would put the same household first every time
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import sqlalchemy as sa
 
 from marketplace.extensions import db
@@ -17,6 +20,7 @@ from marketplace.households.models import Household
 from marketplace.matches.models import Match, MatchStatus
 from marketplace.needs.models import Need
 from marketplace.regions.models import Region
+from marketplace.resources.models import Resource
 
 
 def aid_received(household: Household) -> list[Match]:
@@ -78,3 +82,64 @@ def held_by_households(resource_id: int, household_ids: list[int]) -> dict[int, 
         .group_by(Need.household_id)
     )
     return {hid: int(units) for hid, units in rows if hid is not None}
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What several donors have done towards a need (or with a resource): units received
+    (confirmed), delivered and awaiting confirmation, approved, pledged and awaiting approval,
+    against the total (None: a resource without a set capacity)."""
+
+    total: int | None
+    confirmed: int = 0
+    delivered: int = 0
+    approved: int = 0
+    pledged: int = 0
+
+    @property
+    def under_way(self) -> int:
+        return self.confirmed + self.delivered + self.approved + self.pledged
+
+    def percent(self, part: int) -> int:
+        """A part as a whole percentage of the total (0 without one)."""
+        if not self.total:
+            return 0
+        return min(100, round(100 * part / self.total))
+
+
+# The segments of the bar, in the order they fill: a unit moves left as it advances.
+SEGMENTS = (
+    ("confirmed", (MatchStatus.CONFIRMED,)),
+    ("delivered", (MatchStatus.DELIVERED, MatchStatus.DISPUTED)),
+    ("approved", (MatchStatus.APPROVED,)),
+    ("pledged", (MatchStatus.PROPOSED,)),
+)
+
+
+def _units_by_status(column: Any, ids: list[int]) -> dict[tuple[int, str], int]:
+    rows = db.session.execute(
+        sa.select(column, Match.status, sa.func.sum(Match.quantity))
+        .where(column.in_(ids), Match.status.in_([s for _n, group in SEGMENTS for s in group]))
+        .group_by(column, Match.status)
+    )
+    return {(int(key), MatchStatus(status).value): int(units) for key, status, units in rows}
+
+
+def _progress(total: int | None, units: dict[str, int]) -> Progress:
+    return Progress(total, **{name: sum(units.get(s.value, 0) for s in group)
+                              for name, group in SEGMENTS})  # fmt: skip
+
+
+def need_progress(needs: list[Need]) -> dict[int, Progress]:
+    """Each need's progress, one query for all of them."""
+    units = _units_by_status(Match.need_id, [n.id for n in needs])
+    return {
+        n.id: _progress(n.quantity, {s: u for (k, s), u in units.items() if k == n.id})
+        for n in needs
+    }
+
+
+def resource_progress(resource: Resource) -> Progress:
+    """The resource's units by how far their matches have gone, against its capacity."""
+    units = _units_by_status(Match.resource_id, [resource.id])
+    return _progress(resource.capacity, {s: u for (_k, s), u in units.items()})

@@ -51,7 +51,7 @@ from marketplace.regions.services import deployment_regions
 from marketplace.resources import policy as resource_policy
 from marketplace.resources import services as resources
 from marketplace.resources.models import Resource
-from marketplace.signals import household_page, need_page, resource_page
+from marketplace.signals import household_page, need_list_page, need_page, resource_page
 from marketplace.web import form_status, paginate, submitted, uploaded_photo
 
 bp = Blueprint("matches", __name__)
@@ -369,6 +369,7 @@ def _need_page(
         "pledge_form": pledge_form if pledge_form and pledge_form.resource.choices else None,
         "no_pledge_reason": no_pledge_reason,
         "matches": in_scope_matches,
+        "progress": aid.need_progress([need])[need.id],
     }
 
 
@@ -423,6 +424,7 @@ def _resource_page(_sender: Any, *, user: Any, resource: Resource) -> dict[str, 
         "matches": own_matches,
         "suggestions": suggestions,
         "may_allocate": policy.can_allocate(user, resource),
+        "progress": aid.resource_progress(resource),
     }
 
 
@@ -457,6 +459,11 @@ def allocate(resource_id: int) -> Any:
         "resources/allocate.html", resource=resource, regions=regions, region=region,
         cap=village_cap, proposal=proposal, reasons=scoring.UNSERVED_REASONS,
     )  # fmt: skip
+
+
+@need_list_page.connect
+def _need_list_page(_sender: Any, *, user: Any, needs: list[Need]) -> dict[str, Any]:
+    return {"progress": aid.need_progress(needs)}
 
 
 @household_page.connect

@@ -26,7 +26,7 @@ from marketplace.permissions import public, roles
 from marketplace.regions.models import Region, RegionLevel
 from marketplace.regions.services import load_ancestors
 from marketplace.roles import Role
-from marketplace.signals import household_page, need_page, page_context
+from marketplace.signals import household_page, need_list_page, need_page, page_context
 from marketplace.vocab import CATEGORIES, CATEGORY_TREE
 from marketplace.web import form_status, int_arg, paginate, submitted, uploaded_photo
 
@@ -95,6 +95,7 @@ def browse() -> Any:
         identity=households.identity(current_user, household_list),
         has_areas=bool(paths),
         loaded=ancestors,  # held while the page renders
+        **page_context(need_list_page, user=current_user, needs=list(page.items)),
     )
 
 
