@@ -20,8 +20,10 @@ from marketplace.accounts.models import Organization
 from marketplace.errors import ServiceError
 from marketplace.extensions import db
 from marketplace.followups.models import FollowUp, FollowUpStatus
+from marketplace.households.models import Household
 from marketplace.matches.models import Match, MatchStatus
 from marketplace.needs.models import Need
+from marketplace.produce.models import ProduceIncome, ProduceOrder
 from marketplace.regions.models import Region
 from marketplace.resources.models import Resource
 from marketplace.timefmt import beijing_day_of, beijing_today, day_start_utc
@@ -119,6 +121,9 @@ class Impact:
     value_income: Decimal = Decimal(0)
     matches_income: int = 0
     under_way: int = 0
+    # Produce bought from households (消费扶贫): the households' shares of confirmed orders.
+    produce_households: set[int] = field(default_factory=set)
+    produce_value: Decimal = Decimal(0)
     satisfaction: list[int] = field(default_factory=list)
     feedback: list[dict[str, Any]] = field(default_factory=list)
     categories: dict[str, Group] = field(default_factory=dict)
@@ -136,7 +141,9 @@ class Impact:
 
     @property
     def income_share_value(self) -> float | None:
-        return float(round(self.value_income / self.value, 4)) if self.value else None
+        """Help that builds income (industry, jobs, produce bought) over all help, by value."""
+        total = self.value + self.produce_value
+        return float(round((self.value_income + self.produce_value) / total, 4)) if total else None
 
     @property
     def income_share_count(self) -> float | None:
@@ -173,6 +180,8 @@ class Impact:
             "village_needs": self.village_needs,
             "confirmations": self.confirmations,
             "value": f"{self.value:.2f}",
+            "produce": {"households": len(self.produce_households),
+                        "value": f"{self.produce_value:.2f}"},
             "income_share_value": self.income_share_value,
             "categories": [[g.key, g.household_count, g.matches, f"{g.value:.2f}"]
                            for g in self.category_rows()],
@@ -194,7 +203,7 @@ def _county_code(path: str) -> str:
 def _month_entry(impact: Impact, key: str) -> dict[str, Any]:
     return impact.months.setdefault(
         key,
-        {"confirmations": 0, "households": set(), "value": Decimal(0),
+        {"confirmations": 0, "households": set(), "value": Decimal(0), "produce": Decimal(0),
          "follow_ups_done": 0, "effective": 0, "income": Decimal(0)},
     )  # fmt: skip
 
@@ -276,6 +285,7 @@ def organization_impact(
         entry["households"] |= households
         entry["value"] += value
     _add_follow_ups(impact, match_ids, today)
+    _add_produce(impact, county_names)
     impact.under_way = int(
         db.session.scalar(
             sa.select(sa.func.count(Match.id))
@@ -303,6 +313,39 @@ def _add_follow_ups(impact: Impact, match_ids: list[int], today: date) -> None:
                 entry["follow_ups_done"] += 1
                 entry["effective"] += bool(row.effective)
                 entry["income"] += row.income or Decimal(0)
+
+
+def _add_produce(impact: Impact, county_names: dict[str, str]) -> None:
+    """The households' income from produce the organization bought, in the months asked."""
+    query = (
+        sa.select(ProduceIncome.household_id, ProduceIncome.amount, ProduceIncome.month,
+                  Region.id, Region.name, Region.path)
+        .join(ProduceOrder, ProduceIncome.order_id == ProduceOrder.id)
+        .join(Household, ProduceIncome.household_id == Household.id)
+        .join(Region, Household.village_id == Region.id)
+        .where(ProduceOrder.organization_id == impact.organization.id)
+    )  # fmt: skip
+    if impact.first is not None:
+        query = query.where(ProduceIncome.month >= month_text(impact.first))
+    if impact.last is not None:
+        query = query.where(ProduceIncome.month <= month_text(impact.last))
+    rows = db.session.execute(query).all()
+    missing = {_county_code(r.path) for r in rows} - set(county_names)
+    if missing:
+        names = sa.select(Region.code, Region.name).where(Region.code.in_(missing))
+        county_names.update({code: name for code, name in db.session.execute(names)})
+    for household_id, amount, month, village_id, village_name, path in rows:
+        amount = amount or Decimal(0)
+        impact.produce_households.add(household_id)
+        impact.households.add(household_id)
+        impact.produce_value += amount
+        village = impact.villages.setdefault(village_id, Group(str(village_id), village_name))
+        village.households.add(household_id)
+        county = _county_code(path)
+        group = impact.counties.setdefault(county, Group(county, county_names.get(county, county)))
+        group.households.add(household_id)
+        _month_entry(impact, month)["produce"] += amount
+        _month_entry(impact, month)["households"].add(household_id)
 
 
 def organizations_with_help() -> list[tuple[Organization, int]]:

@@ -26,7 +26,7 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 SHARES: tuple[str, ...] = ("income_share_count", "income_share_value")
 MONEY: tuple[str, ...] = ("value_pledged", "value_delivered")
 SHARES = (*SHARES, "follow_up_completion", "effective_share_6", "effective_share_12")
-MONEY = (*MONEY, "income_follow_ups")
+MONEY = (*MONEY, "income_follow_ups", "income_produce", "income_added")
 
 COLUMN_LABELS: dict[str, LazyString] = {
     "posted": _l("Needs posted"),
@@ -52,6 +52,8 @@ COLUMN_LABELS: dict[str, LazyString] = {
     "effective_12": _l("Still working at 12 months"),
     "effective_share_12": _l("Share still effective at 12 months"),
     "income_follow_ups": _l("Income from follow-ups (yuan)"),
+    "income_produce": _l("Income from produce sold (yuan)"),
+    "income_added": _l("Income added to registered households (yuan)"),
     # Households (marketplace.plans): per household, in a table of their own by region.
     "guarantees_met": _l("Households with every guarantee met"),
     "guarantees_unmet": _l("Households with a guarantee not met"),
@@ -78,7 +80,7 @@ ORGANIZATION_COLUMNS = [
 ]  # fmt: skip
 ORGANIZATION_COLUMNS += ["follow_ups_due", "follow_ups_done", "follow_up_completion",
                          "effective_share_6", "effective_share_12",
-                         "income_follow_ups"]  # fmt: skip
+                         "income_follow_ups", "income_produce", "income_added"]  # fmt: skip
 
 
 @dataclass

@@ -26,6 +26,7 @@ from marketplace.matches.models import Match, MatchStatus
 from marketplace.needs.models import Need, NeedStatus
 from marketplace.plans import services as plans
 from marketplace.plans.models import Guarantee
+from marketplace.produce.models import ProduceIncome, ProduceListing, ProduceOrder
 from marketplace.regions.models import Region
 from marketplace.resources.models import Resource
 from marketplace.timefmt import beijing_today
@@ -40,7 +41,9 @@ VALUES: tuple[str, ...] = ("value_pledged", "value_delivered", "value_income", "
 # how many found the help still working; the income they recorded for registered households.
 COUNTS = (*COUNTS, "follow_ups_due", "follow_ups_done", "checked_6", "effective_6",
           "checked_12", "effective_12")  # fmt: skip
-VALUES = (*VALUES, "income_follow_ups")
+# Income added to registered households: the follow-ups' and produce sold (消费扶贫, the
+# household's share of a confirmed order in the month its payment was received), and the two.
+VALUES = (*VALUES, "income_follow_ups", "income_produce", "income_added")
 # Households (marketplace.plans), counted per household, not by category or donor: the
 # guarantees (两不愁三保障) at the month's end (all six met; at least one not met; each one not
 # met), the exits by assessment in the month, and, as of today like unmet needs, the households
@@ -229,6 +232,7 @@ def compute_month(root: Region, first: date) -> dict[str, Any]:
     _add_repeated_aid(figures, inside, end)
     _add_households(figures, inside, first)
     _add_follow_ups(figures, inside, first)
+    _add_produce_income(figures, inside, first)
     org_ids = {int(key) for _code, dim, key in figures.tallies if dim == ORGANIZATION}
     return {
         "month": first.strftime("%Y-%m"),
@@ -349,6 +353,7 @@ def _add_follow_ups(figures: MonthFigures, inside: Any, first: date) -> None:
                 delta.counts[f"effective_{at}"] = int(bool(effective))
             if household_id is not None:
                 delta.values["income_follow_ups"] = income or Decimal(0)
+                delta.values["income_added"] = income or Decimal(0)
         figures.add(path, category, org_id, delta)
 
 
@@ -372,6 +377,25 @@ def _add_households(figures: MonthFigures, inside: Any, first: date) -> None:
     count("exited", plans.exit_paths(inside, first, end))
     count("at_risk", plans.household_paths(inside, plans.at_risk_clause()))
     count("monitored", plans.household_paths(inside, Household.status == HouseholdStatus.MONITORED))
+
+
+def _add_produce_income(figures: MonthFigures, inside: Any, first: date) -> None:
+    """Households' income from produce sold (marketplace.produce), in the month the payment
+    reached them, by the household's village, the listing's category and the buyer."""
+    rows = db.session.execute(
+        sa.select(ProduceIncome.amount, ProduceListing.category, ProduceOrder.organization_id,
+                  Region.path)
+        .join(ProduceOrder, ProduceIncome.order_id == ProduceOrder.id)
+        .join(ProduceListing, ProduceOrder.listing_id == ProduceListing.id)
+        .join(Household, ProduceIncome.household_id == Household.id)
+        .join(Region, Household.village_id == Region.id)
+        .where(inside, ProduceIncome.month == first.strftime("%Y-%m"))
+    )  # fmt: skip
+    for amount, category, org_id, path in rows:
+        delta = Tally()
+        delta.values["income_produce"] = amount or Decimal(0)
+        delta.values["income_added"] = amount or Decimal(0)
+        figures.add(path, category.split(".")[0], org_id, delta)
 
 
 def _organization_names(ids: Iterable[int]) -> dict[str, str]:

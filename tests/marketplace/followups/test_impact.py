@@ -134,3 +134,39 @@ def test_a_malformed_period_is_a_chinese_400(client_of: Any, db: Any, world: Wor
     answer = client_of("donor").get("/impact/?from=2026-13")
     assert answer.status_code == 400
     assert "YYYY-MM" in answer.get_data(as_text=True)
+
+
+def test_produce_bought_counts_as_help_that_builds_income(
+    client_of: Any, db: Any, world: World, region: Any, make_resource: Any, confirmed: Any
+) -> None:
+    from datetime import date
+
+    from marketplace.produce import services as produce
+    from marketplace.resources.models import ResourceKind
+    from tests.conftest import JINGYUAN
+
+    confirmed("goods")  # a washer: 1,200 yuan of handout
+    listing = produce.create_listing(
+        world.staff, world.village, world.household, product="土豆",
+        category="consumption.produce", quantity=1000, unit="斤", price=Decimal("1.2"),
+        available_from=date(2026, 1, 1),
+    )  # fmt: skip
+    produce.submit_listing(world.staff, listing)
+    produce.verify_listing(world.admin, listing)
+    purchase = make_resource(world.org, [region(JINGYUAN)], kind=ResourceKind.PURCHASE,
+                             categories=["consumption.produce"], capacity=5000, unit="元",
+                             unit_value=Decimal(1))  # fmt: skip
+    order = produce.place_order(world.donor, listing, purchase, 1000)
+    produce.hand_over(world.staff, order)
+    produce.receive(world.donor, order)
+    produce.pay(world.donor, order, beijing_today(), "转账 002")
+    produce.confirm_payment(world.staff, order, beijing_today())
+    db.session.commit()
+    figures = impact.organization_impact(world.org)
+    assert figures.produce_value == Decimal("1200.00") and figures.produce_households == {
+        world.household.id
+    }
+    assert figures.household_count == 2  # the washer's household and the seller
+    assert figures.income_share_value == 0.5  # 1,200 of produce against a 1,200 washer
+    page = client_of("donor").get("/impact/").get_data(as_text=True)
+    assert "消费扶贫采购农户农产品：1 户，1,200.00 元" in page

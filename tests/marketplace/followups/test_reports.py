@@ -125,3 +125,44 @@ def test_the_month_page_and_the_workbook_show_them(client: Any, login: Any, octo
     row = [c.value for c in sheet[2]]
     assert row[headers.index("跟踪回访完成率")] == 0.75
     assert row[headers.index("回访记录的收入（元）")] == 12000.0
+
+
+def test_income_added_counts_produce_sold_and_the_follow_ups(
+    db: Any, world: World, region: Any, make_resource: Any, confirmed: Any
+) -> None:
+    """Income added to registered households in a month: the wages and incomes the follow-ups
+    recorded, and the households' shares of produce sales whose payment reached them then."""
+    from marketplace.followups import services as follow_ups
+    from marketplace.produce import services as produce
+    from marketplace.resources.models import ResourceKind
+    from marketplace.timefmt import beijing_today
+    from tests.marketplace.followups.conftest import months_ago
+
+    today = beijing_today()
+    listing = produce.create_listing(
+        world.staff, world.village, world.household, product="荞麦",
+        category="consumption.produce", quantity=100, unit="斤", price=Decimal(5),
+        available_from=date(2026, 1, 1),
+    )  # fmt: skip
+    produce.submit_listing(world.staff, listing)
+    produce.verify_listing(world.admin, listing)
+    purchase = make_resource(world.org, [region(JINGYUAN)], kind=ResourceKind.PURCHASE,
+                             categories=["consumption.produce"], capacity=1000, unit="元",
+                             unit_value=Decimal(1))  # fmt: skip
+    order = produce.place_order(world.donor, listing, purchase, 40)
+    produce.hand_over(world.staff, order)
+    produce.receive(world.donor, order)
+    produce.pay(world.donor, order, today, "转账 001")
+    produce.confirm_payment(world.staff, order, today)
+    jobs = confirmed("jobs", days_ago=months_ago(1) + 1)
+    outcome = follow_ups.Outcome(today, True, amount="2600")
+    follow_ups.record(world.staff, follow_ups.follow_ups_of(jobs)[0], outcome)
+    db.session.commit()
+    data = compute_month(region(BAIYIN), today.replace(day=1))["regions"]
+    for code in (BAIYIN, JINGYUAN, world.village.code):
+        figures = data[code]["all"]
+        assert figures["income_produce"] == 200.0
+        assert figures["income_follow_ups"] == 2600.0
+        assert figures["income_added"] == 2800.0
+    assert data[JINGYUAN]["category"]["consumption"]["income_produce"] == 200.0
+    assert data[JINGYUAN]["organization"][str(world.org.id)]["income_added"] == 2800.0
