@@ -310,9 +310,13 @@ def _register_errors(app: Flask) -> None:
     @app.errorhandler(InterfaceError)
     @app.errorhandler(DisconnectionError)
     def database_unavailable(exc: Exception) -> Any:
-        # The error's class only: its text may carry the statement's parameters (personal data).
+        # The driver's first line only ("database is locked", "deadlock detected", "connection
+        # failed: ..."): the rest of the text may carry the statement's parameters (personal data).
         cause = getattr(exc, "orig", None) or exc
-        app.logger.error("database unavailable on %s: %s", request.path, type(cause).__name__)
+        first = (str(cause).splitlines() or [""])[0][:200]
+        app.logger.error(
+            "database unavailable on %s: %s: %s", request.path, type(cause).__name__, first
+        )
         try:
             db.session.rollback()
         except Exception:  # the connection is gone; the pool replaces it

@@ -130,6 +130,10 @@ class PostgresBackend:
                 conn.execute(sa.text("DELETE FROM search_document WHERE key = ANY(:keys)"),
                              {"keys": keys})  # fmt: skip
 
+    def apply(self, documents: list[SearchDocument], deleted: list[str]) -> None:
+        self.upsert(documents)
+        self.delete(deleted)
+
     def clear(self) -> None:
         with self.engine.begin() as conn:
             conn.execute(sa.text("DELETE FROM search_document"))

@@ -244,9 +244,10 @@ def _apply(wait: float) -> int:
             # now, at least as new as every change whose row was read.
             keys = sorted({key for _id, key in rows})
             docs = {key: document_for(key, session) for key in keys}
-            search = backend()
-            search.upsert(d for d in docs.values() if d is not None)
-            search.delete(key for key, d in docs.items() if d is None)
+            backend().apply(
+                [d for d in docs.values() if d is not None],
+                [key for key, d in docs.items() if d is None],
+            )
             _forget(session, [row_id for row_id, _key in rows])
             session.commit()
             applied += len(keys)

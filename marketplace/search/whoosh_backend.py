@@ -142,6 +142,16 @@ class WhooshBackend:
             for key in keys:
                 writer.delete_by_term("key", key)
 
+    def apply(self, documents: list[SearchDocument], deleted: list[str]) -> None:
+        if not documents and not deleted:
+            return
+        with self._writer() as writer:  # one commit (a new segment) per batch, not two
+            for d in documents:
+                writer.update_document(**_fields(d))
+            for key in deleted:
+                writer.delete_by_term("key", key)
+        self.fresh = False
+
     def clear(self) -> None:
         with self._writer() as writer:
             writer.delete_by_query(Every())

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 
 from marketplace.accounts.models import Organization, OrganizationKind, User, VerificationStatus
 from marketplace.extensions import db as _db
-from marketplace.matches import services as matches
+from marketplace.matches.models import Match, MatchStatus
 from marketplace.needs.models import Need, NeedStatus
 from marketplace.regions.models import Region
 from marketplace.regions.services import by_code
@@ -109,7 +109,13 @@ def _scene() -> list[Operation]:
     ]
     _db.session.add_all([admin, staff, donor, *resources, *needs])
     _db.session.commit()
-    pledged = [[matches.pledge(donor, need, r, 1) for r in resources] for need in needs]
+    # Pledged as the donor would, without the scoring a pledge runs (not what is tested here).
+    pledged = [
+        [Match(need=need, resource=r, quantity=1, status=MatchStatus.PROPOSED,
+               proposed_by_id=donor.id) for r in resources]
+        for need in needs
+    ]  # fmt: skip
+    _db.session.add_all(m for pair in pledged for m in pair)
     _db.session.commit()
     operations = []
     for n, (first, second) in enumerate(pledged):
@@ -124,11 +130,19 @@ def _scene() -> list[Operation]:
 
 
 def _prepare(app: Any, operations: list[Operation]) -> None:
-    """Each operation a browser of its own, signed in, holding the form its page offers."""
+    """Each operation a browser of its own, signed in (the user's session cookie, from one
+    sign-in per user), holding the form its page offers."""
+    cookies = {}
+    for username in {op.username for op in operations}:
+        browser = app.test_client()
+        signed = browser.post("/login", data={"username": username, "password": PASSWORD})
+        assert signed.status_code == 302
+        cookie = browser.get_cookie("session")
+        assert cookie is not None
+        cookies[username] = cookie.value
     for op in operations:
         op.client = app.test_client()
-        signed = op.client.post("/login", data={"username": op.username, "password": PASSWORD})
-        assert signed.status_code == 302
+        op.client.set_cookie("session", cookies[op.username])
         page = op.client.get(op.page)
         assert page.status_code == 200, op.page
         form = find_form(page.data.decode(), action=op.action, page=op.page)
