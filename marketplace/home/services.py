@@ -6,6 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
+import sqlalchemy.orm
 
 from marketplace.accounts import policy as accounts_policy
 from marketplace.accounts.models import Organization, Role, User, VerificationStatus
@@ -16,9 +17,12 @@ from marketplace.matches.models import Match, MatchStatus
 from marketplace.needs.models import Need, NeedStatus
 from marketplace.needs.services import public_needs_query
 from marketplace.permissions import region_clause
+from marketplace.privacy import scrub
 from marketplace.regions.models import Region
+from marketplace.regions.services import load_ancestors
 from marketplace.resources.models import Resource
 from marketplace.resources.services import public_resources_query
+from marketplace.vocab import CATEGORIES
 
 
 def headline_figures() -> dict[str, Any]:
@@ -84,3 +88,70 @@ def dashboard_figures(user: User) -> dict[str, Any]:
             organizations_in_scope(user).where(Organization.status == VerificationStatus.PENDING)
         )
     return figures
+
+
+def public_work(limit: int = 5) -> dict[str, Any]:
+    """What the public home page shows of the work (阳光操作): the needs waiting longest,
+    the latest deliveries confirmed with the household and what it said (masked), and the
+    share of the help delivered that builds income rather than hands out."""
+    waiting = list(
+        db.session.scalars(
+            public_needs_query()
+            .options(sa.orm.contains_eager(Need.village))
+            .order_by(Need.created_at, Need.id)
+            .limit(limit)
+        )
+    )
+    confirmed = list(
+        db.session.scalars(
+            sa.select(Match)
+            .where(Match.status == MatchStatus.CONFIRMED)
+            .options(
+                sa.orm.selectinload(Match.need).selectinload(Need.village),
+                sa.orm.selectinload(Match.need)
+                .selectinload(Need.household)
+                .selectinload(Household.members),
+                sa.orm.selectinload(Match.resource).selectinload(Resource.organization),
+            )
+            .order_by(Match.confirmed_at.desc(), Match.id.desc())
+            .limit(limit)
+        )
+    )
+    regions = load_ancestors([*(n.village for n in waiting), *(m.need.village for m in confirmed)])
+    deliveries = [
+        {
+            "match": m,
+            "feedback": scrub(m.feedback, _people(m.need.household)),
+        }
+        for m in confirmed
+    ]
+    return {
+        "waiting": waiting,
+        "deliveries": deliveries,
+        "income_share": _income_share(),
+        "loaded": regions,  # held while the page renders (full names)
+    }
+
+
+def _people(household: Household | None) -> list[str]:
+    if household is None:
+        return []
+    return [household.head_name, *(m.name for m in household.members)]
+
+
+def _income_share() -> float | None:
+    """The share (0..1) of the value delivered that went to income-building categories."""
+    rows = db.session.execute(
+        sa.select(Need.category, sa.func.sum(Match.quantity * Resource.unit_value))
+        .join(Need, Match.need_id == Need.id)
+        .join(Resource, Match.resource_id == Resource.id)
+        .where(Match.status.in_(MatchStatus.DONE))
+        .group_by(Need.category)
+    ).all()
+    total = sum(Decimal(v or 0) for _c, v in rows)
+    if not total:
+        return None
+    income = sum(
+        Decimal(v or 0) for c, v in rows if c in CATEGORIES and CATEGORIES[c].builds_income
+    )
+    return float(income / total)

@@ -18,7 +18,9 @@ bp = Blueprint("home", __name__)
 @bp.route("/")
 @public
 def index() -> Any:
-    return render_template("home/index.html", figures=services.headline_figures())
+    return render_template(
+        "home/index.html", figures=services.headline_figures(), work=services.public_work()
+    )
 
 
 @bp.route("/dashboard")
