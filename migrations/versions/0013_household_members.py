@@ -123,39 +123,52 @@ def _refuse_duplicates(rows):
         raise RuntimeError("Correct the household members first: " + "; ".join(problems))
 
 
-def upgrade():
+def _sqlite():
+    return op.get_bind().dialect.name == "sqlite"
+
+
+def _add_household_columns():
+    """Columns added in place, never by rebuilding the table: on SQLite a rebuild drops the old
+    table first, which its foreign keys refuse while needs and members refer to its rows. So
+    the CHECK and the references are written into each column (SQLite adds those in place); on
+    PostgreSQL the references are named constraints, and the carried-over default goes."""
+    check = sa.CheckConstraint(_check("identification", IDENTIFICATION),
+                               name=op.f("ck_household_identification"))  # fmt: skip
     with op.batch_alter_table("household", schema=None) as batch_op:
         batch_op.add_column(sa.Column(
-            "identification",
-            sa.Enum(*IDENTIFICATION, name="identification", native_enum=False,
-                    create_constraint=True, length=9),
-            nullable=False, server_default="confirmed",
-        ))  # fmt: skip
+            "identification", sa.String(length=9), check, nullable=False,
+            server_default="confirmed"))  # fmt: skip
         batch_op.add_column(sa.Column("village_assessed_on", sa.Date(), nullable=True))
         batch_op.add_column(sa.Column(
             "village_assessment", sa.String(length=500), nullable=False, server_default=""))
         batch_op.add_column(sa.Column(
             "identification_reason", sa.String(length=500), nullable=False, server_default=""))
-        batch_op.add_column(sa.Column("identification_reviewed_by_id", sa.Integer(), nullable=True))
+        for column in ("identification_reviewed_by_id", "identification_confirmed_by_id"):
+            if _sqlite():
+                batch_op.add_column(
+                    sa.Column(column, sa.Integer(), sa.ForeignKey("user.id"), nullable=True),
+                    inline_references=True,
+                )
+            else:
+                batch_op.add_column(sa.Column(column, sa.Integer(), nullable=True))
+                batch_op.create_foreign_key(
+                    batch_op.f(f"fk_household_{column}_user"), "user", [column], ["id"])
         batch_op.add_column(sa.Column(
             "identification_reviewed_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column(
-            "identification_confirmed_by_id", sa.Integer(), nullable=True))
-        batch_op.add_column(sa.Column(
             "identification_confirmed_at", sa.DateTime(timezone=True), nullable=True))
-        batch_op.create_foreign_key(
-            batch_op.f("fk_household_identification_reviewed_by_id_user"), "user",
-            ["identification_reviewed_by_id"], ["id"])  # fmt: skip
-        batch_op.create_foreign_key(
-            batch_op.f("fk_household_identification_confirmed_by_id_user"), "user",
-            ["identification_confirmed_by_id"], ["id"])  # fmt: skip
         batch_op.create_index(
             batch_op.f("ix_household_identification"), ["identification"], unique=False)
-    with op.batch_alter_table("household", schema=None) as batch_op:
+    if not _sqlite():
         # Households registered from now on start declared (the models say so).
-        batch_op.alter_column("identification", server_default=None)
-        batch_op.alter_column("village_assessment", server_default=None)
-        batch_op.alter_column("identification_reason", server_default=None)
+        with op.batch_alter_table("household", schema=None) as batch_op:
+            batch_op.alter_column("identification", server_default=None)
+            batch_op.alter_column("village_assessment", server_default=None)
+            batch_op.alter_column("identification_reason", server_default=None)
+
+
+def upgrade():
+    _add_household_columns()
 
     bind = op.get_bind()
     rows = [dict(r) for r in bind.execute(sa.select(
@@ -219,6 +232,10 @@ def upgrade():
 
 
 def downgrade():
+    if _sqlite():
+        # Dropping the household's columns rebuilds the table (see _add_household_columns):
+        # without foreign keys for this migration's connection (a new one has them again).
+        op.get_bind().exec_driver_sql("PRAGMA foreign_keys=OFF")
     with op.batch_alter_table("household_member", schema=None) as batch_op:
         batch_op.drop_index("uq_household_member_head")
         batch_op.drop_index("uq_household_member_id_number")
@@ -250,11 +267,11 @@ def downgrade():
 
     with op.batch_alter_table("household", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_household_identification"))
-        batch_op.drop_constraint(
-            batch_op.f("fk_household_identification_confirmed_by_id_user"), type_="foreignkey")
-        batch_op.drop_constraint(
-            batch_op.f("fk_household_identification_reviewed_by_id_user"), type_="foreignkey")
         batch_op.drop_constraint(op.f("ck_household_identification"), type_="check")
+        if not _sqlite():  # SQLite's are in the columns, which the rebuild leaves out
+            for column in ("identification_confirmed_by_id", "identification_reviewed_by_id"):
+                batch_op.drop_constraint(
+                    batch_op.f(f"fk_household_{column}_user"), type_="foreignkey")
         for column in ("identification_confirmed_at", "identification_confirmed_by_id",
                        "identification_reviewed_at", "identification_reviewed_by_id",
                        "identification_reason", "village_assessment", "village_assessed_on",
