@@ -1,7 +1,8 @@
 """Screenshots of the main pages at a phone's width (390 px) and a desk's (1366 px), of the
 demo served from a fresh database: ``python -m tests.browser.screenshots [folder]``
-(docs/screenshots by default). Each is the top of the page, at most one and a half screens
-tall; pngquant and optipng make them small where installed.
+(docs/screenshots by default). Each is the top of the page: a phone's one and a half screens,
+a desk's one; pngquant and optipng make them small where installed (Debian: apt install
+pngquant optipng; the Chinese needs fonts-noto-cjk).
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from typing import Any
 
 from tests.browser.conftest import DESK, PHONE, as_user, chromium, demo_site, ids_in_demo
 
-# (file name, who, path): {name} is one of the demo's records (conftest.ids_in_demo).
+# (file name, who, path): {name} is one of the demo's records (conftest.ids_in_demo); a path
+# ending in "#menu" opens the menu (the phone's button, the desk's first drop-down).
 SHOTS: list[tuple[str, str | None, str]] = [
     ("home", None, "/"),
     ("disclosure", None, "/disclosure"),
@@ -23,7 +25,7 @@ SHOTS: list[tuple[str, str | None, str]] = [
     ("households", "jingyuan_staff", "/households/"),
     ("needs", "jingyuan_staff", "/needs/"),
     ("browse", "appliance", "/needs/browse"),
-    ("approvals", "city_admin", "/matches/approvals"),
+    ("menu", "city_admin", "/needs/review#menu"),
     ("organizations", "city_admin", "/admin/organizations?status=all"),
     ("report", "city_admin", "/reports/"),
 ]
@@ -40,11 +42,19 @@ def take(folder: Path) -> list[Path]:
                 if who not in pages:
                     pages[who] = as_user(browser, site.url, who, viewport)
                 page = pages[who]
-                page.goto(site.url + path.format(**ids))
+                page.goto(site.url + path.format(**ids).removesuffix("#menu"))
                 page.wait_for_load_state("load")
+                if path.endswith("#menu"):
+                    if viewport is PHONE:
+                        page.click("button.navbar-toggler")
+                        page.wait_for_selector("#mainnav.show")
+                    else:
+                        page.click("#mainnav button.dropdown-toggle.active")
+                        page.wait_for_selector("#mainnav .dropdown-menu.show")
                 target = folder / f"{name}-{width_name}.png"
+                tall = 1.5 if viewport is PHONE else 1.0  # a phone scrolls; a desk sees one screen
                 height = min(page.evaluate("document.documentElement.scrollHeight"),
-                             int(viewport["height"] * 1.5))  # fmt: skip
+                             int(viewport["height"] * tall))  # fmt: skip
                 page.screenshot(
                     path=str(target),
                     clip={"x": 0, "y": 0, "width": viewport["width"], "height": height},
