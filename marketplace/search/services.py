@@ -261,7 +261,12 @@ def rebuild() -> int:
 
 
 def _rebuild(only_if_fresh: bool) -> int:
-    with _one_writer(REBUILD_WAIT) as session:
+    # A sync finding a new index waits no longer than a sync: the writer it waits for is
+    # filling the index already.
+    with _one_writer(SYNC_WAIT if only_if_fresh else REBUILD_WAIT) as session:
+        if session is None and only_if_fresh:
+            log.warning("search sync: the index is being filled by another writer")
+            return 0
         if session is None:
             raise IndexBusy("another writer kept the search index for an hour")
         search = backend()
