@@ -67,6 +67,22 @@ def listings() -> Any:
     )
 
 
+@bp.route("/review")
+@roles(*Role.ADMINS)
+def review() -> Any:
+    """What waits for the region's administrators: listings to verify, disputed orders."""
+    waiting = services.listings_query(current_user).where(
+        ProduceListing.status == ListingStatus.SUBMITTED
+    )
+    disputed = db.session.scalars(
+        services.orders_for(current_user)
+        .where(ProduceOrder.status == OrderStatus.DISPUTED)
+        .order_by(ProduceOrder.updated_at)
+    ).all()
+    page = paginate(waiting.order_by(ProduceListing.updated_at))
+    return render_template("produce/review.html", page=page, disputed=disputed)
+
+
 @bp.route("/orders")
 @signed_in
 def orders() -> Any:

@@ -160,6 +160,7 @@ PRODUCE_PAGES = {
     "/produce/": {Role.STAFF, Role.ADMIN, Role.AUDITOR, Role.SUPERUSER},
     "/produce/orders": set(Role),
     "/produce/market": {Role.DONOR},
+    "/produce/review": {Role.ADMIN, Role.SUPERUSER},
     "/produce/listings/new": {Role.STAFF, Role.SUPERUSER},
 }
 

@@ -213,3 +213,18 @@ def test_every_form_of_the_listing_page_posts_without_a_server_error(
         for form in forms_of(client.get(path).data.decode()):
             if form.method == "post" and "/logout" not in form.action:
                 assert client.post(form.target(path), data=form.data()).status_code < 500
+
+
+def test_the_administrators_queue_holds_listings_to_verify_and_disputed_orders(
+    db: Any, world: World, make_listing: Any, ordered: ProduceOrder, client_of: Any
+) -> None:
+    waiting = make_listing(verify=False, product="待审核的胡麻油")
+    services.submit_listing(world.staff, waiting)
+    services.hand_over(world.staff, ordered)
+    services.dispute(world.donor, ordered, "收到的荞麦受潮")
+    db.session.commit()
+    page = client_of(world.admin).get("/produce/review").data.decode()
+    assert f"/produce/listings/{waiting.id}" in page and f"/produce/orders/{ordered.id}" in page
+    assert "收到的荞麦受潮" in page
+    elsewhere = client_of(world.huining_admin).get("/produce/review").data.decode()
+    assert "待审核的胡麻油" not in elsewhere and "收到的荞麦受潮" not in elsewhere
