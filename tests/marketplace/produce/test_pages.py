@@ -228,3 +228,14 @@ def test_the_administrators_queue_holds_listings_to_verify_and_disputed_orders(
     assert "收到的荞麦受潮" in page
     elsewhere = client_of(world.huining_admin).get("/produce/review").data.decode()
     assert "待审核的胡麻油" not in elsewhere and "收到的荞麦受潮" not in elsewhere
+
+
+def test_each_party_reads_its_notice_in_chinese(
+    db: Any, world: World, ordered: ProduceOrder, client_of: Any
+) -> None:
+    services.hand_over(world.staff, ordered)
+    db.session.commit()
+    staff = client_of(world.staff).get("/notifications/").data.decode()
+    assert f"新的农产品订单，请安排交货：{ordered.listing.product}" in staff
+    donor = client_of(world.donor).get("/notifications/").data.decode()
+    assert f"农产品已交货，请确认收货：{ordered.listing.product}" in donor
