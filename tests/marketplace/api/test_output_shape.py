@@ -38,6 +38,7 @@ RESOURCE_KEYS = {
 MATCH_KEYS = {
     "id", "need_id", "resource_id", "quantity", "status", "score", "household", "village",
     "received_quantity", "satisfaction", "feedback",
+    "follow_ups",  # marketplace.followups: due date, status, outcome (never staff's note)
 }  # fmt: skip
 HOUSEHOLD_KEYS = {
     "id", "register_number", "name", "id_number", "phone", "village", "member_count",
@@ -173,6 +174,9 @@ def check_match(scene: Scene, caller: str, item: dict[str, Any]) -> list[int]:
     assert set(item) == MATCH_KEYS
     assert item["need_id"] == scene.ids["need"] and item["resource_id"] == scene.ids["resource"]
     assert item["score"] is None or isinstance(item["score"], float)
+    follow_up_keys = {"months", "questions", "due_on", "status", "overdue", "visited_on",
+                      "outcome"}  # fmt: skip
+    assert all(set(f) == follow_up_keys for f in item["follow_ups"])
     assert_name(scene, caller, item["household"])
     return [scene.ids["household"]] if caller in SEES_PERSONAL else []
 
