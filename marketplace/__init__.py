@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from flask_talisman import Talisman
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
+from marketplace import compression
 from marketplace.config import PROJECT_ROOT, check_config, load_config
 from marketplace.extensions import babel, bootstrap, csrf, db, limiter, login_manager, migrate
 
@@ -79,6 +80,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     _register_login(app)
     _register_blueprints(app)
     _register_errors(app)
+    compression.register(app)
     _register_template_helpers(app)
 
     from marketplace.cli import register_commands
@@ -208,7 +210,8 @@ def _register_login(app: Flask) -> None:
         from flask import g
         from flask_login import current_user
 
-        if g.get("token_auth") or current_user.is_authenticated:
+        static = bool(request.endpoint) and str(request.endpoint).split(".")[-1] == "static"
+        if (g.get("token_auth") or current_user.is_authenticated) and not static:
             response.headers["Cache-Control"] = "no-store"
             response.headers["Pragma"] = "no-cache"
         return response

@@ -157,6 +157,8 @@ def load_config() -> dict[str, Any]:
         "WTF_CSRF_CHECK_DEFAULT": False,
         "VALIDATION_ERROR_STATUS_CODE": 400,
         "MAX_CONTENT_LENGTH": _int("MAX_CONTENT_LENGTH", str(8 * 1024 * 1024)),
+        # Static files (CSS, JavaScript, the icon) may be kept by browsers this many seconds.
+        "SEND_FILE_MAX_AGE_DEFAULT": _int("SEND_FILE_MAX_AGE_DEFAULT", "3600"),
         "PAGE_SIZE": 30,
         # Ranking: JSON object of the matching library's component weights.
         "MATCH_WEIGHTS": os.environ.get("MATCH_WEIGHTS", ""),

@@ -23,6 +23,13 @@ def index() -> Any:
     )
 
 
+@bp.route("/favicon.ico")
+@public
+def favicon() -> Any:
+    """Browsers ask for it on every site; a real icon, not an error page."""
+    return current_app.send_static_file("favicon.ico")
+
+
 @bp.route("/dashboard")
 @signed_in
 def dashboard() -> Any:
