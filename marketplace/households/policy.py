@@ -19,16 +19,16 @@ if TYPE_CHECKING:
     from marketplace.accounts.models import User
     from marketplace.regions.models import Region
 
-I = IdentificationStatus  # noqa: E741
+S = IdentificationStatus
 # 精准识别: the legal moves of a household's identification; everything else is 409.
 IDENTIFICATION = Workflow(
     Household,
     {
-        I.DECLARED: {I.PROPOSED},  # 户申报、小组议 done: the village assesses and proposes it
-        I.PROPOSED: {I.REVIEWED, I.RETURNED},  # 入户查、逐级核: the township
-        I.REVIEWED: {I.CONFIRMED, I.RETURNED},  # 县确认: the county
-        I.CONFIRMED: {I.RETURNED},  # 市抽查 (or the county) finds it wrongly identified
-        I.RETURNED: {I.PROPOSED},  # corrected by the village and proposed again
+        S.DECLARED: {S.PROPOSED},  # 户申报、小组议 done: the village assesses and proposes it
+        S.PROPOSED: {S.REVIEWED, S.RETURNED},  # 入户查、逐级核: the township
+        S.REVIEWED: {S.CONFIRMED, S.RETURNED},  # 县确认: the county
+        S.CONFIRMED: {S.RETURNED},  # 市抽查 (or the county) finds it wrongly identified
+        S.RETURNED: {S.PROPOSED},  # corrected by the village and proposed again
     },
     column="identification",
     raced=None,
@@ -91,17 +91,17 @@ def is_identified(household: Household | None) -> bool:
 
 def can_propose(user: User, household: Household) -> bool:
     """The village's staff propose it after the village assessment (村评定)."""
-    return can_edit(user, household) and IDENTIFICATION.allows(household, I.PROPOSED)
+    return can_edit(user, household) and IDENTIFICATION.allows(household, S.PROPOSED)
 
 
 def can_review_identification(user: User, household: Household) -> bool:
-    return acts_at(user, household, TOWNSHIP) and IDENTIFICATION.allows(household, I.REVIEWED)
+    return acts_at(user, household, TOWNSHIP) and IDENTIFICATION.allows(household, S.REVIEWED)
 
 
 def can_confirm_identification(user: User, household: Household) -> bool:
     return (
         acts_at(user, household, COUNTY)
-        and IDENTIFICATION.allows(household, I.CONFIRMED)
+        and IDENTIFICATION.allows(household, S.CONFIRMED)
         and (user.role == Role.SUPERUSER or user.id != household.identification_reviewed_by_id)
     )
 
@@ -110,9 +110,9 @@ def can_send_back(user: User, household: Household) -> bool:
     """With a reason: the township what it reviews, the county what it confirms, the county and
     the city's spot checks a confirmed household."""
     levels = {
-        I.PROPOSED: TOWNSHIP,
-        I.REVIEWED: COUNTY,
-        I.CONFIRMED: SPOT_CHECKERS,
+        S.PROPOSED: TOWNSHIP,
+        S.REVIEWED: COUNTY,
+        S.CONFIRMED: SPOT_CHECKERS,
     }.get(household.identification)
     return levels is not None and acts_at(user, household, levels)
 

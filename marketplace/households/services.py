@@ -540,6 +540,27 @@ def identification_steps(household: Household) -> list[tuple[Any, bool]]:
     return [(label, n < done) for n, label in enumerate(SEVEN_STEPS)]
 
 
+def identification_queue(user: User) -> sa.Select[Any]:
+    """The households waiting for the user's step, oldest move first: for the village's staff
+    those to propose (declared, or sent back); for an administrator of a township those it
+    proposed, of a county those its townships reviewed (a superuser: both)."""
+    clauses: list[sa.ColumnElement[bool]] = []
+    if user.role in Role.EDITORS:
+        clauses.append(Household.identification.in_([S.DECLARED, S.RETURNED]))
+    if user.role == Role.SUPERUSER:
+        clauses.append(Household.identification.in_([S.PROPOSED, S.REVIEWED]))
+    elif user.role == Role.ADMIN:
+        waits = {RegionLevel.TOWNSHIP: S.PROPOSED, RegionLevel.COUNTY: S.REVIEWED}
+        clauses += [
+            sa.and_(Household.identification == waits[r.level],
+                    Region.path.startswith(r.path, autoescape=True))
+            for r in user.regions
+            if r.level in waits
+        ]  # fmt: skip
+    query = households_query(user).where(sa.or_(*clauses) if clauses else sa.false())
+    return query.order_by(Household.updated_at, Household.id)
+
+
 def _may_take(actor: User, household: Household, step: str) -> bool:
     """The actor's part in the step, whatever the state (the workflow judges that: 409)."""
     if step == "propose":

@@ -249,6 +249,18 @@ def remove_member(household_id: int, member_id: int) -> Any:
 # --- identification (精准识别) -------------------------------------------------------------
 
 
+@bp.route("/identification")
+@roles(*(Role.EDITORS | Role.ADMINS))
+def identification_queue() -> Any:
+    """精准识别: the households waiting for this user's step."""
+    page = paginate(services.identification_queue(current_user))
+    return render_template(
+        "households/identification_queue.html",
+        page=page,
+        identity=services.identity(current_user, list(page.items)),
+    )
+
+
 @bp.route("/<int:household_id>/propose", methods=["GET", "POST"])
 @roles(*Role.EDITORS)
 def propose(household_id: int) -> Any:

@@ -240,3 +240,34 @@ def test_the_demo_plays_household_plans_through_the_services(app: Any, demo: Any
     assert at_risk[0].register_number in listing
     page = browser.get(f"/plans/{at_risk[0].id}").get_data(as_text=True)
     assert "有返贫风险" in page and "纳入监测" in page
+
+
+def test_demo_households_arrive_identified_with_their_rosters(app: Any, demo: Any) -> None:
+    """Each demo household went through 精准识别 (proposed by its village's staff, reviewed for
+    its township, confirmed for its county) and has its whole roster, the head first: valid
+    ID card numbers, each person once, and the labour capacity the household was registered
+    with (the roster now decides it)."""
+    from marketplace.audit.models import AuditEvent
+    from marketplace.households.models import HouseholdMember, IdentificationStatus
+    from marketplace.households.services import ordered_roster, roster_labour
+
+    households = demo.session.scalars(sa.select(Household)).all()
+    assert {h.identification for h in households} == {IdentificationStatus.CONFIRMED}
+    assert all(h.village_assessed_on and h.identification_confirmed_by_id for h in households)
+    confirmed = demo.session.scalar(sa.select(sa.func.count(AuditEvent.id)).where(
+        AuditEvent.action == "identification_confirmed"))  # fmt: skip
+    assert confirmed == len(households)
+    numbers = list(demo.session.scalars(sa.select(HouseholdMember.id_number)))
+    assert len(numbers) == len(set(numbers)) == sum(h.member_count for h in households)
+    assert all(normalise_id_number(n) == n for n in numbers)
+    for h in households:
+        roster = ordered_roster(h)
+        assert roster[0].relation.value == "head" and roster[0].id_number == h.head_id_number
+        assert roster_labour(roster) == h.labour_capacity
+    browser = app.test_client()
+    browser.post("/login", data={"username": "jingyuan_staff", "password": DEMO_PASSWORD})
+    staffed = next(h for h in households if h.village_id in {
+        r.id for r in demo.session.scalar(sa.select(User).where(
+            User.username == "jingyuan_staff")).regions})  # fmt: skip
+    page = browser.get(f"/households/{staffed.id}").get_data(as_text=True)
+    assert "县已确认" in page and staffed.head_id_number in page and "名册已录" in page

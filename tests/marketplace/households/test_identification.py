@@ -365,3 +365,31 @@ def test_only_confirmed_households_needs_are_verified(
     with pytest.raises(ServiceError) as gate:
         needs.verify_need(levels["county"], other)
     assert gate.value.status == 409 and gate.value.message == needs.NOT_IDENTIFIED
+
+
+def test_each_level_finds_what_waits_for_it(
+    client: Any, db: Any, login: Any, levels: dict[str, User], declared: Household,
+    make_household: Any, world: World,
+) -> None:  # fmt: skip
+    """/households/identification lists the households waiting for the reader's step."""
+    proposed = make_household(world.village, identification=S.DECLARED, head_name="赵六")
+    reviewed = make_household(world.village, identification=S.DECLARED, head_name="钱七")
+    _at(proposed, S.PROPOSED, levels)
+    _at(reviewed, S.REVIEWED, levels)
+    db.session.commit()
+    waiting = {
+        "staff": {declared.register_number},
+        "township": {proposed.register_number},
+        "other_township": set(),
+        "county": {reviewed.register_number},
+        "city": set(),
+    }
+    numbers = {h.register_number for h in (declared, proposed, reviewed, world.household)}
+    for who, expected in waiting.items():
+        client.post("/logout")
+        login(levels[who])
+        html = client.get("/households/identification").data.decode()
+        assert {n for n in numbers if n in html} == expected, who
+    client.post("/logout")
+    login(world.auditor)
+    assert client.get("/households/identification").status_code == 403
