@@ -72,6 +72,9 @@ REGION_COLUMNS = [c for c in COLUMN_LABELS if c not in HOUSEHOLD_COLUMNS]
 # The five routes (五个一批): what was asked and given along each.
 ROUTE_COLUMNS = ["posted", "verified", "matched", "fulfilled", "unmet", "value_pledged",
                  "value_delivered"]  # fmt: skip
+# ... and whether it lasted (follow-ups of results), and the income it added.
+ROUTE_COLUMNS += ["follow_ups_due", "follow_up_completion", "effective_share_6",
+                  "effective_share_12", "income_added"]  # fmt: skip
 # Repeated aid is counted per household, not per category or donor.
 CATEGORY_COLUMNS = [c for c in REGION_COLUMNS if c != "aided_repeatedly"]
 ORGANIZATION_COLUMNS = [

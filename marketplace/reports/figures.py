@@ -325,7 +325,7 @@ def _add_follow_ups(figures: MonthFigures, inside: Any, first: date) -> None:
         sa.select(
             FollowUp.status, FollowUp.due_on, FollowUp.months, FollowUp.effective,
             FollowUp.income, FollowUp.visited_on, Need.household_id, Need.category, Region.path,
-            Resource.organization_id,
+            Resource.organization_id, Need.subcategory,
         )
         .join(Match, FollowUp.match_id == Match.id)
         .join(Need, Match.need_id == Need.id)
@@ -340,7 +340,7 @@ def _add_follow_ups(figures: MonthFigures, inside: Any, first: date) -> None:
         )
     )  # fmt: skip
     for (status, due_on, months, effective, income, visited_on, household_id, category, path,
-         org_id) in rows:  # fmt: skip
+         org_id, subcategory) in rows:  # fmt: skip
         done = status == FollowUpStatus.DONE
         delta = Tally()
         if first <= due_on < end and due_on <= today:
@@ -354,7 +354,7 @@ def _add_follow_ups(figures: MonthFigures, inside: Any, first: date) -> None:
             if household_id is not None:
                 delta.values["income_follow_ups"] = income or Decimal(0)
                 delta.values["income_added"] = income or Decimal(0)
-        figures.add(path, category, org_id, delta)
+        figures.add(path, category, org_id, delta, subcategory)
 
 
 def _add_households(figures: MonthFigures, inside: Any, first: date) -> None:
@@ -395,7 +395,7 @@ def _add_produce_income(figures: MonthFigures, inside: Any, first: date) -> None
         delta = Tally()
         delta.values["income_produce"] = amount or Decimal(0)
         delta.values["income_added"] = amount or Decimal(0)
-        figures.add(path, category.split(".")[0], org_id, delta)
+        figures.add(path, category.split(".")[0], org_id, delta, category)
 
 
 def _organization_names(ids: Iterable[int]) -> dict[str, str]:

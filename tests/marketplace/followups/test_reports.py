@@ -102,6 +102,9 @@ def test_follow_up_figures_roll_up_from_village_to_city(october: World, region: 
     by_category = data[JINGYUAN]["category"]
     assert by_category["jobs"]["effective_share_6"] == 0.5
     assert by_category["industry"]["effective_share_12"] == 1.0
+    by_route = data[JINGYUAN]["route"]  # jobs and industry: developing production and jobs
+    assert by_route["production"]["follow_up_completion"] == 0.75
+    assert by_route["production"]["income_follow_ups"] == 12000.0
     by_donor = data[JINGYUAN]["organization"]
     assert by_donor[str(october.org.id)]["income_follow_ups"] == 9000.0
     assert by_donor[str(october.other_org.id)]["income_follow_ups"] == 3000.0
@@ -119,6 +122,8 @@ def test_the_month_page_and_the_workbook_show_them(client: Any, login: Any, octo
     assert "跟踪回访完成率" in section and "75.0%" in section
     assert "6个月仍见效比例" in section and "66.7%" in section
     assert "12,000.00" in section  # the income recorded for households in October
+    routes = page.split("按五个一批", 1)[1].split("</table>", 1)[0]
+    assert "跟踪回访完成率" in routes and "75.0%" in routes
     workbook = client.get(f"/reports/export.xlsx?month=2026-10&region={JINGYUAN}")
     sheet = load_workbook(BytesIO(workbook.data)).worksheets[0]
     headers = [c.value for c in sheet[1]]
