@@ -79,4 +79,4 @@ class VerifyForm(FlaskForm):
         validators=[InputRequired(_l("This field is required.")), Length(max=40)],
         render_kw={"autocomplete": "off", "placeholder": "XXXX-XXXX-XXXX-XXXX-XXXX"},
     )
-    submit = SubmitField(_l("Check"))
+    submit = SubmitField(_l("Check the code"))
