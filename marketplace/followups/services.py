@@ -252,6 +252,12 @@ def record(
                date=help_arrived_on(match)),
             field="visited_on",
         )  # fmt: skip
+    if outcome.visited_on < policy.opens_on(follow_up):
+        raise ServiceError(
+            _l("A visit for the check at %(n)s months is from %(date)s on.",
+               n=follow_up.months, date=policy.opens_on(follow_up)),
+            field="visited_on",
+        )  # fmt: skip
     if outcome.effective is None:
         raise ServiceError(_l("Answer this question."), field="effective")
     if asked.producing is not None and outcome.producing is None:

@@ -96,6 +96,11 @@ def test_refusals_are_at_the_field_with_the_input_kept(
     html = refused.get_data(as_text=True)
     assert refused.status_code == 400 and "回访日期不能晚于今天。" in html
     assert date.fromordinal(tomorrow).isoformat() in html
+    # a visit long before the check (the month after the help arrived is not the check at 1)
+    early = match.received_on.isoformat()
+    refused = submit(client, _page(match), {"effective": "yes", "amount": "1", "visited_on": early})
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 400 and "1 个月回访的入户日期应在" in html
     # the question not answered
     refused = submit(client, _page(match), {"effective": ""})
     assert refused.status_code == 400 and "请回答此问题。" in refused.get_data(as_text=True)
