@@ -12,8 +12,10 @@ from typing import Any
 
 import pytest
 
+from marketplace.accounts.models import VerificationStatus
 from marketplace.notifications.services import notify
 from marketplace.roles import Role
+from tests.conftest import JINGYUAN
 from tests.pages import forms_of
 
 
@@ -53,19 +55,22 @@ def test_the_pager_keeps_the_filters_of_the_list(
 
 
 def test_users_and_organizations_are_paged(
-    app: Any, client: Any, login: Any, world: Any, make_user: Any, monkeypatch: Any
+    app: Any, client: Any, login: Any, world: Any, make_user: Any, make_org: Any, monkeypatch: Any
 ) -> None:
     monkeypatch.setitem(app.config, "PAGE_SIZE", 2)
     for number in range(3):
         make_user(Role.STAFF, [world.village], username=f"pagestaff{number}")
+        make_org(VerificationStatus.PENDING, region_code=JINGYUAN, name=f"待审单位{number}")
     login(world.admin)
     first = client.get("/admin/users").data.decode()
     total = int(re.search(r"共 (\d+) 条", first).group(1))  # type: ignore[union-attr]
     assert total >= 5 and first.count("<tr>") - 1 == 2  # the header row and two users
     last = client.get(f"/admin/users?page={(total + 1) // 2}").data.decode()
     assert f"共 {total} 条" in last
-    orgs = client.get("/admin/organizations?status=all").data.decode()
-    assert re.search(r"共 \d+ 条", orgs)
+    pending = client.get("/admin/organizations").data.decode()
+    assert "第 1–2 条，共 3 条" in pending and "待审单位2" in pending and "待审单位0" not in pending
+    rest = client.get("/admin/organizations?status=pending&page=2").data.decode()
+    assert "第 3–3 条，共 3 条" in rest and "待审单位0" in rest
 
 
 def _menu(page: str) -> str:
