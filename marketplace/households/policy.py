@@ -31,7 +31,6 @@ IDENTIFICATION = Workflow(
         S.RETURNED: {S.PROPOSED},  # corrected by the village and proposed again
     },
     column="identification",
-    raced=None,
 )
 
 

@@ -20,7 +20,7 @@ from openpyxl import load_workbook
 from marketplace.accounts.models import User
 from marketplace.errors import Problem, ServiceError
 from marketplace.extensions import db
-from marketplace.households.models import Household
+from marketplace.households.models import Household, HouseholdMember
 from marketplace.households.policy import can_edit
 from marketplace.households.services import (
     ALREADY_REGISTERED,
@@ -483,6 +483,15 @@ def _check_duplicates(preview: Preview) -> None:
             if row.values.get(name) in taken:
                 row.errors.append(_("%(column)s: %(problem)s", column=HOUSEHOLD_HEADERS[name],
                                     problem=str(ALREADY_REGISTERED[name])))  # fmt: skip
+    # One person, one household: a new head already in a household's roster.
+    heads = [r.values.get("head_id_number") or "" for r in preview.households]
+    in_rosters: set[str] = set()
+    member = HouseholdMember.id_number
+    for chunk in _chunks([h for h in heads if h]):
+        in_rosters.update(db.session.scalars(sa.select(member).where(member.in_(chunk))))
+    for row in (r for r in preview.households if r.values.get("head_id_number") in in_rosters):
+        row.errors.append(_("%(column)s: %(problem)s", column=HOUSEHOLD_HEADERS["head_id_number"],
+                            problem=str(IN_ANOTHER_ROSTER)))  # fmt: skip
 
 
 def _link_needs(user: User, preview: Preview) -> None:

@@ -163,3 +163,25 @@ def test_members_checked_row_by_row_then_imported_with_their_households(
     event = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "register_imported"))
     assert event.after["members"] == 7 and "王小" not in str(event.after)
     assert "7 名家庭成员" in client.get("/households/").get_data(as_text=True)
+
+
+def test_a_new_household_whose_head_is_in_a_roster_already_is_flagged(
+    client: Any,
+    template: bytes,
+    world: World,
+    db: Any,
+) -> None:
+    from marketplace.households import services
+
+    household = household_row(world.village, 1)
+    services.add_member(
+        world.staff, world.household, relation="son", name=household["户主姓名"],
+        id_number=household["户主身份证号"], labour="strong", health="healthy",
+        disability_grade=None, schooling="junior", in_school=False, skills="",
+        working_away=False,
+    )  # fmt: skip
+    db.session.commit()
+    preview = read_upload(world.staff, fill_all(template, [household], []), 20_000)
+    (row,) = preview.rows_with_errors
+    assert row.sheet == "贫困户"
+    assert row.errors == ["户主身份证号：此人已在某一户的家庭成员名册中。"]
