@@ -143,6 +143,9 @@ def load_config() -> dict[str, Any]:
         "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", True),
         # A rate-limit store that is down (Redis) degrades to per-process limits with a logged
         # warning instead of failing every request.
+        # A moving window: "20 a minute" means in any 60 seconds, not per clock minute (a
+        # fixed window lets 40 through around the turn of a minute).
+        "RATELIMIT_STRATEGY": "moving-window",
         "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         "RATELIMIT_SWALLOW_ERRORS": True,
         # HTTPS: off for the embedded default on 127.0.0.1, on behind a TLS proxy.
