@@ -175,7 +175,7 @@ def _check_fields(values: dict[str, Any], household: Household | None) -> None:
         if db.session.scalar(query) is not None:
             raise ServiceError(ALREADY_REGISTERED[field], field=field)
     elsewhere = sa.select(HouseholdMember.id).where(
-        HouseholdMember.id_number == values["head_id_number"]
+        HouseholdMember.id_number != "", HouseholdMember.id_number == values["head_id_number"]
     )
     if household is not None:
         elsewhere = elsewhere.where(HouseholdMember.household_id != household.id)
@@ -347,8 +347,11 @@ def registered_elsewhere(numbers: list[str], household_ids: set[int]) -> set[str
     others = household_ids or {0}
     for start in range(0, len(numbers), 500):
         chunk = [n for n in numbers[start : start + 500] if n]
+        # != '': the condition of the partial unique index, which the lookup then uses.
         in_rosters = sa.select(HouseholdMember.id_number).where(
-            HouseholdMember.id_number.in_(chunk), HouseholdMember.household_id.not_in(others)
+            HouseholdMember.id_number != "",
+            HouseholdMember.id_number.in_(chunk),
+            HouseholdMember.household_id.not_in(others),
         )
         heads = sa.select(Household.head_id_number).where(
             Household.head_id_number.in_(chunk), Household.id.not_in(others)

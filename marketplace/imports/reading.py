@@ -488,7 +488,9 @@ def _check_duplicates(preview: Preview) -> None:
     in_rosters: set[str] = set()
     member = HouseholdMember.id_number
     for chunk in _chunks([h for h in heads if h]):
-        in_rosters.update(db.session.scalars(sa.select(member).where(member.in_(chunk))))
+        in_rosters.update(
+            db.session.scalars(sa.select(member).where(member != "", member.in_(chunk)))
+        )
     for row in (r for r in preview.households if r.values.get("head_id_number") in in_rosters):
         row.errors.append(_("%(column)s: %(problem)s", column=HOUSEHOLD_HEADERS["head_id_number"],
                             problem=str(IN_ANOTHER_ROSTER)))  # fmt: skip
