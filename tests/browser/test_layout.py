@@ -3,9 +3,10 @@
 On the phone: the document is never wider than the screen, no table cell holding text is
 narrower than 40 px (lists turn into cards, wide figures scroll inside their own region), and
 axe-core (tests/browser/vendor, every rule it runs by default) finds nothing of any impact.
-At the desk: the menu is one line on every page (no entry broken over two lines either), the
-page no wider than the window, and axe finds nothing on each role's first page (the menu as a
-desk shows it). On the phone the menu opens from its button and marks the current section.
+At the desk: the menu is one line inside the window on every page (no entry broken over two
+lines either; in English too), the page no wider than the window, and axe finds nothing on
+each role's first page (the menu as a desk shows it). On the phone the menu opens from its
+button and marks the current section.
 """
 
 from __future__ import annotations
@@ -127,11 +128,12 @@ MEASURE = """() => {
   }
   // The menu's lines: its entries side by side, none of them broken over two lines.
   const middles = [];
-  let wrapped = 0;
+  let wrapped = 0, right = 0;
   for (const item of document.querySelectorAll('#mainnav > ul > li, #mainnav > form')) {
     const box = item.getBoundingClientRect();
     if (!box.height) continue;
     middles.push(box.top + box.height / 2);
+    right = Math.max(right, box.right);
     const control = item.querySelector('a, button, input') || item;
     const style = getComputedStyle(control);
     const inner = control.getBoundingClientRect().height
@@ -141,7 +143,7 @@ MEASURE = """() => {
   middles.sort((a, b) => a - b);
   const rows = middles.filter((m, i) => i === 0 || m - middles[i - 1] > 20).length;
   return {width: document.documentElement.scrollWidth, viewport: window.innerWidth,
-          narrow: narrow, menuLines: rows + wrapped};
+          narrow: narrow, menuLines: rows + wrapped, menuRight: Math.ceil(right)};
 }"""
 
 
@@ -189,8 +191,17 @@ def test_every_page_at_a_desk(site: Site, browser: Any, ids: dict[str, int], rol
             problems.append(f"{path}: the menu takes {seen['menuLines']} lines at 1366 px")
         if seen["width"] > seen["viewport"]:
             problems.append(f"{path}: the document is {seen['width']} px wide at 1366 px")
+        if seen["menuRight"] > seen["viewport"]:
+            problems.append(f"{path}: the menu ends at {seen['menuRight']} px, past the window")
         if path == PAGES[role][0]:  # the menu and the layout of a desk, once a role
             problems += [f"{path}: axe: {v}" for v in axe_violations(page)]
+    # English labels are longer: the menu still fits on one line.
+    page.goto(f"{site.url}/lang/en")
+    for path in PAGES[role][:2]:
+        visit(page, site.url + path.format(**ids))
+        seen = page.evaluate(MEASURE)
+        if seen["menuLines"] != 1 or seen["menuRight"] > seen["viewport"]:
+            problems.append(f"{path} in English: the menu is not one line inside the window")
     page.context.close()
     assert not problems, "\n".join(problems)
 
