@@ -30,6 +30,8 @@ def register(app: Flask) -> None:
     def compress(response: Any) -> Any:
         if (
             response.status_code != 200
+            # API clients are programs on fast links that may not decode gzip; leave them be
+            or request.path.startswith("/api/")
             or (response.is_streamed and not response.direct_passthrough)
             or "gzip" not in request.headers.get("Accept-Encoding", "")
             or "Content-Encoding" in response.headers

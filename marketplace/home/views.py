@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user
 
 from marketplace.accounts import policy as accounts_policy
@@ -26,8 +36,16 @@ def index() -> Any:
 @bp.route("/favicon.ico")
 @public
 def favicon() -> Any:
-    """Browsers ask for it on every site; a real icon, not an error page."""
-    return current_app.send_static_file("favicon.ico")
+    """Browsers ask for it on every site; a real icon, not an error page (read once: 4 KiB)."""
+    global _FAVICON
+    if _FAVICON is None:
+        _FAVICON = (Path(current_app.static_folder or "") / "favicon.ico").read_bytes()
+    answer = Response(_FAVICON, mimetype="image/vnd.microsoft.icon")
+    answer.cache_control.max_age = current_app.get_send_file_max_age("favicon.ico") or 3600
+    return answer
+
+
+_FAVICON: bytes | None = None
 
 
 @bp.route("/dashboard")

@@ -52,7 +52,6 @@ def test_static_files_may_be_kept_pages_of_the_signed_in_may_not(
 def test_the_favicon_is_an_icon(client: Any, db: Any) -> None:
     icon = client.get("/favicon.ico")
     body = icon.data
-    icon.close()  # a file answer: its file is open until the answer is closed
     assert icon.status_code == 200
     assert icon.mimetype in ("image/vnd.microsoft.icon", "image/x-icon")
     assert body[:4] == b"\x00\x00\x01\x00"  # the ICO signature
