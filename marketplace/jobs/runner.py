@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import traceback
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -133,7 +134,9 @@ class Jobs:
             counts = job.body(_Run(run_id))
         except Exception as exc:
             session.rollback()
-            log.exception("periodic task %s failed", job.name)
+            # The traceback as text: a record holding the exception would keep its frames,
+            # and the database connection they reached, alive.
+            log.error("periodic task %s failed\n%s", job.name, traceback.format_exc())
             failed = session.get(JobRun, run_id)
             assert failed is not None
             failed.outcome = JobOutcome.FAILED

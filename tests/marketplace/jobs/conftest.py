@@ -3,6 +3,7 @@ queue name no one else uses (removed afterwards). They share the session's datab
 
 from __future__ import annotations
 
+import gc
 import os
 import socket
 import time
@@ -80,6 +81,7 @@ def make_jobs_app(app: Any, db: Any, tmp_path: Any) -> Iterator[Callable[..., An
             _db.engine.dispose()
     limiter.init_app(app)  # the one limiter back on the session app
     limiter.reset()
+    gc.collect()  # a connection left open fails this test, not the next one
 
 
 def _flush_redis(huey: Any) -> None:

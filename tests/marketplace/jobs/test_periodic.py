@@ -194,8 +194,7 @@ def test_a_failing_run_is_recorded_and_rolled_back(
         from marketplace.needs.models import Need
 
         need = app_db.session.get(Need, need_id)
-        need.title = "改了一半"
-        app_db.session.flush()
+        need.title = "改了一半"  # a change made, not yet committed
         raise RuntimeError("the service broke")
 
     job = PERIODIC_BY_NAME["expire"]
