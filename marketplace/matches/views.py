@@ -415,7 +415,9 @@ def _resource_page(_sender: Any, *, user: Any, resource: Resource) -> dict[str, 
             )
         )
     suggestions = []
-    if policy.can_see_suggestions(user, resource) and resource_policy.is_public(resource):
+    # The page's panel is for the members, who pledge from it; the API serves the same
+    # ranking to whoever can_see_suggestions admits.
+    if member and resource_policy.is_public(resource):
         found = scoring.suggest_needs(resource, limit=10)
         names = households.identity(user, [n.household for n, _s in found if n.household])
         suggestions = [(n, s, names[n.household.id]["name"] if n.household else "")
