@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import selectinload
 
 from marketplace.accounts.models import User
 from marketplace.accounts.services import admins_over, staff_of
@@ -618,6 +619,7 @@ def decisions_of(household: Household) -> list[StatusDecision]:
         db.session.scalars(
             sa.select(StatusDecision)
             .where(StatusDecision.household_id == household.id)
+            .options(selectinload(StatusDecision.decided_by))
             .order_by(StatusDecision.decided_on.desc(), StatusDecision.id.desc())
         )
     )
@@ -671,7 +673,18 @@ def plan_view(user: User, household: Household, board: bool = False) -> PlanView
     masked whoever prints it."""
     personal = policy.can_see_personal(user, household) and not board
     plan = plan_of(household)
-    measures = list(plan.measures) if plan is not None else []
+    measures = (
+        list(
+            db.session.scalars(
+                sa.select(Measure)
+                .where(Measure.plan_id == plan.id)
+                .options(selectinload(Measure.responsible))
+                .order_by(Measure.id)
+            )
+        )
+        if plan is not None
+        else []
+    )
     by_measure = needs_of_measures([m.id for m in measures])
     shocks = shocks_of(household)
     risk = risk_of(household, [s for s in shocks if s.resolved_on is None])
