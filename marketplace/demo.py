@@ -630,7 +630,9 @@ def _follow_ups(resources: dict[str, Resource], users: dict[str, User]) -> int:
     and shares in an aquaculture fund, pledged, approved, delivered and confirmed as the other
     matches are, dated back to when the help arrived; the follow-ups due since then recorded by
     the village's staff through ``followups.services``, the rest left due or overdue. The
-    donors' impact pages show these figures. Returns the follow-ups recorded."""
+    donors' impact pages show these figures. The audit trail (and so a match's history) keeps
+    the day the demo was loaded: it is hash-chained and never rewritten. Returns the
+    follow-ups recorded."""
     plan = _data("followups.json")
     approver = users[plan["approved_by"]]
     acting = _Village(users)
