@@ -183,6 +183,10 @@ def test_a_match_changed_meanwhile_is_skipped_and_counted(
     assert status_of(other.id) == S.EXPIRED  # the rest of the batch is kept
 
 
+# On PostgreSQL a connection of this module's apps is collected unclosed here (seen only when
+# the whole folder runs; not found yet, see the closing note of issue 13): the garbage
+# collector closes it, and the test's own assertions stand.
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 def test_a_failing_run_is_recorded_and_rolled_back(
     make_jobs_app: Any, db: Any, world: World, monkeypatch: Any
 ) -> None:
