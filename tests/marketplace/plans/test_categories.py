@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from marketplace.needs.models import Need
 from marketplace.reports import services as reports
 from marketplace.reports.figures import compute_month
+from marketplace.timefmt import beijing_today
 from marketplace.vocab import CATEGORIES, CATEGORY_TREE, Route
 from tests.conftest import JINGYUAN, World
 from tests.marketplace.test_migrations import _migrated, _postgres_schema
@@ -123,3 +124,33 @@ def test_the_report_splits_the_help_by_route(
     page = client.get(f"/reports/?month=2026-10&region={JINGYUAN}").data.decode()
     assert "按五个一批" in page and "易地搬迁脱贫一批" in page and "社会保障兜底" in page
     assert "两不愁三保障全部达标户数" in page
+
+
+def test_a_month_frozen_before_these_figures_shows_them_as_dashes(
+    db: Any, world: World, region: Any, client: Any, login: Any
+) -> None:
+    """A snapshot taken before the household and route figures existed: the page answers, and
+    those figures show "—" (not 0: nobody counted them then)."""
+    from marketplace.reports.figures import HOUSEHOLD_COUNTS, ROUTE
+    from marketplace.reports.models import ReportSnapshot
+
+    today = beijing_today()
+    month = date(today.year, today.month, 1)  # the world's needs were posted now
+    figures = compute_month(region(JINGYUAN), month)
+    for entry in figures["regions"].values():
+        entry.pop(ROUTE, None)
+        for name in HOUSEHOLD_COUNTS:
+            entry["all"].pop(name, None)
+    text = month.strftime("%Y-%m")
+    db.session.add(ReportSnapshot(month=text, region=region(JINGYUAN), figures=figures))
+    db.session.commit()
+    login(world.admin)
+    page = client.get(f"/reports/?month={text}&region={JINGYUAN}")
+    assert page.status_code == 200
+    html = page.data.decode()
+    assert "冻结" in html  # read from the snapshot
+    households = html.split('<h2 class="h5 mt-3">各地区农户情况</h2>', 1)[1].split("</table>")[0]
+    township = households.split(world.village.parent.name, 1)[1].split("</tr>", 1)[0]
+    assert township.count("<td>—</td>") == len(HOUSEHOLD_COUNTS)
+    routes = html.split('<h2 class="h5 mt-3">按五个一批</h2>', 1)[1].split("</table>", 1)[0]
+    assert "<td>—</td>" in routes and "<td>0</td>" not in routes
