@@ -24,13 +24,13 @@ LIMITS: dict[tuple[str | None, str], int] = {
     (None, "/search?q=洗衣机"): 12,
     (None, "need"): 10,
     (None, "resource"): 8,
-    ("appliance", "/needs/browse"): 12,
+    ("appliance", "/needs/browse"): 14,  # with the progress of the page's needs (one query)
     ("appliance", "/dashboard"): 10,
     ("appliance", "resource"): 40,
     ("jingyuan_staff", "/dashboard"): 15,
     ("jingyuan_staff", "/needs/"): 12,
     ("jingyuan_staff", "/households/"): 12,
-    ("jingyuan_staff", "need"): 20,
+    ("jingyuan_staff", "need"): 24,  # progress, roster and follow-ups added in issues 14-16
     ("jingyuan_admin", "household"): 30,
     ("jingyuan_admin", "/dashboard"): 14,
     ("jingyuan_admin", "/matches/"): 18,
