@@ -198,6 +198,14 @@ def test_two_app_processes_and_a_worker_over_one_database(cluster: dict[str, Any
     )
     assert wait_for(lambda: ran() >= 1, 60), "the worker did not run the job"
 
+    # This process's app is done: its pooled connections closed now, not by the garbage
+    # collector in some later test.
+    with app.app_context():
+        from marketplace.extensions import db as app_db
+
+        app_db.session.remove()
+        app_db.engine.dispose()
+
     # The sign-in limit holds across processes: 20 attempts a minute from one address in all.
     # (A's one sign-in above counted.) Wrong passwords, alternating between the processes.
     attempts = 1
