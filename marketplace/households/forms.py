@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
     DecimalField,
-    HiddenField,
     IntegerField,
     SearchField,
     StringField,
@@ -30,19 +27,10 @@ from marketplace.households.models import (
 )
 from marketplace.households.services import MEMBER_COUNT_MESSAGE
 from marketplace.validation import Normalised, normalise_id_number, normalise_mobile
-from marketplace.vocab import HouseholdStatus, LabourCapacity, PovertyCause
+from marketplace.vocab import LabourCapacity, PovertyCause
 
 # Codes typed from a paper register: no autocorrection, capitals, nothing remembered.
 CODE = {"autocapitalize": "characters", "spellcheck": "false", "autocomplete": "off"}
-
-
-class StatusKept(HiddenField):
-    """A household's status, kept as it is whatever is posted: it changes only through the
-    decisions on the household's plan (exit by assessment, monitoring: marketplace.plans),
-    never by editing the register. A new household is poor."""
-
-    def process_formdata(self, valuelist: list[Any]) -> None:
-        return None
 
 
 class HouseholdForm(FlaskForm):
@@ -69,8 +57,8 @@ class HouseholdForm(FlaskForm):
     )
     primary_cause = SelectField(_l("Main poverty cause"), choices=PovertyCause.choices())
     other_causes = SelectMultipleField(_l("Other causes"), choices=PovertyCause.choices())
-    # Not edited here: exit is an assessment and monitoring a decision (marketplace.plans).
-    status = StatusKept(default=HouseholdStatus.POOR.value)
+    # No status here: a new household is poor, and its status changes only through the
+    # decisions on its plan (exit by assessment, monitoring: households.policy.STATUS_WORKFLOW).
     labour_capacity = SelectField(_l("Labour capacity"), choices=LabourCapacity.choices())
     income_per_capita = DecimalField(
         _l("Income per person per year (yuan)"),

@@ -14,6 +14,7 @@ from marketplace.permissions import in_scope
 from marketplace.regions.models import RegionLevel
 from marketplace.roles import Role
 from marketplace.transitions import Workflow
+from marketplace.vocab import HouseholdStatus
 
 if TYPE_CHECKING:
     from marketplace.accounts.models import User
@@ -31,6 +32,20 @@ IDENTIFICATION = Workflow(
         S.RETURNED: {S.PROPOSED},  # corrected by the village and proposed again
     },
     column="identification",
+)
+
+# A household's status (未脱贫, 已脱贫, 监测户): the legal moves, everything else is 409. The
+# register's form and import never change it once the household is registered (the status is
+# not among households.services.EDITABLE_FIELDS); only the decisions above the register move it,
+# each with its reason (marketplace.plans: exit by assessment, monitoring when an exited
+# household is at risk, release from monitoring by the same assessment, return to poverty).
+STATUS_WORKFLOW = Workflow(
+    Household,
+    {
+        HouseholdStatus.POOR: {HouseholdStatus.EXITED},
+        HouseholdStatus.EXITED: {HouseholdStatus.MONITORED, HouseholdStatus.POOR},
+        HouseholdStatus.MONITORED: {HouseholdStatus.EXITED, HouseholdStatus.POOR},
+    },
 )
 
 

@@ -48,7 +48,6 @@ EDITABLE_FIELDS = (
     "member_count",
     "primary_cause",
     "other_causes",
-    "status",
     "labour_capacity",
     "income_per_capita",
 )
@@ -183,7 +182,8 @@ def _check_fields(values: dict[str, Any], household: Household | None) -> None:
         raise ServiceError(IN_ANOTHER_ROSTER, field="head_id_number")
     refuse_first(household_problems(values))
     values["primary_cause"] = PovertyCause(values["primary_cause"])
-    values["status"] = HouseholdStatus(values["status"])
+    if "status" in values:  # a new household's (the demo's): poor unless given
+        values["status"] = HouseholdStatus(values["status"])
     values["labour_capacity"] = LabourCapacity(values["labour_capacity"])
     values["other_causes"] = [
         PovertyCause(c).value
@@ -215,9 +215,19 @@ def create_household(actor: User, village: Region, **values: Any) -> Household:
     return household
 
 
+STATUS_NOT_EDITED = _l(
+    "A household's status is not edited on the register: it changes only by the decisions on "
+    "its plan (exit by assessment, monitoring, return to poverty)."
+)
+
+
 def update_household(actor: User, household: Household, village: Region, **values: Any) -> None:
+    """The register's fields (EDITABLE_FIELDS); never the status (households.policy
+    .STATUS_WORKFLOW: the plan's decisions) nor the identification (``identify``)."""
     if not policy.can_edit(actor, household) or not policy.can_keep_register_of(actor, village):
         raise ServiceError(_l("Only the staff of this village may change its register."), 403)
+    if "status" in values:
+        raise ServiceError(STATUS_NOT_EDITED, 409)
     if village.level != RegionLevel.VILLAGE:
         raise ServiceError(_l("Choose a village."), field="village")
     _check_fields(values, household)

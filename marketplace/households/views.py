@@ -88,7 +88,6 @@ def _values(form: HouseholdForm) -> dict[str, Any]:
         "member_count": form.member_count.data,
         "primary_cause": form.primary_cause.data,
         "other_causes": form.other_causes.data or [],
-        "status": form.status.data,
         # Absent while the roster decides it (the service then works it out).
         "labour_capacity": form.labour_capacity.data if "labour_capacity" in form else "full",
         "income_per_capita": form.income_per_capita.data,
@@ -145,7 +144,6 @@ def edit(household_id: int) -> Any:
     if not form.is_submitted():
         form.village.data = household.village_id
         form.primary_cause.data = household.primary_cause.value
-        form.status.data = household.status.value
         if "labour_capacity" in form:
             form.labour_capacity.data = household.labour_capacity.value
     if submitted(form, lambda: services.update_household(

@@ -3,7 +3,8 @@ moves of a measure and of a household's status.
 
 Village staff keep the plan (measures, guarantee checks, shocks) of the villages they serve;
 administrators of the region decide a household's status: exit by assessment (脱贫), monitoring
-(防返贫) and return to poverty (返贫). A status changes only through ``STATUS_WORKFLOW``.
+(防返贫) and return to poverty (返贫). A status changes only through
+``households.policy.STATUS_WORKFLOW``, by these decisions.
 """
 
 from __future__ import annotations
@@ -20,19 +21,6 @@ from marketplace.vocab import HouseholdStatus
 
 if TYPE_CHECKING:
     from marketplace.accounts.models import User
-
-# A household's status, moved only by decisions with their reasons (plans.services): exit by
-# assessment, monitoring when an exited household is at risk, release from monitoring by the
-# same assessment, return to poverty. households.policy held no status workflow; this one is the
-# only writer of household.status besides the register's creation.
-STATUS_WORKFLOW = Workflow(
-    Household,
-    {
-        HouseholdStatus.POOR: {HouseholdStatus.EXITED},
-        HouseholdStatus.EXITED: {HouseholdStatus.MONITORED, HouseholdStatus.POOR},
-        HouseholdStatus.MONITORED: {HouseholdStatus.EXITED, HouseholdStatus.POOR},
-    },
-)
 
 MEASURE_WORKFLOW = Workflow(
     Measure,
@@ -89,7 +77,7 @@ def _decides(user: User, household: Household, to: HouseholdStatus) -> bool:
     return (
         user.role in Role.ADMINS
         and in_scope(user, household.village)
-        and STATUS_WORKFLOW.allows(household, to)
+        and households.STATUS_WORKFLOW.allows(household, to)
     )
 
 

@@ -33,6 +33,7 @@ from marketplace.db import utcnow
 from marketplace.errors import Problem, ServiceError, refuse_first
 from marketplace.extensions import db
 from marketplace.households.models import Household
+from marketplace.households.policy import STATUS_WORKFLOW
 from marketplace.households.services import households_query
 from marketplace.needs import services as needs
 from marketplace.needs.models import Need
@@ -550,7 +551,7 @@ def exit_problems(household: Household) -> list[str]:
 def _require_decider(actor: User, household: Household, to: HouseholdStatus) -> None:
     if actor.role not in Role.ADMINS or not in_scope(actor, household.village):
         raise ServiceError(ONLY_ADMINS, 403)
-    if not policy.STATUS_WORKFLOW.allows(household, to):
+    if not STATUS_WORKFLOW.allows(household, to):
         raise ServiceError(
             _l("The household's status cannot change that way from where it is."), 409
         )
@@ -559,7 +560,7 @@ def _require_decider(actor: User, household: Household, to: HouseholdStatus) -> 
 def _decide(
     actor: User, household: Household, to: HouseholdStatus, reason: str = "", **values: Any
 ) -> StatusDecision:
-    source = policy.STATUS_WORKFLOW.move(household, to)
+    source = STATUS_WORKFLOW.move(household, to)
     decision = StatusDecision(
         household_id=household.id, from_status=source, to_status=to,
         decided_on=beijing_today(), reason=reason[:500], decided_by_id=actor.id, **values,

@@ -144,3 +144,32 @@ def test_staff_edits_a_household(client: Any, db: Any, login: Any, world: World)
     # Field names only: the audit trail is not a second copy of the personal data.
     assert "张三丰" not in str(event.after) and "status" not in event.after["fields"]
     assert "income_per_capita" in event.after["fields"]
+
+
+def test_the_status_is_not_an_edit_of_the_register(db: Any, world: World) -> None:
+    """A household's status moves only through households.policy.STATUS_WORKFLOW, by the plan's
+    decisions: the register's fields leave it out and its service refuses to edit it."""
+    import pytest
+
+    from marketplace.errors import ServiceError
+    from marketplace.households import services
+    from marketplace.households.policy import STATUS_WORKFLOW
+    from marketplace.vocab import HouseholdStatus as HS
+
+    household = world.household
+    assert "status" not in services.EDITABLE_FIELDS
+    values = {name: getattr(household, name) for name in services.EDITABLE_FIELDS}
+    with pytest.raises(ServiceError) as refused:
+        services.update_household(world.staff, household, world.village, **values,
+                                  status=HS.EXITED)  # fmt: skip
+    assert refused.value.status == 409 and refused.value.message == services.STATUS_NOT_EDITED
+    db.session.refresh(household)
+    assert household.status == HS.POOR
+    # The legal moves, each from where the household is: poor only exits (by assessment).
+    assert STATUS_WORKFLOW.allows(household, HS.EXITED)
+    assert not STATUS_WORKFLOW.allows(household, HS.MONITORED)
+    with pytest.raises(ServiceError) as illegal:
+        STATUS_WORKFLOW.move(household, HS.MONITORED)
+    assert illegal.value.status == 409 and household.status == HS.POOR
+    assert STATUS_WORKFLOW.moves[HS.EXITED] == {HS.MONITORED, HS.POOR}
+    assert STATUS_WORKFLOW.moves[HS.MONITORED] == {HS.EXITED, HS.POOR}
