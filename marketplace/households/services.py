@@ -13,6 +13,8 @@ from flask_babel import lazy_gettext as _l
 from stdnum.cn import ric
 
 from marketplace.accounts.models import Role, User
+from marketplace.accounts.services import admins_over, staff_of
+from marketplace.audit.models import AuditEvent
 from marketplace.audit.services import record_event
 from marketplace.db import utcnow
 from marketplace.errors import Problem, ServiceError, refuse_first
@@ -30,6 +32,8 @@ from marketplace.households.models import (
     SchoolStage,
     Sex,
 )
+from marketplace.notifications import services as notifications
+from marketplace.notifications.models import Notification
 from marketplace.permissions import region_clause
 from marketplace.privacy import mask_id_number, mask_name, mask_phone
 from marketplace.regions.models import Region, RegionLevel
@@ -645,3 +649,80 @@ def identify(
     source = policy.IDENTIFICATION.move(household, to, **values)
     record_event(f"identification_{to.value}", actor, household,
                  before={"identification": source.value}, after=after)  # fmt: skip
+    _tell_next(actor, household, step)
+
+
+# Who is told of each step: the level whose turn it is now, or the staff who proposed the
+# household when it is sent back (with the reason). The register number and the village only:
+# no name or ID card number in a notification (it may go out by e-mail).
+notifications.MESSAGES.update({
+    "identification_proposed": _l(
+        "Household %(number)s (%(village)s) proposed by the village: please review it"),
+    "identification_reviewed": _l(
+        "Household %(number)s (%(village)s) reviewed by the township: please confirm it"),
+    "identification_returned": _l(
+        "Household %(number)s (%(village)s) was sent back from identification. Reason: "
+        "%(reason)s"),
+})  # fmt: skip
+
+
+def _proposer(household: Household) -> int | None:
+    """Who proposed the household last (the audit trail keeps each step's actor)."""
+    return db.session.scalar(
+        sa.select(AuditEvent.actor_id)
+        .where(
+            AuditEvent.object_type == Household.__tablename__,
+            AuditEvent.object_id == household.id,
+            AuditEvent.action == f"identification_{S.PROPOSED.value}",
+        )
+        .order_by(AuditEvent.id.desc())
+        .limit(1)
+    )
+
+
+def identification_recipients(household: Household, step: str) -> list[User]:
+    """Those a step hands the household to: after the village's proposal the administrators
+    of its township, after the township's review those of its county; a household sent back
+    goes to the staff who proposed it (still active), or else to its village's staff."""
+    if step in ("propose", "review"):
+        level = policy.TOWNSHIP if step == "propose" else policy.COUNTY
+        return [u for u in admins_over(household.village) if policy.acts_at(u, household, level)]
+    if step == "send_back":
+        proposer = _proposer(household)
+        user = db.session.get(User, proposer) if proposer is not None else None
+        if user is not None and user.active and policy.can_edit(user, household):
+            return [user]
+        return staff_of(household.village)
+    return []
+
+
+# The handovers a step takes care of: their notifications, still unread, are marked read
+# (another administrator of the level may have been told too; nothing waits for them now).
+TAKEN_CARE_OF = {
+    "review": ["identification_proposed"],
+    "confirm": ["identification_reviewed"],
+    "send_back": ["identification_proposed", "identification_reviewed"],
+    "propose": ["identification_returned"],
+}
+
+
+def _tell_next(actor: User, household: Household, step: str) -> None:
+    link = f"/households/{household.id}#identification"
+    db.session.execute(
+        sa.update(Notification)
+        .where(
+            Notification.link == link,
+            Notification.kind.in_(TAKEN_CARE_OF[step]),
+            Notification.read_at.is_(None),
+        )
+        .values(read_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    recipients = [u for u in identification_recipients(household, step) if u.id != actor.id]
+    if not recipients:
+        return
+    kind = "identification_" + STEPS[step].value
+    params = {"number": household.register_number, "village": household.village.full_name}
+    if step == "send_back":
+        params["reason"] = household.identification_reason
+    notifications.notify(recipients, kind, link, **params)

@@ -393,3 +393,68 @@ def test_each_level_finds_what_waits_for_it(
     client.post("/logout")
     login(world.auditor)
     assert client.get("/households/identification").status_code == 403
+
+
+def _told(db: Any, kind: str) -> dict[int, list[Any]]:
+    from marketplace.notifications.models import Notification
+
+    db.session.flush()
+    found: dict[int, list[Any]] = {}
+    for n in db.session.scalars(sa.select(Notification).where(Notification.kind == kind)):
+        found.setdefault(n.user_id, []).append(n)
+    return found
+
+
+def test_each_step_tells_whose_turn_it_is(
+    client: Any, db: Any, login: Any, world: World, levels: dict[str, User],
+    declared: Household, make_user: Any,
+) -> None:  # fmt: skip
+    """Proposed: the township's administrators are told; reviewed: the county's; sent back:
+    the staff who proposed it, with the reason. A step taken marks the handover it answers as
+    read; no name or ID card number goes into a notification."""
+    colleague = make_user(Role.STAFF, [world.village], username="colleague")
+    propose(levels["staff"], declared)
+    told = _told(db, "identification_proposed")
+    assert set(told) == {levels["township"].id}  # not the county, the city, another township
+    note = told[levels["township"].id][0]
+    assert note.link == f"/households/{declared.id}#identification"
+    assert note.params == {"number": declared.register_number,
+                           "village": declared.village.full_name}  # fmt: skip
+    db.session.commit()
+    login(levels["township"])
+    inbox = client.get("/notifications/").data.decode()
+    assert f"农户{declared.register_number}" in inbox and "请审核" in inbox
+    assert declared.head_name not in inbox
+
+    services.identify(levels["township"], declared, "review")
+    told = _told(db, "identification_reviewed")
+    assert set(told) == {levels["county"].id}
+    db.session.refresh(note)
+    assert note.read_at is not None  # the township's task is done
+
+    services.identify(levels["county"], declared, "send_back", reason="家庭人口与户口本不符")
+    told = _told(db, "identification_returned")
+    assert set(told) == {levels["staff"].id}  # who proposed it, not their colleague
+    assert colleague.id not in told
+    assert told[levels["staff"].id][0].params["reason"] == "家庭人口与户口本不符"
+    db.session.commit()
+    client.post("/logout")
+    login(levels["staff"])
+    inbox = client.get("/notifications/").data.decode()
+    assert "退回" in inbox and "家庭人口与户口本不符" in inbox
+    reviewed = _told(db, "identification_reviewed")[levels["county"].id][0]
+    db.session.refresh(reviewed)
+    assert reviewed.read_at is not None  # the county's task is gone with the household
+
+
+def test_a_household_no_one_proposed_goes_back_to_its_village_staff(
+    db: Any, world: World, levels: dict[str, User], make_household: Any, make_user: Any
+) -> None:
+    """Carried over confirmed (the migration, the demo's before the trail): the city's spot
+    check sends it back to the village's staff, every one of them."""
+    colleague = make_user(Role.STAFF, [world.village], username="colleague")
+    household = make_household(world.village, identification=S.CONFIRMED, head_name="孙八")
+    services.identify(levels["city"], household, "send_back", reason="抽查不符")
+    told = _told(db, "identification_returned")
+    assert set(told) == {world.staff.id, colleague.id}
+    assert told[world.staff.id][0].params["reason"] == "抽查不符"
