@@ -66,6 +66,10 @@ def _int(name: str, default: str, minimum: int = 0) -> int:
     return number
 
 
+# Region levels, largest first (regions.models.RegionLevel, which config may not import).
+BACKGROUND_LEVELS = ("province", "city", "county", "township", "village")
+
+
 def check_config(config: dict[str, Any]) -> None:
     """Refuse settings that would otherwise be ignored or fail later, naming the variable."""
     import json
@@ -94,6 +98,11 @@ def check_config(config: dict[str, Any]) -> None:
         raise ConfigError(
             "LOGIN_RATE_LIMIT", config.get("LOGIN_RATE_LIMIT"), "a limit such as '20 per minute'"
         ) from exc
+    level = str(config.get("BACKGROUND_REGION_LEVEL", "city"))
+    if level not in BACKGROUND_LEVELS:
+        raise ConfigError(
+            "BACKGROUND_REGION_LEVEL", level, "one of " + ", ".join(BACKGROUND_LEVELS)
+        )
     uri = str(config.get("RATELIMIT_STORAGE_URI", ""))
     if uri.partition("://")[0] not in RATELIMIT_SCHEMES or "://" not in uri:
         raise ConfigError("RATELIMIT_STORAGE_URI", uri, "memory:// or redis://host:port")
@@ -174,6 +183,11 @@ def load_config() -> dict[str, Any]:
         "IMPORT_MAX_BYTES": _int("IMPORT_MAX_BYTES", str(5 * 1024 * 1024)),
         "IMPORT_MAX_UNZIPPED": _int("IMPORT_MAX_UNZIPPED", str(100 * 1024 * 1024)),
         "IMPORT_MAX_ROWS": _int("IMPORT_MAX_ROWS", "20000"),
+        # Long work goes to the background (a page with its progress) from this size up: an
+        # import of more rows, an allocation or a report export over a region at this level
+        # or above. Smaller work answers at once, as before.
+        "BACKGROUND_IMPORT_ROWS": _int("BACKGROUND_IMPORT_ROWS", "1000", minimum=0),
+        "BACKGROUND_REGION_LEVEL": os.environ.get("BACKGROUND_REGION_LEVEL", "city").strip(),
         "PHOTO_MAX_BYTES": _int("PHOTO_MAX_BYTES", str(5 * 1024 * 1024)),
         # E-mail for notifications: off unless MAIL_SERVER is set.
         "MAIL_SERVER": os.environ.get("MAIL_SERVER", ""),
@@ -205,6 +219,7 @@ def load_config() -> dict[str, Any]:
         "JOBS_SCHEDULE_SEARCH": os.environ.get("JOBS_SCHEDULE_SEARCH", "* * * * *"),
         "JOBS_SCHEDULE_REPORTS": os.environ.get("JOBS_SCHEDULE_REPORTS", "0 1 1 * *"),
         "JOBS_SCHEDULE_AUDIT": os.environ.get("JOBS_SCHEDULE_AUDIT", "0 * * * *"),
+        "JOBS_SCHEDULE_FOLLOW_UPS": os.environ.get("JOBS_SCHEDULE_FOLLOW_UPS", "0 8 * * *"),
         # Follow-ups of results (README "Follow-ups and impact"): when they fall due, by the
         # resource's kind and the need's category, as a JSON list of rules (empty: the defaults
         # in marketplace/followups/questions.py); how many days before its day one may be

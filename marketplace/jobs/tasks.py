@@ -97,6 +97,14 @@ def write_audit_checkpoint(run: Run) -> Counts:
     return {"checkpoint": checkpoint.seq, "events": checkpoint.event_count}
 
 
+def remind_follow_ups(run: Run) -> Counts:
+    """Tell each village's staff of the follow-ups that have become overdue since the last
+    reminder: each follow-up is reminded once, so a second run the same day sends nothing."""
+    from marketplace.followups.services import remind_overdue
+
+    return dict(remind_overdue())
+
+
 PERIODIC: list[PeriodicJob] = [
     PeriodicJob("expire", _l("Expire pledges and late approvals"), "JOBS_SCHEDULE_EXPIRE", expire),
     PeriodicJob(
@@ -113,6 +121,12 @@ PERIODIC: list[PeriodicJob] = [
     ),
     PeriodicJob(
         "audit", _l("Sign the audit checkpoint"), "JOBS_SCHEDULE_AUDIT", write_audit_checkpoint
+    ),
+    PeriodicJob(
+        "follow_ups",
+        _l("Remind overdue follow-ups"),
+        "JOBS_SCHEDULE_FOLLOW_UPS",
+        remind_follow_ups,
     ),
 ]
 PERIODIC_BY_NAME = {job.name: job for job in PERIODIC}
@@ -131,4 +145,6 @@ COUNT_LABELS: dict[str, LazyString] = {
     "already": _l("already frozen"),
     "checkpoint": _l("checkpoint no."),
     "events": _l("events"),
+    "reminded": _l("follow-ups reminded"),
+    "notified": _l("people notified"),
 }

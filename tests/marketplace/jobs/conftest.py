@@ -31,6 +31,7 @@ SHORT = {
     "JOBS_SCHEDULE_SEARCH": "off",
     "JOBS_SCHEDULE_REPORTS": "off",
     "JOBS_SCHEDULE_AUDIT": "off",
+    "JOBS_SCHEDULE_FOLLOW_UPS": "off",
 }
 
 
