@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from flask_babel import lazy_gettext as _l
+
 from marketplace.households.policy import is_identified
 from marketplace.needs.models import Need, NeedStatus
 from marketplace.permissions import in_scope
@@ -71,23 +73,59 @@ def can_withdraw(user: User, need: Need) -> bool:
     return can_post_in(user, need.village) and WORKFLOW.allows(need, NeedStatus.WITHDRAWN)
 
 
-def can_review(user: User, need: Need) -> bool:
-    """Administrators of its region verify or return a submitted need, once its household's
-    identification (精准识别) is confirmed by the county (a village-wide need at once)."""
+def reviews(user: User, need: Need) -> bool:
+    """The need's region's administrators review it (its state aside)."""
+    return user.role in Role.ADMINS and in_scope(user, need.village)
+
+
+def held_back(need: Need) -> bool:
+    """Its household's identification (精准识别) is not yet confirmed by the county: the need
+    waits (a village-wide need is never held back). needs.services.verify_need refuses it on
+    the same rule (households.policy.is_identified)."""
+    return not is_identified(need.household)
+
+
+# Why a reviewer is not offered "Verify" for a need held back (the review queue lists it).
+HELD_BACK = _l("Household not yet confirmed by the county")
+
+
+def can_verify(user: User, need: Need) -> bool:
+    """Administrators of its region verify a submitted need, once its household's
+    identification is confirmed by the county."""
     return (
-        user.role in Role.ADMINS
-        and in_scope(user, need.village)
-        and WORKFLOW.allows(need, NeedStatus.VERIFIED)
-        and is_identified(need.household)
+        reviews(user, need) and WORKFLOW.allows(need, NeedStatus.VERIFIED) and not held_back(need)
     )
 
 
+def verify_held_back(user: User, need: Need) -> bool:
+    """A reviewer who would verify the need but for its household's identification: the
+    pages say why instead of offering the button (HELD_BACK)."""
+    return reviews(user, need) and WORKFLOW.allows(need, NeedStatus.VERIFIED) and held_back(need)
+
+
+def can_return(user: User, need: Need) -> bool:
+    """They may return a submitted need to the staff with a reason whatever its household's
+    identification (a need held back can still be wrong)."""
+    return reviews(user, need) and WORKFLOW.allows(need, NeedStatus.RETURNED)
+
+
+def can_review(user: User, need: Need) -> bool:
+    """The need page's review (verify or return): once the need can be verified."""
+    return can_verify(user, need)
+
+
 def actions(user: User | None, need: Need) -> dict[str, bool]:
-    """What the user may do with the need now, for the page's buttons."""
+    """What the user may do with the need now, for the page's buttons; ``held_back``: a
+    reviewer is not offered Verify because the household is not confirmed yet (shown why)."""
     if user is None:
-        return {"edit": False, "withdraw": False, "review": False}
+        return {"edit": False, "withdraw": False, "review": False, "verify": False,
+                "return": False, "held_back": False}  # fmt: skip
+    verify = can_verify(user, need)
     return {
         "edit": can_edit(user, need),
         "withdraw": can_withdraw(user, need),
-        "review": can_review(user, need),
+        "review": verify,
+        "verify": verify,
+        "return": can_return(user, need),
+        "held_back": verify_held_back(user, need),
     }

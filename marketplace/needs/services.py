@@ -16,7 +16,6 @@ from marketplace.db import utcnow
 from marketplace.errors import Problem, ServiceError, refuse_first
 from marketplace.extensions import db
 from marketplace.households.models import Household
-from marketplace.households.policy import is_identified
 from marketplace.needs import policy
 from marketplace.needs.models import Need, NeedStatus
 from marketplace.notifications.services import notify
@@ -150,7 +149,7 @@ NOT_IDENTIFIED = _l(
 
 def verify_need(actor: User, need: Need) -> None:
     _require_reviewer(actor, need)
-    if not is_identified(need.household):  # 精准识别 first: only confirmed households are helped
+    if policy.held_back(need):  # 精准识别 first: only confirmed households are helped
         raise ServiceError(NOT_IDENTIFIED, 409)
     move(need, NeedStatus.VERIFIED)
     need.verified_by_id = actor.id

@@ -47,8 +47,10 @@ def index() -> Any:
 @bp.route("/review")
 @roles(*Role.ADMINS)
 def review() -> Any:
-    page = paginate(services.review_queue(current_user))
-    return render_template("needs/review.html", page=page)
+    page = paginate(services.review_queue(current_user).options(
+        sa.orm.selectinload(Need.household)))  # fmt: skip
+    may = {n.id: policy.actions(current_user, n) for n in page.items}
+    return render_template("needs/review.html", page=page, may=may, held_back=policy.HELD_BACK)
 
 
 @bp.route("/browse")

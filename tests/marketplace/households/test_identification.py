@@ -341,10 +341,18 @@ def test_only_confirmed_households_needs_are_verified(
     login(levels["county"])
     html = client.get(f"/needs/{need.id}").data.decode()
     assert f"/needs/{need.id}/verify" not in html  # no button while the household is not confirmed
-    # Pressed anyway (from the review queue, which lists it): a clear Chinese 409.
+    # The review queue lists it, without Verify (the rule the service applies) and says why;
+    # it can still be returned. Both needs show their urgency in words.
     queue = client.get("/needs/review").data.decode()
     verify = f"/needs/{need.id}/verify"
-    refused = submit_on(client, queue, action=verify, page="/needs/review")
+    assert verify not in queue and f"/needs/{village_need.id}/verify" in queue
+    card = queue.split(f'href="/needs/{need.id}"', 1)[1].split('class="card mb-2"', 1)[0]
+    assert "户未经县级确认" in card and f"/households/{declared.id}#identification" in card
+    assert f"/needs/{need.id}/return" in card and "紧急程度：" in card
+    # Posted anyway (the form's token, another address): a clear Chinese 409.
+    sent = find_form(queue, action=f"/needs/{need.id}/return", page="/needs/review").data()
+    sent.pop("reason", None)
+    refused = client.post(verify, data=sent)
     assert refused.status_code == 409
     assert "该户的精准识别尚未经县级确认" in refused.data.decode()
     db.session.refresh(need)
