@@ -31,7 +31,8 @@ def villages(
     province: str = "62", per_county: tuple[int, int] = (12, 15)
 ) -> list[tuple[str, float, float]]:
     """(path, lat, lng) of synthetic villages under every county of the province."""
-    rows = list(csv.DictReader(GAZETTEER.open(encoding="utf-8")))
+    with GAZETTEER.open(encoding="utf-8") as gazetteer:
+        rows = list(csv.DictReader(gazetteer))
     counties = [r for r in rows if r["level"] == "county" and r["code"].startswith(province)]
     rng = random.Random(7)
     out = []
