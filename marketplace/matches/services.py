@@ -35,6 +35,7 @@ from marketplace.notifications.services import is_email, notify, notify_address
 from marketplace.permissions import in_scope, region_clause
 from marketplace.privacy import mask_name
 from marketplace.regions.models import Region
+from marketplace.resources import capacity
 from marketplace.resources.models import Resource
 from marketplace.signals import capacity_changed, need_viewing
 from marketplace.timefmt import beijing_day_of, beijing_today
@@ -164,10 +165,9 @@ def _check_quantity(quantity: Any, need: Need, resource: Resource) -> None:
         raise ServiceError(
             _l("Only %(n)s remain open on this need.", n=need.open_quantity), field="quantity"
         )
-    if resource.remaining is not None and quantity > resource.remaining:
-        raise ServiceError(
-            _l("Only %(n)s remain on this resource.", n=resource.remaining), field="quantity"
-        )
+    free = capacity.units_free(resource)  # what produce orders hold is not free
+    if free is not None and quantity > free:
+        raise ServiceError(_l("Only %(n)s remain on this resource.", n=free), field="quantity")
     _check_per_household(quantity, need, resource)
 
 
@@ -290,14 +290,16 @@ def _take_capacity(match: Match) -> None:
     read-check-write would over-allocate, and SELECT FOR UPDATE is a no-op on SQLite."""
     q = match.quantity
     if match.resource.capacity is not None:
+        if capacity.holds_orders(match.resource):  # one approval or order at a time from here
+            lock_row(db.session, Resource, match.resource_id)
         taken = db.session.execute(
             sa.update(Resource)
-            .where(Resource.id == match.resource_id, Resource.remaining >= q)
+            .where(Resource.id == match.resource_id, capacity.can_take_sql(q))
             .values(remaining=Resource.remaining - q)
             .execution_options(synchronize_session=False)
         )
         if taken.rowcount != 1:  # type: ignore[attr-defined]
-            raise conflict(_l("Not enough left on the resource: the pledge cannot be approved."))
+            _refuse_over_capacity(match)
     opened = db.session.execute(
         sa.update(Need)
         .where(
@@ -311,6 +313,25 @@ def _take_capacity(match: Match) -> None:
     db.session.expire(match.resource, ["remaining"])
     db.session.expire(match.need, ["open_quantity"])
     capacity_changed.send(need_id=match.need_id, resource_id=match.resource_id)
+
+
+def _refuse_over_capacity(match: Match) -> None:
+    """Why the approval could not take the units: too few remain, or what remains pays for
+    the resource's produce orders (``resources.capacity``)."""
+    db.session.expire(match.resource, ["remaining"])
+    held = capacity.orders_hold(match.resource)
+    remaining = match.resource.remaining or 0
+    if held > 0 and remaining >= match.quantity:
+        raise conflict(
+            _l(
+                "Produce orders hold %(held)s yuan of this purchase resource's budget: what is "
+                "left, %(left)s yuan, does not pay for %(n)s %(unit)s. The pledge cannot be "
+                "approved.",
+                held=held, left=capacity.value_left(match.resource, held=held),
+                n=match.quantity, unit=match.resource.unit,
+            )
+        )  # fmt: skip
+    raise conflict(_l("Not enough left on the resource: the pledge cannot be approved."))
 
 
 def _release_capacity(match: Match) -> None:

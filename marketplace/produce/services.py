@@ -10,7 +10,8 @@ payment is confirmed, audits the move and tells the next party. Who may do each 
 **The budget.** A buyer's budget is its purchase resource's value in yuan: capacity x value
 per unit (the yuan figure the reports give the resource; a budget posted as "35000 元 at 1
 元" is 35,000 yuan, as is "100 boxes at 350"). What its matches to needs hold is not free for
-orders: the budget left is remaining x value per unit, less what orders hold. An unlimited
+orders, nor what orders hold for matches: the budget left is remaining x value per unit, less
+what orders hold (``resources.capacity``, the one rule for both). An unlimited
 resource has no budget limit. Orders hold their amount as ``committed`` from the order to the
 payment, then as ``spent``; a cancelled order holds nothing. ``budget_problems`` checks these
 totals against the orders: spent is the sum of the paid orders.
@@ -49,6 +50,7 @@ from marketplace.produce.models import (
 )
 from marketplace.produce.policy import LISTING_WORKFLOW, ORDER_WORKFLOW
 from marketplace.regions.models import Region, RegionLevel
+from marketplace.resources import capacity
 from marketplace.resources import policy as resource_policy
 from marketplace.resources.models import Resource, ResourceKind
 from marketplace.timefmt import beijing_day_of, beijing_today
@@ -390,12 +392,11 @@ def budget_held(resource: Resource) -> tuple[Decimal, Decimal]:
 
 def budget_left(resource: Resource) -> Decimal | None:
     """What orders may still spend: remaining x value per unit (what matches to needs left),
-    less what orders hold. None: no limit."""
-    if resource.remaining is None:
-        return None
+    less what orders hold; the rule matches' approvals follow too (``resources.capacity``).
+    None: no limit."""
     committed, spent = budget_held(resource)
-    free = Decimal(resource.remaining) * resource.unit_value - committed - spent
-    return max(free, Decimal(0)).quantize(CENT)
+    free = capacity.value_left(resource, held=committed + spent)
+    return None if free is None else max(free, Decimal(0)).quantize(CENT)
 
 
 def _earlier_sales(household_ids: Iterable[int]) -> dict[int, int]:

@@ -16,6 +16,7 @@ from marketplace.db import utcnow
 from marketplace.errors import ServiceError
 from marketplace.extensions import db
 from marketplace.regions.models import Region
+from marketplace.resources import capacity as capacity_rule
 from marketplace.resources import policy
 from marketplace.resources.models import (
     Resource,
@@ -214,6 +215,15 @@ def update_resource(
     db.session.refresh(resource, ["capacity", "remaining"])
     for name in FIELDS:
         setattr(resource, name, values[name])
+    # A purchase resource's produce orders keep what they hold (resources.capacity).
+    held = capacity_rule.orders_hold(resource)
+    left = capacity_rule.value_left(resource, held=held)
+    if left is not None and left < 0:
+        raise ServiceError(
+            _l("Produce orders hold %(held)s yuan of this purchase resource: what is left "
+               "after the approved matches must still pay for them.", held=held),
+            field="capacity",
+        )  # fmt: skip
     resource.service_area = service_area
     # A change of service area alone touches no column: the stamp tells warm indexes.
     resource.updated_at = utcnow()
