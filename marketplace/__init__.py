@@ -225,6 +225,7 @@ def _register_blueprints(app: Flask) -> None:
     from marketplace.households.views import bp as households_bp
     from marketplace.imports.views import bp as imports_bp
     from marketplace.jobs.views import bp as jobs_bp
+    from marketplace.jobs.views import work_bp
     from marketplace.matches.views import bp as matches_bp
     from marketplace.needs.views import bp as needs_bp
     from marketplace.notifications.views import bp as notifications_bp
@@ -250,6 +251,7 @@ def _register_blueprints(app: Flask) -> None:
         reports_bp,
         api_bp,
         jobs_bp,
+        work_bp,
         followups_bp,
         produce_bp,
     ):

@@ -131,9 +131,10 @@ def demo_command(if_empty: bool) -> None:
 @with_appcontext
 def synth_command(households: int, resources: int, province: str) -> None:
     """Fill the database with a synthetic province (for benchmarks; not for production)."""
-    from marketplace.synth import synthesize
+    from marketplace.synth import synth_rows, synthesize
 
-    counts = synthesize(households, resources, province)
+    with click.progressbar(length=synth_rows(households, resources), label="rows") as bar:
+        counts = synthesize(households, resources, province, progress=bar.update)
     db.session.commit()
     click.echo(", ".join(f"{k}: {v}" for k, v in counts.items()))
 
@@ -218,6 +219,52 @@ def users_create(
         raise click.ClickException(str(exc.message)) from exc
     db.session.commit()
     click.echo(f"Created {user.role.value} {user.username}.")
+
+
+@click.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--as", "username", required=True, help="The staff account the register is kept by.")
+@with_appcontext
+def import_command(file: Path, username: str) -> None:
+    """Import a filled register template (.xlsx) as a staff member would through the page:
+    checked row by row, then written all or nothing."""
+    from flask import current_app
+
+    from marketplace.accounts.models import User
+    from marketplace.imports.pending import digest
+    from marketplace.imports.reading import read_upload
+    from marketplace.imports.spreadsheet import check_xlsx
+    from marketplace.imports.writing import import_rows
+
+    user = db.session.scalar(sa.select(User).where(User.username == username))
+    if user is None or not user.active:
+        raise click.ClickException(f"No active account {username!r}.")
+    data = file.read_bytes()
+    config = current_app.config
+    try:
+        check_xlsx(data, config["IMPORT_MAX_BYTES"], config["IMPORT_MAX_UNZIPPED"])
+        preview = read_upload(user, data, config["IMPORT_MAX_ROWS"])
+        if not preview.ok:
+            for problem in preview.file_errors:
+                click.echo(problem, err=True)
+            for row in preview.rows_with_errors:
+                click.echo(
+                    f"{row.sheet} {row.number} {row.label}: {'；'.join(row.errors)}", err=True
+                )
+            raise click.ClickException("Nothing imported: correct the rows above.")
+        with click.progressbar(length=preview.rows, label="rows") as bar:
+            done = [0]
+
+            def advance(written: int, _total: int) -> None:
+                bar.update(written - done[0])
+                done[0] = written
+
+            households, needs = import_rows(user, preview, digest(data), progress=advance)
+    except ServiceError as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc.message)) from exc
+    db.session.commit()
+    click.echo(f"Imported {households} households, {len(preview.members)} members, {needs} needs.")
 
 
 @click.group("matches")
@@ -310,9 +357,17 @@ def search_sync() -> None:
 @with_appcontext
 def search_rebuild() -> None:
     """Rebuild the index from the database."""
-    from marketplace.search.services import rebuild
+    from marketplace.search.services import rebuild, total_documents
 
-    click.echo(f"{rebuild()} documents indexed.")
+    with click.progressbar(length=total_documents(), label="documents") as bar:
+        seen = [0]
+
+        def advance(done: int) -> None:
+            bar.update(done - seen[0])
+            seen[0] = done
+
+        indexed = rebuild(progress=advance)
+    click.echo(f"{indexed} documents indexed.")
 
 
 @click.group("notifications")
@@ -380,6 +435,7 @@ def register_commands(app: Flask) -> None:
         jobs_group,
         demo_command,
         synth_command,
+        import_command,
         regions_group,
         users_group,
         matches_group,

@@ -35,6 +35,22 @@ household_page = _signals.signal("household-page")
 need_list_page = _signals.signal("need-list-page")
 
 
+# Long work a page hands to the background (an import's confirmation, an allocation over a
+# city, a report export, a search rebuild): sent with name=, actor=, params= (plain values, no
+# personal data) and subject=; the job engine's receiver records the run, enqueues it once the
+# request commits, and returns the run's id, whose page shows the progress and the result.
+work_requested = _signals.signal("work-requested")
+
+
+def start_work(name: str, actor: Any, subject: str = "", **params: Any) -> int:
+    """Hand long work to the background; the id of its run (``/jobs/<id>`` shows it)."""
+    answers = [run_id for _r, run_id in work_requested.send(
+        name=name, actor=actor, params=params, subject=subject) if run_id]  # fmt: skip
+    if len(answers) != 1:
+        raise RuntimeError(f"work {name!r} needs the job engine (marketplace.jobs) loaded")
+    return int(answers[0])
+
+
 def granted(signal: NamedSignal, **kwargs: Any) -> bool:
     """Whether any receiver of a permission signal said yes."""
     return any(answer for _receiver, answer in signal.send(**kwargs))

@@ -5,6 +5,7 @@ households, needs, organizations and resources, Chinese texts)."""
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -32,7 +33,10 @@ KIND_OF = {"industry": ResourceKind.MONEY, "jobs": ResourceKind.JOBS,
            "consumption": ResourceKind.PURCHASE, "services": ResourceKind.DISCOUNT}  # fmt: skip
 
 
-def _insert(model: Any, rows: list[dict[str, Any]]) -> list[int]:
+Progress = Callable[[int], None]  # told the rows written so far
+
+
+def _insert(model: Any, rows: list[dict[str, Any]], progress: Progress | None = None) -> list[int]:
     ids: list[int] = []
     for start in range(0, len(rows), CHUNK):
         chunk = rows[start : start + CHUNK]
@@ -40,6 +44,8 @@ def _insert(model: Any, rows: list[dict[str, Any]]) -> list[int]:
             sa.insert(model).returning(model.id, sort_by_parameter_order=True),
             chunk,  # type: ignore[attr-defined]
         ).all()
+        if progress is not None:
+            progress(len(chunk))
     return ids
 
 
@@ -85,9 +91,19 @@ def _villages(province: str, townships: int, villages: int) -> list[Region]:
     )  # fmt: skip
 
 
+def synth_rows(households: int, resources: int) -> int:
+    return 2 * households + resources
+
+
 def synthesize(
-    households: int, resources: int, province: str = "62", seed: int = 7
+    households: int,
+    resources: int,
+    province: str = "62",
+    seed: int = 7,
+    progress: Progress | None = None,
 ) -> dict[str, int]:
+    """``progress`` is told the rows written as each batch goes in: households, needs and
+    resources (``synth_rows`` of them in all)."""
     rng = random.Random(seed)
     load_gazetteer()
     places = _villages(province, townships=12, villages=15)
@@ -106,7 +122,7 @@ def synthesize(
             "labour_capacity": rng.choice(list(LabourCapacity)), "created_at": now,
             "updated_at": now,
         })  # fmt: skip
-    household_ids = _insert(Household, rows)
+    household_ids = _insert(Household, rows, progress)
     rows = []
     villages_of = [places[i % len(places)].id for i in range(households)]
     for household_id, row in zip(household_ids, villages_of, strict=True):
@@ -119,7 +135,7 @@ def synthesize(
             "status": NeedStatus.VERIFIED, "created_at": now - timedelta(days=rng.randrange(120)),
             "updated_at": now, "return_reason": "",
         })  # fmt: skip
-    _insert(Need, rows)
+    _insert(Need, rows, progress)
     org_rows = []
     base = db.session.scalar(sa.select(sa.func.count(Organization.id))) or 0
     for j in range(max(resources // 10, 1)):
@@ -146,7 +162,7 @@ def synthesize(
         village = rng.choice(places)
         depth = rng.choice([1, 2, 2, 3])  # city, county, county, township above the village
         areas.append(village.path.strip("/").split("/")[depth])
-    resource_ids = _insert(Resource, resource_rows)
+    resource_ids = _insert(Resource, resource_rows, progress)
     region_ids = dict(db.session.execute(sa.select(Region.code, Region.id).where(
         Region.code.in_(set(areas)))).all())  # fmt: skip
     links = [

@@ -24,18 +24,31 @@ def _pending_dir() -> Path:
     return folder
 
 
-def keep_pending(user: User, data: bytes) -> str:
-    """Keep a checked upload until the user confirms it; old ones are removed on the way."""
+def keep_pending(user: User, data: bytes, rows: int = 0) -> str:
+    """Keep a checked upload (and how many rows its check found) until the user confirms it;
+    old ones are removed on the way."""
     folder = _pending_dir()
     cutoff = time.time() - PENDING_HOURS * 3600
-    for old in folder.glob("*.xlsx"):
+    for old in [*folder.glob("*.xlsx"), *folder.glob("*.rows")]:
         if old.stat().st_mtime < cutoff:
             old.unlink(missing_ok=True)
     token = secrets.token_urlsafe(24)
     path = folder / f"{user.id}-{token}.xlsx"
     path.write_bytes(data)
     path.chmod(0o600)
+    (folder / f"{user.id}-{token}.rows").write_text(str(rows))
     return token
+
+
+def pending_rows(user: User, token: str) -> int:
+    """The rows the check of a kept upload found (0 when unknown): whether its confirmation
+    runs in the background is decided without reading the file again."""
+    if not TOKEN_RE.fullmatch(token or ""):
+        return 0
+    try:
+        return int((_pending_dir() / f"{user.id}-{token}.rows").read_text())
+    except (OSError, ValueError):
+        return 0
 
 
 def pending(user: User, token: str) -> bytes:
@@ -48,6 +61,7 @@ def pending(user: User, token: str) -> bytes:
 def discard_pending(user: User, token: str) -> None:
     if TOKEN_RE.fullmatch(token or ""):
         (_pending_dir() / f"{user.id}-{token}.xlsx").unlink(missing_ok=True)
+        (_pending_dir() / f"{user.id}-{token}.rows").unlink(missing_ok=True)
 
 
 def digest(data: bytes) -> str:

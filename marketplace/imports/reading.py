@@ -65,6 +65,10 @@ class RowResult:
     def label(self) -> str:
         return str(self.values.get("register_number") or "")
 
+    def describe(self) -> str:
+        """The row's problems on one line (a background run's page, the command's output)."""
+        return f"{self.sheet} {self.number} {self.label}: {'；'.join(self.errors)}"
+
 
 @dataclass
 class Preview:
@@ -76,6 +80,10 @@ class Preview:
     @property
     def rows_with_errors(self) -> list[RowResult]:
         return [r for r in [*self.households, *self.members, *self.needs] if r.errors]
+
+    @property
+    def rows(self) -> int:
+        return len(self.households) + len(self.members) + len(self.needs)
 
     @property
     def ok(self) -> bool:

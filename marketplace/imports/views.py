@@ -15,17 +15,25 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from marketplace.imports.forms import ConfirmImportForm, ImportForm
-from marketplace.imports.pending import digest, discard_pending, keep_pending, pending
+from marketplace.imports.pending import (
+    digest,
+    discard_pending,
+    keep_pending,
+    pending,
+    pending_rows,
+)
 from marketplace.imports.reading import Preview, read_upload
 from marketplace.imports.spreadsheet import check_xlsx
 from marketplace.imports.template import build_template
 from marketplace.imports.writing import import_rows
 from marketplace.permissions import roles
 from marketplace.roles import Role
+from marketplace.signals import start_work
 
 bp = Blueprint("imports", __name__)
 
@@ -58,7 +66,7 @@ def check() -> Any:
     data = upload.read(config["IMPORT_MAX_BYTES"] + 1) if upload else b""
     check_xlsx(data, config["IMPORT_MAX_BYTES"], config["IMPORT_MAX_UNZIPPED"])
     preview = read_upload(current_user, data, config["IMPORT_MAX_ROWS"])
-    token = keep_pending(current_user, data) if preview.ok else ""
+    token = keep_pending(current_user, data, preview.rows) if preview.ok else ""
     return _render_preview(preview, token)
 
 
@@ -77,6 +85,13 @@ def confirm() -> Any:
         abort(400)
     token = form.token.data
     data = pending(current_user, token)
+    rows = pending_rows(current_user, token)
+    if rows > current_app.config["BACKGROUND_IMPORT_ROWS"]:
+        # A large file is checked again and written in the background; its page shows how
+        # far it got. The upload stays until then.
+        run_id = start_work("import", current_user, subject=f"rows:{rows}", token=token,
+                            locale=str(get_locale()))  # fmt: skip
+        return redirect(url_for("work.run", run_id=run_id))
     # Checked again: the register may have changed since the preview.
     preview = read_upload(current_user, data, current_app.config["IMPORT_MAX_ROWS"])
     if not preview.ok:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask_babel import lazy_gettext as _l
 
 from marketplace.accounts.models import User
@@ -15,10 +17,26 @@ from marketplace.imports.reading import Preview
 from marketplace.needs.services import new_need, notify_reviewers
 from marketplace.vocab import HouseholdStatus, LabourCapacity, PovertyCause
 
+PROGRESS_EVERY = 500  # rows between two reports of how far the writing got
 
-def import_rows(user: User, preview: Preview, file_digest: str) -> tuple[int, int]:
+
+def import_rows(
+    user: User,
+    preview: Preview,
+    file_digest: str,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[int, int]:
     """Write every row of a clean preview in the caller's transaction: all or nothing (the
-    households, their members, the needs)."""
+    households, their members, the needs). ``progress(rows done, rows)`` is told how far it
+    got, every few hundred rows (a background import's page shows it)."""
+    total = preview.rows
+    written = [0]
+
+    def step() -> None:
+        written[0] += 1
+        if progress is not None and (written[0] % PROGRESS_EVERY == 0 or written[0] == total):
+            progress(written[0], total)
+
     if not preview.ok:
         raise ServiceError(_l("Correct the rows marked in the preview first."))
     created: dict[str, Household] = {}
@@ -33,6 +51,7 @@ def import_rows(user: User, preview: Preview, file_digest: str) -> tuple[int, in
         household = Household(village=village, created_by_id=user.id, **values)
         created[household.register_number] = household
         db.session.add(household)
+        step()
     db.session.flush()
     members = 0
     for row in preview.members:
@@ -43,6 +62,7 @@ def import_rows(user: User, preview: Preview, file_digest: str) -> tuple[int, in
             raise ServiceError(_l("Only the staff of this village may change its register."), 403)
         new_member(owner, values)  # checked as one added by hand is, in read_upload
         members += 1
+        step()
     # A person added by hand since the check: the unique index refuses it, 409.
     flush_roster()
     needs = []
@@ -53,6 +73,7 @@ def import_rows(user: User, preview: Preview, file_digest: str) -> tuple[int, in
         village = values.pop("village")
         # Built and checked as a need posted by hand is; reviewers are told below.
         needs.append(new_need(user, village, owner, **values))
+        step()
     db.session.add_all(needs)
     db.session.flush()
     notify_reviewers(needs)

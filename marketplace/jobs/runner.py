@@ -10,8 +10,10 @@ the search index reach it after the commit, as after a request.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
+import time
 import traceback
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -19,15 +21,24 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask
+from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
 from huey import Huey
+from huey.storage import EmptyData
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
+from marketplace.accounts.models import User
 from marketplace.config import ConfigError
 from marketplace.db import utcnow
+from marketplace.errors import ServiceError
 from marketplace.extensions import db
 from marketplace.jobs.engine import JobLock, build_huey, check_settings, store_kind
 from marketplace.jobs.models import JobOutcome, JobRun
 from marketplace.jobs.schedule import Schedule, ScheduleError
 from marketplace.jobs.tasks import PERIODIC, PERIODIC_BY_NAME, PeriodicJob
+from marketplace.jobs.work import WORK, output_folder
+from marketplace.signals import work_requested
 
 log = logging.getLogger("marketplace.jobs")
 
@@ -48,6 +59,30 @@ class _Run:
             .values(stage=stage[:40], done=done, total=total)
         )
         db.session.commit()
+
+
+class _WorkProgress:
+    """How far a piece of long work got, kept in the job store (a key per run) rather than the
+    database: the body's own transaction holds the database until it ends (SQLite lets one
+    writer at a time), and the page must see the progress before then."""
+
+    def __init__(self, jobs: Jobs, run_id: int) -> None:
+        self.jobs = jobs
+        self.run_id = run_id
+        self.last: dict[str, Any] = {}
+        self._told = 0.0
+
+    def progress(self, stage: str, done: int, total: int | None = None) -> None:
+        self.last = {"stage": stage, "done": done, "total": total}
+        now = time.monotonic()
+        if now - self._told < 0.2 and total is not None and done < total:
+            return  # at most five a second reach the store
+        self._told = now
+        self.jobs.huey.storage.put_data(progress_key(self.run_id), json.dumps(self.last).encode())
+
+
+def progress_key(run_id: int) -> str:
+    return f"work.progress.{run_id}"
 
 
 @dataclass
@@ -75,6 +110,7 @@ class Jobs:
                     job.setting, text, 'a crontab "minute hour day month weekday" or "off"'
                 ) from exc
         self._huey: Huey | None = None
+        self._work_task: Any = None
         self._building = threading.Lock()
 
     # --- the engine ---------------------------------------------------------------------
@@ -88,6 +124,7 @@ class Jobs:
             return self._huey
 
     def _register(self, huey: Huey) -> Huey:
+        self._work_task = huey.task(name="work")(_work_entry(self))
         for job in PERIODIC:
             schedule = self.schedules[job.name]
             if schedule.off:
@@ -181,6 +218,97 @@ class Jobs:
             log.exception("search sync after a job failed; the outbox keeps the changes")
             db.session.rollback()
 
+    # --- long work ------------------------------------------------------------------------
+
+    def request_work(self, name: str, actor: User, params: dict[str, Any], subject: str) -> int:
+        """A queued run in the caller's transaction; enqueued when that transaction commits (the
+        consumer must find the run), forgotten if it rolls back."""
+        if name not in WORK:
+            raise KeyError(name)
+        run = JobRun(
+            name=name, outcome=JobOutcome.QUEUED, requested_by_id=actor.id,
+            subject=subject[:80], stage="queued",
+        )  # fmt: skip
+        db.session.add(run)
+        db.session.flush()
+        db.session.info.setdefault("work_to_enqueue", []).append((self, run.id, name, params))
+        return int(run.id)
+
+    def enqueue(self, run_id: int, name: str, params: dict[str, Any]) -> None:
+        task = self._work_task if self._huey is not None else None
+        if task is None:
+            _ = self.huey  # built on first use, registering its task
+            task = self._work_task
+        task(run_id, name, params)
+
+    def live_progress(self, run_id: int) -> dict[str, Any] | None:
+        raw = self.huey.storage.peek_data(progress_key(run_id))
+        if raw is EmptyData:
+            return None
+        found: dict[str, Any] = json.loads(bytes(raw))
+        return found
+
+    def run_work(self, run_id: int, name: str, params: dict[str, Any]) -> None:
+        """Run one piece of long work, once: a run already taken (a task delivered twice) is
+        left alone."""
+        with self.app.app_context():
+            session = db.session
+            result = session.execute(
+                sa.update(JobRun)
+                .where(JobRun.id == run_id, JobRun.outcome == JobOutcome.QUEUED)
+                .values(outcome=JobOutcome.RUNNING, started_at=utcnow())
+            )
+            claimed = result.rowcount  # type: ignore[attr-defined]
+            session.commit()
+            if not claimed:
+                return
+            run = session.get(JobRun, run_id)
+            assert run is not None
+            actor = session.get(User, run.requested_by_id) if run.requested_by_id else None
+            progress = _WorkProgress(self, run_id)
+            locale = str(params.get("locale") or self.app.config["BABEL_DEFAULT_LOCALE"])
+            counts: dict[str, Any] = {}
+            try:
+                if actor is None or not actor.active:
+                    raise ServiceError(_l("The account that asked for this work is disabled."), 403)
+                with force_locale(locale):
+                    counts = WORK[name].body(progress, actor, params)
+            except Exception as exc:
+                session.rollback()
+                failed = session.get(JobRun, run_id)
+                assert failed is not None
+                failed.outcome = JobOutcome.FAILED
+                if isinstance(exc, ServiceError):
+                    with force_locale(locale):
+                        failed.message = str(exc.message)[:500]
+                    failed.counts = {"details": getattr(exc, "details", [])}
+                else:
+                    log.error("work %s (run %s) failed\n%s", name, run_id, traceback.format_exc())
+                    failed.message = describe(exc)
+                failed.finished_at = utcnow()
+                session.commit()
+                return
+            finally:
+                self.huey.storage.delete_data(progress_key(run_id))
+            done = session.get(JobRun, run_id)
+            assert done is not None
+            done.outcome = JobOutcome.OK
+            done.counts = counts
+            done.stage = "done"
+            last = progress.last
+            done.done = int(last.get("done") or 0)
+            done.total = last.get("total")
+            done.finished_at = utcnow()
+            session.commit()
+            self._sync_search()
+
+    def prune_outputs(self) -> None:
+        """Files of finished runs are kept a day."""
+        cutoff = time.time() - 24 * 3600
+        for old in output_folder().glob("run-*.bin"):
+            if old.stat().st_mtime < cutoff:
+                old.unlink(missing_ok=True)
+
     # --- what the page and the command show ----------------------------------------------
 
     def overview(self, now: datetime | None = None) -> list[Overview]:
@@ -196,6 +324,24 @@ class Jobs:
             schedule = self.schedules[job.name]
             rows.append(Overview(job, schedule, last, schedule.next_after(now)))
         return rows
+
+
+def _work_entry(jobs: Jobs) -> Any:
+    def work(run_id: int, name: str, params: dict[str, Any]) -> None:
+        jobs.run_work(run_id, name, params)
+
+    return work
+
+
+@event.listens_for(Session, "after_commit")
+def _enqueue_committed_work(session: Session) -> None:
+    for jobs, run_id, name, params in session.info.pop("work_to_enqueue", []):
+        jobs.enqueue(run_id, name, params)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_work(session: Session) -> None:
+    session.info.pop("work_to_enqueue", None)
 
 
 def _periodic_entry(jobs: Jobs, name: str) -> Any:
@@ -219,6 +365,15 @@ def init_app(app: Flask) -> Jobs:
     jobs = Jobs(app)
     app.extensions["jobs"] = jobs
     return jobs
+
+
+@work_requested.connect
+def _work_requested(
+    _sender: Any, *, name: str, actor: User, params: dict[str, Any], subject: str
+) -> int:
+    from flask import current_app
+
+    return jobs_of(current_app).request_work(name, actor, params, subject)
 
 
 def jobs_of(app: Flask) -> Jobs:

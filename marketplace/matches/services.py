@@ -715,7 +715,7 @@ class _HouseholdRoom:
         return granted
 
 
-def allocate(
+def refuse_unless_may_allocate(
     actor: User,
     resource: Resource,
     region: Region,
@@ -735,6 +735,20 @@ def allocate(
         raise ServiceError(_l("The cap per village must be a whole number above zero."))
     if mode not in scoring.MODES or group_level not in scoring.GROUP_LEVELS:
         raise ServiceError(_l("Choose a mode and a level the page offers."))
+
+
+def allocate(
+    actor: User,
+    resource: Resource,
+    region: Region,
+    village_cap: int | None,
+    mode: str = "fair",
+    group_level: str = "village",
+) -> list[Match]:
+    """An administrator turns the optimal allocation of a scarce resource in their region into
+    proposed matches. They go to the approval queue like any pledge: nothing is approved here,
+    and the proposer may not approve them."""
+    refuse_unless_may_allocate(actor, resource, region, village_cap, mode, group_level)
     proposal = scoring.propose_allocation(resource, region.path, village_cap, mode, group_level)
     best, needs_by_id, scored = proposal.chosen, proposal.needs, proposal.scored
     used = scoring.weights()

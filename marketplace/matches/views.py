@@ -17,6 +17,7 @@ from flask import (
     send_file,
     url_for,
 )
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -47,11 +48,17 @@ from marketplace.needs import views as need_views
 from marketplace.needs.models import Need, NeedStatus
 from marketplace.permissions import public, roles, signed_in
 from marketplace.privacy import mask_name
-from marketplace.regions.services import deployment_regions
+from marketplace.regions.services import deployment_regions, works_in_background
 from marketplace.resources import policy as resource_policy
 from marketplace.resources import services as resources
 from marketplace.resources.models import Resource
-from marketplace.signals import household_page, need_list_page, need_page, resource_page
+from marketplace.signals import (
+    household_page,
+    need_list_page,
+    need_page,
+    resource_page,
+    start_work,
+)
 from marketplace.web import form_status, paginate, submitted, uploaded_photo
 
 bp = Blueprint("matches", __name__)
@@ -452,14 +459,28 @@ def allocate(resource_id: int) -> Any:
     if request.method == "POST":
         if not ReasonForm().validate_on_submit():
             abort(400)
+        if works_in_background(region):
+            services.refuse_unless_may_allocate(
+                current_user, resource, region, village_cap, mode, group_level
+            )
+            run_id = start_work(
+                "allocate", current_user, subject=f"resource:{resource.id}",
+                resource_id=resource.id, region_id=region.id, village_cap=village_cap, mode=mode,
+                group_level=group_level, locale=str(get_locale()),
+            )  # fmt: skip
+            return redirect(url_for("work.run", run_id=run_id))
         created = services.allocate(current_user, resource, region, village_cap, mode, group_level)
         flash(_("%(n)s matches proposed; they wait in the approval queue.", n=len(created)),
               "success")  # fmt: skip
         return redirect(url_for("matches.approvals"))
-    proposal = scoring.propose_allocation(resource, region.path, village_cap, mode, group_level)
+    # Over a city or a province the proposal takes long: it is computed in the background.
+    proposal = None
+    if not works_in_background(region):
+        proposal = scoring.propose_allocation(resource, region.path, village_cap, mode, group_level)
     return render_template(
         "resources/allocate.html", resource=resource, regions=regions, region=region,
-        cap=village_cap, proposal=proposal, reasons=scoring.UNSERVED_REASONS,
+        cap=village_cap, proposal=proposal, reasons=scoring.UNSERVED_REASONS, mode=mode,
+        group_level=group_level,
     )  # fmt: skip
 
 

@@ -10,9 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from flask import current_app
 
 from marketplace.extensions import db
-from marketplace.regions.models import Region, RegionLevel
+from marketplace.regions.models import LEVEL_ORDER, Region, RegionLevel
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 GAZETTEER = DATA_DIR / "china_counties.csv"
@@ -224,3 +225,10 @@ def load_ancestors(regions: Iterable[Region]) -> list[Region]:
     if not codes:
         return []
     return list(db.session.scalars(sa.select(Region).where(Region.code.in_(sorted(codes)))))
+
+
+def works_in_background(region: Region) -> bool:
+    """Whether work over the region (an allocation, a report export) is large enough to run in
+    the background with a progress page: regions at BACKGROUND_REGION_LEVEL or above."""
+    level = RegionLevel(current_app.config.get("BACKGROUND_REGION_LEVEL", "city"))
+    return LEVEL_ORDER.index(region.level) <= LEVEL_ORDER.index(level)

@@ -5,14 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from marketplace.permissions import roles
+from marketplace.regions.services import works_in_background
 from marketplace.reports import policy, services
 from marketplace.reports.charts import report_charts
 from marketplace.reports.exports import format_cell, report_tables, to_csv, to_xlsx
 from marketplace.roles import Role
+from marketplace.signals import start_work
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 bp.add_app_template_filter(format_cell, "report_cell")
@@ -45,7 +48,17 @@ def month() -> Any:
 @bp.route("/export.xlsx")
 @roles(*Role.REGION_READERS)
 def export_xlsx() -> Any:
-    report = _requested_report()
+    first = services.month_or_error(request.values.get("month"))
+    region = services.region_for(current_user, request.values.get("region"))
+    if works_in_background(region):
+        # A city's or a province's workbook is written in the background; its page offers
+        # the file when done.
+        run_id = start_work(
+            "report_export", current_user, subject=f"report:{region.code}",
+            month=first.strftime("%Y-%m"), region=region.code, locale=str(get_locale()),
+        )  # fmt: skip
+        return redirect(url_for("work.run", run_id=run_id))
+    report = services.month_report(region, first)
     services.record_export(current_user, report, "xlsx")
     title = _("Monthly report %(month)s %(region)s", month=report.month, region=report.region.name)
     body = to_xlsx(report_tables(report), title)

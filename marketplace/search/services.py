@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -255,12 +255,13 @@ def _apply(wait: float) -> int:
     return applied
 
 
-def rebuild() -> int:
-    """Index everything again from the database, in one pass of one writer."""
-    return _rebuild(only_if_fresh=False)
+def rebuild(progress: Callable[[int], None] | None = None) -> int:
+    """Index everything again from the database, in one pass of one writer; ``progress`` is
+    told the documents written so far after each batch (the job's page, the command's bar)."""
+    return _rebuild(only_if_fresh=False, progress=progress)
 
 
-def _rebuild(only_if_fresh: bool) -> int:
+def _rebuild(only_if_fresh: bool, progress: Callable[[int], None] | None = None) -> int:
     # A sync finding a new index waits no longer than a sync: the writer it waits for is
     # filling the index already.
     with _one_writer(SYNC_WAIT if only_if_fresh else REBUILD_WAIT) as session:
@@ -278,7 +279,7 @@ def _rebuild(only_if_fresh: bool) -> int:
             pending = list(session.scalars(sa.select(SearchOutbox.id)))
             search.clear()
             counter = [0]
-            search.upsert(_all_documents(counter), replace=False)
+            search.upsert(_all_documents(counter, progress), replace=False)
             finish = getattr(search, "optimize", None)
             if finish is not None:
                 finish()
@@ -289,7 +290,15 @@ def _rebuild(only_if_fresh: bool) -> int:
     return applied if built is None else built
 
 
-def _all_documents(counter: list[int]) -> Iterator[SearchDocument]:
+def total_documents() -> int:
+    """Rows a rebuild reads (documents it may write): the length of its progress bar."""
+    models = [Need, Resource]
+    return sum(db.session.scalar(sa.select(sa.func.count()).select_from(m)) or 0 for m in models)
+
+
+def _all_documents(
+    counter: list[int], progress: Callable[[int], None] | None = None
+) -> Iterator[SearchDocument]:
     """Every document, read in batches. A session of its own: the caller's objects stay as
     they are, and every region stays loaded for the whole run (documents name a place's
     ancestors; a lazy load per parent per batch was most of a rebuild's time)."""
@@ -316,6 +325,8 @@ def _all_documents(counter: list[int]) -> Iterator[SearchDocument]:
                         counter[0] += 1
                         yield doc
                 last = batch[-1].id
+                if progress is not None:
+                    progress(counter[0])
                 for obj in list(reader):  # let the batch go; the regions stay
                     if obj not in keep:
                         reader.expunge(obj)
