@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+import numpy as np
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import LazyString
@@ -17,16 +18,15 @@ from sqlalchemy.orm import contains_eager, selectinload
 from marketplace.extensions import db
 from marketplace.households.models import Household
 from marketplace.matches.adapters import need_view, resource_view
-from marketplace.matches.aid import COUNTED_FOR_RANKING, held_by_households, prior_aid_counts
-from marketplace.matches.models import Match
+from marketplace.matches.aid import held_by_households, prior_aid_counts
 from marketplace.matches.warm import warm_resources
 from marketplace.needs.models import Need, NeedStatus
 from marketplace.needs.services import public_needs_query
 from marketplace.regions.models import Region
 from marketplace.resources.models import Resource
 from marketplace.vocab import CATEGORIES, HouseholdStatus, PovertyCause
-from matching import allocation, fair, rank
-from matching.model import NeedView
+from matching import allocation, columns, fair, rank
+from matching.model import NeedView, ResourceView
 from matching.scoring import Explanation, Scored, Weights, score
 
 WORDING: dict[tuple[str, str], LazyString] = {
@@ -183,10 +183,12 @@ def candidate_needs(resource: Resource, region_path: str | None = None) -> list[
 
 
 def suggest_needs(resource: Resource, limit: int = 10) -> list[tuple[Need, Scored]]:
-    """Best open needs for a resource: candidates read as plain columns (no ORM object per
-    candidate: a city's resource has tens of thousands), the winners loaded for display."""
-    ranked = rank.needs_for_resource(
-        resource_view(resource), candidate_need_views(resource), weights(), date.today(), limit
+    """Best open needs for a resource: the candidates read as columns (no ORM object, no
+    NeedView per candidate: a city's resource has thousands) and scored by the library's array
+    scorer, which gives ``rank.needs_for_resource``'s answer; the winners loaded for display."""
+    view = resource_view(resource)
+    ranked = columns.top_needs(
+        view, candidate_need_columns(resource, view), weights(), date.today(), limit
     )
     needs = {
         n.id: n
@@ -196,92 +198,183 @@ def suggest_needs(resource: Resource, limit: int = 10) -> list[tuple[Need, Score
 
 
 def candidate_need_views(resource: Resource) -> list[NeedView]:
-    """The engine's view of every need ``candidate_needs`` would return, in one query."""
-    paths = [r.path for r in resource.service_area]
-    if not paths or not resource.categories:
-        return []
-    # The villages first, then their needs by the village index: given the prefix condition
-    # inside a join, PostgreSQL chose to read the whole need table instead.
-    villages = list(
-        db.session.scalars(
-            sa.select(Region.id).where(
-                sa.or_(*(Region.path.startswith(p, autoescape=True) for p in paths))
-            )
-        )
-    )
-    if not villages:
-        return []
-    aided = (
-        sa.select(Need.household_id, sa.func.count(Match.id).label("times"))
-        .join(Match, Match.need_id == Need.id)
-        .where(
-            Match.status.in_(COUNTED_FOR_RANKING),  # as prior_aid_counts counts
-            Need.household_id.is_not(None),
-            Need.village_id.in_(villages),
-        )
-        .group_by(Need.household_id)
-        .subquery()
-    )
-    rows = db.session.execute(
-        sa.select(
-            Need.id,
-            Need.category,
-            Need.subcategory,
-            Region.path,
-            Need.open_quantity,
-            Household.status,
-            Household.primary_cause,
-            Household.other_causes,
-            Need.urgency,
-            Need.created_at,
-            Need.title,
-            Need.description,
-            Region.lat,
-            Region.lng,
-            aided.c.times,
-            Need.household_id,
-            Household.labour_capacity,
-        )
+    """The engine's view of every need ``candidate_needs`` would return, read as columns."""
+    found = candidate_need_columns(resource, households=True)
+    rows = np.arange(len(found))
+    return found.source.views(rows, found.source.prior_aid(rows))
+
+
+# The candidates' query reads an index of open, verified needs by village that holds every
+# column it selects (migration 0018): the needs of a city's villages without visiting the
+# table. The index is partial, so its condition is spelled in the SQL, not as parameters.
+_OPEN = sa.and_(
+    Need.status == sa.literal_column("'verified'"), Need.open_quantity > sa.literal_column("0")
+)
+assert NeedStatus.VERIFIED.value == "verified"
+
+
+def candidate_need_columns(
+    resource: Resource, view: ResourceView | None = None, households: bool | None = None
+) -> columns.NeedColumns:
+    """Open, verified needs in the resource's area and categories, as the library's columns:
+    one query selecting plain values (enums and JSON read as text, each distinct value decoded
+    once); households' status, causes and labour only when the resource filters or favours by
+    them (``households``: always or never); prior aid and texts asked for by the scorer."""
+    view = view or resource_view(resource)
+    paths = list(view.service_paths)
+    with_households = columns.needs_household_columns(view) if households is None else households
+    selected: list[Any] = [Need.id, Need.household_id, Need.category, Need.subcategory,
+                           Need.open_quantity, Need.urgency, Need.created_at, Region.path,
+                           Region.lat, Region.lng]  # fmt: skip
+    if with_households:
+        selected += [
+            sa.type_coerce(Household.status, sa.String),
+            sa.type_coerce(Household.primary_cause, sa.String),
+            sa.cast(Household.other_causes, sa.Text),
+            sa.type_coerce(Household.labour_capacity, sa.String),
+        ]
+    query = (
+        sa.select(*selected)
         .join(Region, Need.village_id == Region.id)
-        .outerjoin(Household, Need.household_id == Household.id)
-        .outerjoin(aided, aided.c.household_id == Need.household_id)
         .where(
-            Need.status == NeedStatus.VERIFIED,
-            Need.open_quantity > 0,
-            sa.or_(
-                Need.category.in_(resource.categories), Need.subcategory.in_(resource.categories)
-            ),
-            Need.village_id.in_(villages),
+            _OPEN,
+            sa.or_(Need.category.in_(view.categories), Need.subcategory.in_(view.categories)),
+            sa.or_(*(Region.path.startswith(p, autoescape=True) for p in paths)),
         )
     )
-    today = date.today()
-    return [
-        NeedView(
-            id=row.id,
-            category=row.category,
-            subcategory=row.subcategory,
-            village_path=row.path,
-            open_quantity=row.open_quantity,
-            verified=True,
-            household_status=row.status.value if row.status is not None else None,
-            household_causes=(
-                (row.primary_cause.value, *[c for c in row.other_causes or [] if c])
-                if row.primary_cause is not None
-                else ()
-            ),
-            urgency=row.urgency,
-            days_waiting=max((today - row.created_at.date()).days, 0),
-            prior_aid=row.times or 0,
-            text=f"{row.title} {row.description}",
-            lat=row.lat,
-            lng=row.lng,
-            household_id=row.household_id,
-            household_labour=(
-                row.labour_capacity.value if row.labour_capacity is not None else None
-            ),
-        )
-        for row in rows
-    ]
+    if with_households:
+        query = query.outerjoin(Household, Need.household_id == Household.id)
+    rows = list(db.session.execute(query).all()) if paths and view.categories else []
+    return _columns(rows, with_households, date.today())
+
+
+def _columns(rows: list[Any], with_households: bool, today: date) -> columns.NeedColumns:
+    values = list(zip(*rows, strict=True)) or [()] * (14 if with_households else 10)
+    ids, household_ids, categories, subcategories, open_quantity, urgency, created = values[:7]
+    count = len(ids)
+    found = _NeedRows(
+        np.fromiter(ids, np.int64, count),
+        list(household_ids),
+    )
+    household = np.fromiter((h is not None for h in household_ids), bool, count)
+    status = causes = labour = None
+    if with_households:
+        status_col, primary, other, labour_col = values[10:14]
+        status = columns.Coded.of(status_col)
+        decoded: dict[tuple[Any, Any], tuple[str, ...]] = {}
+        for key in zip(primary, other, strict=True):
+            if key not in decoded:
+                decoded[key] = _causes(*key)
+        causes = columns.Coded.of(decoded[key] for key in zip(primary, other, strict=True))
+        labour = columns.Coded.of(labour_col)
+        found.households = {
+            h: (s, decoded[(p, o)], lab)
+            for h, s, p, o, lab in zip(household_ids, status_col, primary, other, labour_col,
+                                       strict=True)
+            if h is not None
+        }  # fmt: skip
+    result = columns.NeedColumns(
+        ids=found.ids,
+        verified=np.ones(count, dtype=bool),
+        category=columns.Coded.of(categories),
+        subcategory=columns.Coded.of(subcategories),
+        place=columns.Coded.of(zip(values[7], values[8], values[9], strict=True)),
+        open_quantity=np.fromiter(open_quantity, np.int64, count),
+        urgency=np.fromiter(urgency, np.int64, count),
+        # As the adapter counts them (need_view): whole days since the need was posted.
+        days_waiting=np.fromiter(
+            (max((today - c.date()).days, 0) for c in created), np.int64, count
+        ),
+        household=household,
+        source=found,
+        status=status,
+        causes=causes,
+        labour=labour,
+    )
+    found.columns = result
+    return result
+
+
+def _causes(primary: str | None, other: str | None) -> tuple[str, ...]:
+    """A household's causes as ``Household.causes`` lists them, from the two columns' text."""
+    if primary is None:
+        return ()
+    rest = json.loads(other) if other else []
+    return (primary, *[c for c in rest or [] if c])
+
+
+class _NeedRows:
+    """What the array scorer asks of the database beyond the columns: prior aid and texts of
+    the rows that can still reach the top, and the winners' full views."""
+
+    def __init__(self, ids: np.ndarray, household_ids: list[int | None]) -> None:
+        self.ids = ids
+        self.household_ids = household_ids
+        self.households: dict[int, tuple[str, tuple[str, ...], str]] | None = None
+        self.columns: columns.NeedColumns | None = None
+        self._texts: dict[int, str] = {}
+
+    def prior_aid(self, rows: np.ndarray) -> np.ndarray:
+        households = [self.household_ids[r] for r in rows.tolist()]
+        counts = prior_aid_counts(sorted({h for h in households if h is not None}))
+        return np.fromiter((counts.get(h or 0, 0) for h in households), np.int64, rows.size)
+
+    def texts(self, rows: np.ndarray) -> list[str]:
+        wanted = [i for i in self.ids[rows].tolist() if i not in self._texts]
+        for start in range(0, len(wanted), 5000):
+            chunk = wanted[start : start + 5000]
+            for need_id, title, description in db.session.execute(
+                sa.select(Need.id, Need.title, Need.description).where(Need.id.in_(chunk))
+            ):
+                self._texts[need_id] = f"{title} {description}"
+        return [self._texts[i] for i in self.ids[rows].tolist()]
+
+    def views(self, rows: np.ndarray, prior_aid: np.ndarray) -> list[NeedView]:
+        assert self.columns is not None
+        found = self.columns
+        if self.households is None:
+            wanted = {self.household_ids[r] for r in rows.tolist()} - {None}
+            self.households = {
+                h: (s, _causes(p, o), lab)
+                for h, s, p, o, lab in db.session.execute(
+                    sa.select(
+                        Household.id,
+                        sa.type_coerce(Household.status, sa.String),
+                        sa.type_coerce(Household.primary_cause, sa.String),
+                        sa.cast(Household.other_causes, sa.Text),
+                        sa.type_coerce(Household.labour_capacity, sa.String),
+                    ).where(Household.id.in_(sorted(h for h in wanted if h is not None)))
+                )
+            }
+        texts = self.texts(rows)
+        views = []
+        for row, prior, text in zip(rows.tolist(), prior_aid.tolist(), texts, strict=True):
+            household_id = self.household_ids[row]
+            status, causes, labour = (
+                self.households[household_id] if household_id is not None else (None, (), None)
+            )
+            path, lat, lng = found.place[row]
+            views.append(
+                NeedView(
+                    id=int(found.ids[row]),
+                    category=found.category[row],
+                    subcategory=found.subcategory[row],
+                    village_path=path,
+                    open_quantity=int(found.open_quantity[row]),
+                    verified=True,
+                    household_status=status,
+                    household_causes=causes,
+                    urgency=int(found.urgency[row]),
+                    days_waiting=int(found.days_waiting[row]),
+                    prior_aid=int(prior) if household_id is not None else 0,
+                    text=text,
+                    lat=lat,
+                    lng=lng,
+                    household_id=household_id,
+                    household_labour=labour,
+                )
+            )
+        return views
 
 
 MODES = ("fair", "maximum")
