@@ -3,6 +3,7 @@
 from marketplace.accounts.models import ApiToken, Organization, User, user_region
 from marketplace.attachments.models import Attachment
 from marketplace.audit.models import AuditEvent
+from marketplace.facts import FactVersion
 from marketplace.followups.models import Certificate, FollowUp
 from marketplace.households.models import Household, HouseholdMember
 from marketplace.jobs.models import JobRun
@@ -28,6 +29,7 @@ __all__ = [
     "Attachment",
     "AuditEvent",
     "Certificate",
+    "FactVersion",
     "FollowUp",
     "GuaranteeCheck",
     "Household",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -12,6 +14,7 @@ from marketplace.accounts import policy as accounts_policy
 from marketplace.accounts.models import Organization, Role, User, VerificationStatus
 from marketplace.accounts.services import organizations_in_scope
 from marketplace.extensions import db
+from marketplace.facts import cache as fact_cache
 from marketplace.households.models import Household
 from marketplace.matches.models import Match, MatchStatus
 from marketplace.needs.models import Need, NeedStatus
@@ -22,11 +25,67 @@ from marketplace.regions.models import Region
 from marketplace.regions.services import load_ancestors
 from marketplace.resources.models import Resource
 from marketplace.resources.services import public_resources_query
+from marketplace.timefmt import beijing_today
 from marketplace.vocab import CATEGORIES
 
 
+@dataclass(frozen=True)
+class WaitingNeed:
+    """An open need as the home page lists it (plain data: it is kept between requests)."""
+
+    id: int
+    title: str
+    village: str  # the full name
+    subcategory: str
+    open_quantity: int
+    unit: str
+    created_at: datetime
+
+    @property
+    def category_label(self) -> str:
+        return str(CATEGORIES[self.subcategory].label)  # in the reader's language
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A confirmed delivery as the home page lists it; the feedback already masked."""
+
+    resource: str
+    need: str
+    donor: str
+    village: str
+    confirmed_at: datetime | None
+    satisfaction: int | None
+    feedback: str
+
+
+@dataclass(frozen=True)
+class PublicWork:
+    waiting: list[WaitingNeed]
+    deliveries: list[Delivery]
+    income_share: float | None  # 0..1 of the value delivered; None before any
+
+
+@dataclass(frozen=True)
+class HomePage:
+    figures: dict[str, Any]  # headline_figures()
+    work: PublicWork
+
+
+def home_page(limit: int = 5) -> HomePage:
+    """What the public home page shows, kept until a fact changes (marketplace.facts): one
+    SELECT of the facts' token per request instead of the counts. Keyed by the day too:
+    which resources are valid, and so public, turns at midnight."""
+    key = ("home", limit, date.today(), beijing_today())
+    return fact_cache.get(key, lambda: compute_home_page(limit))
+
+
+def compute_home_page(limit: int = 5) -> HomePage:
+    return HomePage(headline_figures(), public_work(limit))
+
+
 def headline_figures() -> dict[str, Any]:
-    """Public figures: counts only, nothing personal."""
+    """Public figures, counted now: counts only, nothing personal."""
     value_delivered = db.session.scalar(
         sa.select(sa.func.coalesce(sa.func.sum(Match.quantity * Resource.unit_value), 0))
         .join(Resource, Match.resource_id == Resource.id)
@@ -90,7 +149,7 @@ def dashboard_figures(user: User) -> dict[str, Any]:
     return figures
 
 
-def public_work(limit: int = 5) -> dict[str, Any]:
+def public_work(limit: int = 5) -> PublicWork:
     """What the public home page shows of the work (阳光操作): the needs waiting longest,
     the latest deliveries confirmed with the household and what it said (masked), and the
     share of the help delivered that builds income rather than hands out."""
@@ -117,20 +176,20 @@ def public_work(limit: int = 5) -> dict[str, Any]:
             .limit(limit)
         )
     )
-    regions = load_ancestors([*(n.village for n in waiting), *(m.need.village for m in confirmed)])
+    # Held while the full names are read (one query for every ancestor).
+    _loaded = load_ancestors([*(n.village for n in waiting), *(m.need.village for m in confirmed)])
+    waiting_needs = [
+        WaitingNeed(n.id, n.title, n.village.full_name, n.subcategory, n.open_quantity, n.unit,
+                    n.created_at)
+        for n in waiting
+    ]  # fmt: skip
     deliveries = [
-        {
-            "match": m,
-            "feedback": scrub(m.feedback, _people(m.need.household)),
-        }
+        Delivery(m.resource.title, m.need.title, m.resource.organization.name,
+                 m.need.village.full_name, m.confirmed_at, m.satisfaction,
+                 scrub(m.feedback, _people(m.need.household)))
         for m in confirmed
-    ]
-    return {
-        "waiting": waiting,
-        "deliveries": deliveries,
-        "income_share": _income_share(),
-        "loaded": regions,  # held while the page renders (full names)
-    }
+    ]  # fmt: skip
+    return PublicWork(waiting_needs, deliveries, _income_share())
 
 
 def _people(household: Household | None) -> list[str]:

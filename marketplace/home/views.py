@@ -28,9 +28,8 @@ bp = Blueprint("home", __name__)
 @bp.route("/")
 @public
 def index() -> Any:
-    return render_template(
-        "home/index.html", figures=services.headline_figures(), work=services.public_work()
-    )
+    page = services.home_page()
+    return render_template("home/index.html", figures=page.figures, work=page.work)
 
 
 @bp.route("/favicon.ico")

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -14,6 +16,7 @@ import sqlalchemy.orm
 from flask import current_app
 from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
+from flask_sqlalchemy.pagination import Pagination
 
 from marketplace.accounts.models import Role, User
 from marketplace.accounts.services import admins_over, staff_of
@@ -21,6 +24,7 @@ from marketplace.audit.services import record_event
 from marketplace.db import lock_row, utcnow
 from marketplace.errors import ServiceError
 from marketplace.extensions import db
+from marketplace.facts import cache as fact_cache
 from marketplace.households.models import Household
 from marketplace.matches import policy, scoring
 from marketplace.matches.adapters import need_view, resource_view
@@ -35,11 +39,13 @@ from marketplace.notifications.services import is_email, notify, notify_address
 from marketplace.permissions import in_scope, region_clause
 from marketplace.privacy import mask_name
 from marketplace.regions.models import Region
+from marketplace.regions.services import load_ancestors
 from marketplace.resources import capacity
 from marketplace.resources.models import Resource
 from marketplace.signals import capacity_changed, need_viewing
 from marketplace.timefmt import beijing_day_of, beijing_today
 from marketplace.transitions import conflict
+from marketplace.vocab import CATEGORIES
 from matching.constraints import Violation, violations
 
 S = MatchStatus
@@ -133,6 +139,142 @@ def disclosure_query(now: datetime | None = None) -> sa.Select[Any]:
         .where(Match.status.in_(HOLDING), Match.disclosure_until >= now)
         .order_by(Match.decided_at.desc())
     )
+
+
+@dataclass(frozen=True)
+class Shown:
+    """A record of the disclosure page as plain data (kept between requests, read by the
+    template like the ORM object: ``m.need.village.full_name``); labels are resolved when the
+    page is drawn, in the reader's language."""
+
+    full_name: str = ""
+    name: str = ""
+    unit: str = ""
+    subcategory: str = ""
+    village: Shown | None = None
+    organization: Shown | None = None
+
+    @property
+    def category_label(self) -> str:
+        return str(CATEGORIES[self.subcategory].label)
+
+
+@dataclass(frozen=True)
+class DisclosedMatch:
+    id: int
+    need: Shown
+    resource: Shown
+    quantity: int
+    value: Decimal
+    disclosure_until: datetime
+    decided_at: datetime | None
+    household_name: str  # masked; "" for a village's need
+
+
+@dataclass(frozen=True)
+class DecidedObjection:
+    id: int
+    status: ObjectionStatus
+    match: Any  # a Shown-like match: .need, .resource
+    decided_at: datetime
+    household_name: str  # masked
+    reason: str  # public_text
+
+
+@dataclass(frozen=True)
+class Disclosure:
+    """What the public disclosure page lists, as of ``at``: read later, the windows are
+    applied again (``current``), so the page never shows a match or an objection whose
+    window has closed since."""
+
+    matches: list[DisclosedMatch]
+    objections: list[DecidedObjection]
+    at: datetime
+
+    def current(self, now: datetime) -> tuple[list[DisclosedMatch], list[DecidedObjection]]:
+        days = int(current_app.config.get("DISCLOSURE_DAYS", 7))
+        return (
+            [m for m in self.matches if m.disclosure_until >= now],
+            [o for o in self.objections if o.decided_at >= now - timedelta(days=days)],
+        )
+
+
+def disclosure(now: datetime | None = None) -> tuple[list[DisclosedMatch], list[DecidedObjection]]:
+    """The matches in their disclosure window and the objections decided in the last days,
+    kept until a fact changes (marketplace.facts) and filtered by the windows at ``now``: a
+    window only closes as time passes, so the kept lists hold every row still inside one."""
+    now = now or utcnow()
+    days = int(current_app.config.get("DISCLOSURE_DAYS", 7))
+    kept = fact_cache.get(("disclosure", days), lambda: compute_disclosure(now))
+    return kept.current(now)
+
+
+def compute_disclosure(now: datetime | None = None, objections: int = 50) -> Disclosure:
+    """The disclosure page's lists, read now."""
+    now = now or utcnow()
+    matches = list(db.session.scalars(disclosure_query(now)))
+    decided = list(
+        db.session.scalars(
+            decided_objections(now)
+            .limit(objections)
+            .options(
+                sa.orm.selectinload(Objection.match).options(
+                    sa.orm.selectinload(Match.need).selectinload(Need.village),
+                    sa.orm.selectinload(Match.need).selectinload(Need.household),
+                    sa.orm.selectinload(Match.resource).selectinload(Resource.organization),
+                )
+            )
+        )
+    )
+    _loaded = load_ancestors([*(m.need.village for m in matches),
+                              *(o.match.need.village for o in decided)])  # fmt: skip
+
+    def shown(match: Match) -> tuple[Shown, Shown]:
+        need = Shown(
+            subcategory=match.need.subcategory,
+            village=Shown(full_name=match.need.village.full_name),
+        )
+        resource = Shown(
+            unit=match.resource.unit, organization=Shown(name=match.resource.organization.name)
+        )
+        return need, resource
+
+    def masked(match: Match) -> str:
+        household = match.need.household
+        return mask_name(household.head_name) if household is not None else ""
+
+    listed = []
+    for m in matches:
+        need, resource = shown(m)
+        assert m.disclosure_until is not None  # disclosure_query asks for it
+        listed.append(DisclosedMatch(
+            id=m.id, need=need, resource=resource, quantity=m.quantity, value=m.value,
+            disclosure_until=m.disclosure_until, decided_at=m.decided_at,
+            household_name=masked(m),
+        ))  # fmt: skip
+    outcomes = []
+    for o in decided:
+        need, resource = shown(o.match)
+        assert o.decided_at is not None  # decided_objections asks for it
+        outcomes.append(DecidedObjection(
+            id=o.id, status=o.status, match=DisclosedMatch(
+                id=o.match.id, need=need, resource=resource, quantity=o.match.quantity,
+                value=o.match.value, disclosure_until=o.match.disclosure_until or o.decided_at,
+                decided_at=o.match.decided_at, household_name=masked(o.match)),
+            decided_at=o.decided_at, household_name=masked(o.match), reason=public_text(o),
+        ))  # fmt: skip
+    return Disclosure(listed, outcomes, now)
+
+
+class ListPagination(Pagination):
+    """A page of a list already read (``items=``), as ``paginate`` gives one of a query."""
+
+    def _query_items(self) -> list[Any]:
+        items: list[Any] = self._query_args["items"]
+        return items[self._query_offset : self._query_offset + self.per_page]
+
+    def _query_count(self) -> int:
+        return len(self._query_args["items"])
 
 
 # --- the lifecycle ------------------------------------------------------------------------

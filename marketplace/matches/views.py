@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from flask import (
     Blueprint,
     abort,
+    current_app,
     flash,
     g,
     redirect,
@@ -286,16 +287,16 @@ def attachment(attachment_id: int) -> Any:
 @bp.route("/disclosure")
 @public
 def disclosure() -> Any:
-    page = paginate(services.disclosure_query())
-    names = {
-        m.id: mask_name(m.need.household.head_name) if m.need.household else "" for m in page.items
-    }
+    # Kept between requests until a fact changes (services.disclosure), a page of it here.
+    matches, objections = services.disclosure()
+    number = request.args.get("page", 1, type=int) or 1
+    page = services.ListPagination(
+        page=max(number, 1), per_page=current_app.config["PAGE_SIZE"], error_out=False,
+        items=matches,
+    )  # fmt: skip
+    names = {m.id: m.household_name for m in page.items}
     # Outcomes of objections, masked like the rest of the page: what an objector looks up.
-    decided = [
-        (o, mask_name(o.match.need.household.head_name) if o.match.need.household else "",
-         services.public_text(o))
-        for o in db.session.scalars(services.decided_objections().limit(50))
-    ]  # fmt: skip
+    decided = [(o, o.household_name, o.reason) for o in objections]
     return render_template("matches/disclosure.html", page=page, names=names, decided=decided)
 
 

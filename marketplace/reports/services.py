@@ -7,12 +7,14 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import sqlalchemy as sa
+import sqlalchemy.orm
 from flask_babel import lazy_gettext as _l
 
 from marketplace.accounts.models import Role, User
 from marketplace.audit.services import record_event
 from marketplace.errors import ServiceError
 from marketplace.extensions import db
+from marketplace.facts import cache as fact_cache
 from marketplace.regions.models import Region
 from marketplace.regions.services import by_code, deployment_paths_query
 from marketplace.reports import policy
@@ -27,6 +29,7 @@ from marketplace.reports.figures import (
     parse_month,
 )
 from marketplace.reports.models import ReportSnapshot
+from marketplace.timefmt import beijing_today
 from marketplace.vocab import CATEGORY_TREE, Route
 
 
@@ -93,50 +96,97 @@ def region_for(user: User, code: str | None) -> Region:
 
 
 def find_snapshot(region: Region, month: str) -> ReportSnapshot | None:
-    """A frozen report of this month covering the region (its own or an ancestor's)."""
+    """A frozen report of this month covering the region (its own or an ancestor's); its
+    figures are read when first needed (a province's run to megabytes)."""
     prefixes = [r.path for r in [*region.ancestors(), region]]
     return db.session.scalar(
         sa.select(ReportSnapshot)
         .join(Region, ReportSnapshot.region_id == Region.id)
         .where(ReportSnapshot.month == month, Region.path.in_(prefixes))
+        .options(sa.orm.defer(ReportSnapshot.figures))
         .order_by(ReportSnapshot.created_at.desc())
         .limit(1)
     )
 
 
+@dataclass(frozen=True)
+class RegionFigures:
+    """What one region's report reads of a month's figures: its own entry (by category,
+    donor and route), its children's totals and the donors' names. Plain data, kept between
+    requests (``report_figures``)."""
+
+    entry: dict[str, Any]
+    children: dict[str, dict[str, Any]]
+    organization_names: dict[str, str]
+    computed_at: str
+    counted: bool  # the routes were counted (a month frozen before they were is not)
+
+
+def region_figures(data: dict[str, Any], region: Region) -> RegionFigures:
+    """The region's part of a month's figures (``compute_month`` or a snapshot's)."""
+    regions = data["regions"]
+    entry = regions.get(region.code) or {}
+    names = data.get("organization_names", {})
+    return RegionFigures(
+        entry=entry,
+        children={c.code: regions[c.code].get(ALL) for c in region.children if c.code in regions},
+        organization_names={k: names[k] for k in entry.get(ORGANIZATION, {}) if k in names},
+        computed_at=data["computed_at"],
+        counted=all(ROUTE in e for e in regions.values()),
+    )
+
+
+def report_figures(region: Region, first: date, snapshot: ReportSnapshot | None) -> RegionFigures:
+    """The month's figures for the region: the snapshot's when frozen, else computed live and
+    kept until a fact changes (marketplace.facts) or the day turns (follow-ups fall due and
+    "unmet" is as of today): one SELECT of the facts' token instead of the month's facts."""
+    if snapshot is not None:
+        # A snapshot does not change (freezing again gives it a new time): kept by its id.
+        frozen = ("report-snapshot", snapshot.id, str(snapshot.created_at), region.code)
+        return fact_cache.get(
+            frozen, lambda: region_figures(snapshot.figures, region), versioned=False
+        )
+    key = ("report", region.code, first, beijing_today(), date.today())
+    return fact_cache.get(key, lambda: compute_region_figures(region, first))
+
+
+def compute_region_figures(region: Region, first: date) -> RegionFigures:
+    return region_figures(compute_month(region, first), region)
+
+
 def month_report(region: Region, first: date) -> MonthReport:
     month = first.strftime("%Y-%m")
     snapshot = find_snapshot(region, month)
-    data = snapshot.figures if snapshot is not None else compute_month(region, first)
-    entry = data["regions"].get(region.code) or {}
-    org_names = data.get("organization_names", {})
+    data = report_figures(region, first, snapshot)
+    entry = data.entry
 
-    def figures(code: str) -> dict[str, Any]:
-        return (data["regions"].get(code) or {}).get(ALL) or empty_figures()
+    # Copies: the kept figures are shared by every request.
+    def figures(found: dict[str, Any] | None) -> dict[str, Any]:
+        return dict(found) if found else empty_figures()
 
-    children = [Row(c.code, c.name, figures(c.code), c) for c in region.children]
+    children = [Row(c.code, c.name, figures(data.children.get(c.code)), c) for c in region.children]
     by_category = entry.get(CATEGORY, {})
     categories = [
-        Row(top.code, str(top.label), by_category.get(top.code) or empty_figures())
+        Row(top.code, str(top.label), figures(by_category.get(top.code)))
         for top, _subs in CATEGORY_TREE
     ]
     by_org = entry.get(ORGANIZATION, {})
+    org_names = data.organization_names
     organizations = sorted(
-        (Row(key, org_names.get(key, "#" + key), f) for key, f in by_org.items()),
+        (Row(key, org_names.get(key, "#" + key), dict(f)) for key, f in by_org.items()),
         key=lambda row: (-row.figures["value_pledged"], row.label),
     )
     # A month frozen before the routes were counted has none: its rows show "—".
-    counted = all(ROUTE in e for e in data["regions"].values())
     by_route = entry.get(ROUTE) or {}
+    missing = empty_figures() if data.counted else dict.fromkeys(empty_figures())
     routes = [
-        Row(route.value, str(route.label), by_route.get(route.value)
-            or (empty_figures() if counted else dict.fromkeys(empty_figures())))
+        Row(route.value, str(route.label), dict(by_route.get(route.value) or missing))
         for route in Route
-    ]  # fmt: skip
+    ]
     return MonthReport(
-        region=region, month=month, summary=figures(region.code), regions=children,
+        region=region, month=month, summary=figures(entry.get(ALL)), regions=children,
         categories=categories, organizations=organizations, snapshot=snapshot,
-        computed_at=data["computed_at"], routes=routes,
+        computed_at=data.computed_at, routes=routes,
     )  # fmt: skip
 
 

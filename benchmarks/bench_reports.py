@@ -1,0 +1,160 @@
+"""What keeping the facts (marketplace.facts) saves: the monthly report of a county and of the
+city, the home page and the disclosure page, with the cache off (every request counts and
+computes, as before) and on, 1 client, in one run. Run:
+    python -m benchmarks.bench_reports --database postgresql+psycopg://postgres@127.0.0.1/facts_100k
+        [--households 100000] [--resources 10000] [--rounds 40] [--json out.json]
+The database is filled once with ``marketplace synth``; an administrator of the county and one
+of the city are made. Requests go through the Flask test client in this process (no HTTP
+server: what is measured is the application's time, database included). Each page is asked
+``--rounds`` times with the cache off, then on (the first request on fills it, reported apart
+as "after a change": a change to any fact makes the next request compute again); the
+median of each. Figures go to docs/benchmarks.md as ratios: on / off in the same run."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from statistics import median
+from typing import Any
+
+COUNTY = "620421000000"  # 靖远县
+CITY = "620400000000"  # 白银市
+
+
+@dataclass
+class Result:
+    page: str
+    off_ms: float  # median, cache off (as before)
+    on_ms: float  # median, cache on, kept
+    change_ms: float  # the first request after a change (computes and keeps)
+    ratio: float  # on / off
+
+
+def prepare(url: str, households: int, resources: int) -> dict[str, int]:
+    """Fill the database if needed; the ids of a county's and a city's administrators."""
+    import sqlalchemy as sa
+    from flask_migrate import upgrade
+
+    from marketplace import create_app
+    from marketplace.accounts.models import Role, User
+    from marketplace.extensions import db
+    from marketplace.needs.models import Need
+    from marketplace.regions.services import by_code
+    from marketplace.synth import synthesize
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url})
+    with app.app_context():
+        upgrade()
+        have = db.session.scalar(sa.select(sa.func.count(Need.id))) or 0
+        if have < households:
+            start = time.perf_counter()
+            synthesize(households - have, resources if have == 0 else 0)
+            db.session.commit()
+            print(f"synthesised {households - have:,} households in "
+                  f"{time.perf_counter() - start:.0f} s", file=sys.stderr)  # fmt: skip
+        ids = {}
+        for who, code in (("county", COUNTY), ("city", CITY)):
+            name = f"bench_reports_{who}"
+            user = db.session.scalar(sa.select(User).where(User.username == name))
+            if user is None:
+                region = by_code(code)
+                assert region is not None, code
+                user = User(username=name, display_name=name, role=Role.ADMIN,
+                            password_hash="-", regions=[region])  # fmt: skip
+                db.session.add(user)
+                db.session.flush()
+            ids[who] = user.id
+        db.session.commit()
+    return ids
+
+
+def signed_in(app: Any, user_id: int | None) -> Any:
+    """A test client with the user's session (no password: the session as sign-in makes it)."""
+    from marketplace.accounts.models import User
+    from marketplace.extensions import db
+
+    client = app.test_client()
+    if user_id is not None:
+        with app.app_context():
+            user = db.session.get(User, user_id)
+            assert user is not None
+            key = user.get_id()
+        with client.session_transaction() as session:
+            session["_user_id"] = key
+            session["_fresh"] = True
+    return client
+
+
+def timed(client: Any, path: str) -> float:
+    start = time.perf_counter()
+    answer = client.get(path)
+    elapsed = (time.perf_counter() - start) * 1000
+    assert answer.status_code == 200, (path, answer.status_code)
+    return elapsed
+
+
+def changed(app: Any) -> None:
+    """What any change to a fact does to the kept answers: a new token."""
+    from marketplace import facts
+    from marketplace.extensions import db
+
+    with app.app_context():
+        facts.bump(db.session())
+        db.session.commit()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--database", required=True)
+    parser.add_argument("--households", type=int, default=100_000)
+    parser.add_argument("--resources", type=int, default=10_000)
+    parser.add_argument("--rounds", type=int, default=40)
+    parser.add_argument("--json", default="")
+    args = parser.parse_args()
+    os.environ.update(MARKETPLACE_INSTANCE=tempfile.mkdtemp(prefix="fupin-bench-reports-"),
+                      SECRET_KEY="bench", DATABASE_URL=args.database,
+                      RATELIMIT_ENABLED="0")  # fmt: skip
+    ids = prepare(args.database, args.households, args.resources)
+
+    from marketplace import create_app
+
+    config = {"SQLALCHEMY_DATABASE_URI": args.database, "JOBS_IN_PROCESS": "off"}
+    apps = {"off": create_app({**config, "FACT_CACHE": False}),
+            "on": create_app({**config, "FACT_CACHE": True})}  # fmt: skip
+    pages = [
+        ("`/reports/` county", f"/reports/?region={COUNTY}", ids["county"]),
+        ("`/reports/` city", f"/reports/?region={CITY}", ids["city"]),
+        ("`/` home", "/", None),
+        ("`/disclosure`", "/disclosure", None),
+    ]
+    results = []
+    for name, path, user in pages:
+        off = signed_in(apps["off"], user)
+        on = signed_in(apps["on"], user)
+        timed(off, path)  # warm: templates, the session's user
+        off_ms = median(timed(off, path) for _ in range(args.rounds))
+        changed(apps["on"])
+        change_ms = timed(on, path)
+        on_ms = median(timed(on, path) for _ in range(args.rounds))
+        results.append(Result(name, round(off_ms, 1), round(on_ms, 1), round(change_ms, 1),
+                              round(on_ms / off_ms, 3)))  # fmt: skip
+        print(f"{name}: off {off_ms:.1f} ms, on {on_ms:.1f} ms, after a change "
+              f"{change_ms:.1f} ms", file=sys.stderr)  # fmt: skip
+    print(f"\n{args.households:,} households, 1 client, median of {args.rounds} requests\n")
+    print("| page | cache off (before) | cache on | on / off | first request after a change |")
+    print("|---|---:|---:|---:|---:|")
+    for r in results:
+        print(f"| {r.page} | {r.off_ms:.1f} ms | {r.on_ms:.1f} ms | {r.ratio:.3f} | "
+              f"{r.change_ms:.1f} ms |")  # fmt: skip
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as out:
+            json.dump([asdict(r) for r in results], out, ensure_ascii=False, indent=1)
+
+
+if __name__ == "__main__":
+    main()
