@@ -86,6 +86,14 @@ class Need(TimestampMixin, Base):
         sa.CheckConstraint("urgency BETWEEN 1 AND 3", name="urgency_range"),
         sa.CheckConstraint("estimated_value >= 0", name="value_non_negative"),
         sa.Index("ix_need_status_category", "status", "category"),
+        # Best needs for a resource read open needs by village from this index alone (0018).
+        sa.Index(
+            "ix_need_open_by_village",
+            *("village_id", "category", "subcategory", "household_id", "open_quantity"),
+            *("urgency", "created_at", "id"),
+            postgresql_where=sa.text("status = 'verified' AND open_quantity > 0"),
+            sqlite_where=sa.text("status = 'verified' AND open_quantity > 0"),
+        ),
     )
 
     @property
