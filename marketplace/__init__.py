@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from flask_talisman import Talisman
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from marketplace import compression
+from marketplace import compression, static_files
 from marketplace.config import PROJECT_ROOT, check_config, load_config
 from marketplace.extensions import babel, bootstrap, csrf, db, limiter, login_manager, migrate
 
@@ -81,6 +81,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     _register_blueprints(app)
     _register_errors(app)
     compression.register(app)
+    static_files.register(app)  # fingerprinted static addresses, the trimmed Bootstrap
     _register_template_helpers(app)
 
     from marketplace.cli import register_commands

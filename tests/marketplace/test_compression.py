@@ -46,7 +46,7 @@ def test_static_files_may_be_kept_pages_of_the_signed_in_may_not(
     css = client.get(href)
     css.close()  # a file answer: its file is open until the answer is closed
     assert "no-store" not in css.headers.get("Cache-Control", "")
-    assert "max-age=3600" in css.headers.get("Cache-Control", "")
+    assert "max-age=31536000" in css.headers.get("Cache-Control", "")  # its address has its hash
 
 
 def test_the_favicon_is_an_icon(client: Any, db: Any) -> None:

@@ -214,7 +214,7 @@ def test_the_kind_defaults_script_is_same_origin(client: Any, login: Any, world:
     scripts = re.findall(r"<script([^>]*)>(.*?)</script>", page, flags=re.S)
     inline = [attrs for attrs, body in scripts if body.strip() and "application/json" not in attrs]
     assert inline == []
-    assert '/static/js/resource-form.js"' in page
+    assert re.search(r'/static/js/resource-form\.[0-9a-f]{10}\.js"', page)  # with its hash
     served = client.get("/static/js/resource-form.js")
     assert served.status_code == 200 and b"kind-defaults" in served.data
     served.close()
