@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from flask_babel import LazyString
@@ -94,9 +94,14 @@ class Table:
     label_header: str
     rows: list[Row]
     columns: list[str]
+    _headers: list[str] | None = field(default=None, repr=False, compare=False)
 
     def headers(self) -> list[str]:
-        return [self.key_header, self.label_header, *(str(COLUMN_LABELS[c]) for c in self.columns)]
+        """Translated once per table (the page asks for them column by column)."""
+        if self._headers is None:
+            labels = (str(COLUMN_LABELS[c]) for c in self.columns)
+            self._headers = [self.key_header, self.label_header, *labels]
+        return self._headers
 
 
 def report_tables(report: MonthReport) -> list[Table]:
