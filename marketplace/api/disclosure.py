@@ -19,6 +19,7 @@ from flask_login import current_user
 from marketplace.accounts.models import User
 from marketplace.households import services as households
 from marketplace.households.models import Household
+from marketplace.plans import services as plans_services
 from marketplace.privacy import mask_id_number, mask_name, mask_phone
 
 # "name", "id_number" and "phone", as the reader sees them; with the roster, "members" too
@@ -87,3 +88,30 @@ def _disclosed() -> dict[tuple[int | None, int], Shown]:
         g.api_disclosed = {}
     disclosed: dict[tuple[int | None, int], Shown] = g.api_disclosed
     return disclosed
+
+
+def plans(found: list[Household]) -> None:
+    """The plans of an answer's households, as the reader may see them (a cadre's phone masked
+    unless the reader may see personal data), worked out at once and kept for this request."""
+    user = reader()
+    kept = _plans()
+    wanted = [h for h in found if _key(user, h.id) not in kept]
+    for household_id, plan in plans_services.plan_summaries(user, wanted).items():
+        kept[_key(user, household_id)] = plan
+
+
+def plan_of(household: Household) -> dict[str, Any]:
+    """The household's plan as the reader may see it (worked out on the spot if no answer did
+    beforehand)."""
+    key = _key(reader(), household.id)
+    if key not in _plans():
+        plans([household])
+    plan: dict[str, Any] = _plans()[key]
+    return plan
+
+
+def _plans() -> dict[tuple[int | None, int], dict[str, Any]]:
+    if "api_plans" not in g:
+        g.api_plans = {}
+    kept: dict[tuple[int | None, int], dict[str, Any]] = g.api_plans
+    return kept

@@ -44,6 +44,7 @@ from marketplace.households.models import (
 from marketplace.matches.models import MatchStatus
 from marketplace.matches.scoring import explain
 from marketplace.needs.models import Need, NeedStatus
+from marketplace.plans.models import Guarantee, MeasureStatus
 from marketplace.produce.models import PRODUCE_CATEGORY_CODES, ListingStatus, OrderStatus
 from marketplace.resources.models import Resource, ResourceKind, ResourceStatus
 from marketplace.search.backend import Results
@@ -358,8 +359,64 @@ class Roster(List):
         return disclosure.shown_members(obj)
 
 
+class ResponsibleOut(Schema):
+    name = String(required=True, metadata={"description": "The responsible cadre (帮扶责任人)"})
+    phone = String(required=True, metadata={
+        "description": "Masked unless the caller may see personal data; empty: none"})  # fmt: skip
+
+
+class MeasureOut(Schema):
+    """One measure of the household's plan (一户一策)."""
+
+    id = Integer(required=True)
+    cause = enum_value(PovertyCause, metadata={"description": "The cause it answers"})
+    category = String(required=True, metadata={"description": "Its need sub-category"})
+    title = String(required=True)
+    target = String(required=True)
+    due_on = Date(required=True)
+    status = enum_value(MeasureStatus)
+    responsible = Nested(ResponsibleOut, required=True)
+    needs = List(Integer(), required=True, metadata={"description": "Needs posted from it"})
+
+
+class GuaranteeStateOut(Schema):
+    guarantee = enum_value(Guarantee)
+    met = Boolean(required=True, allow_none=True, metadata={"description": "null: never checked"})
+    checked_on = Date(required=True, allow_none=True, metadata={
+        "description": "The day of the latest check"})  # fmt: skip
+
+
+class PlanOut(Schema):
+    """The household's plan: its goal, measures, the 两不愁三保障 guarantees and the risk."""
+
+    goal = String(required=True, metadata={"description": "Empty while no plan is written"})
+    target_year = Integer(required=True, allow_none=True)
+    measures = List(Nested(MeasureOut), required=True)
+    guarantees = List(Nested(GuaranteeStateOut), required=True, metadata={
+        "description": "Each guarantee's latest check"})  # fmt: skip
+    at_risk = Boolean(required=True, metadata={
+        "description": "Out of poverty (or monitored) with income near the line or a shock "
+        "still open (防返贫)"})  # fmt: skip
+
+
+class HouseholdPlan(Nested):
+    """The household's plan as the reader may see it, worked out for the whole answer at once
+    (``disclosure.plans``)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(PlanOut, required=True, **kwargs)
+
+    def get_value(self, obj: Any, attr: str, accessor: Any = None, default: Any = missing) -> Any:
+        return disclosure.plan_of(obj)
+
+
 class HouseholdOut(Discloses):
     with_members = True
+
+    @pre_dump(pass_collection=True)
+    def summarise_plans(self, data: Any, many: bool, **_kwargs: Any) -> Any:
+        disclosure.plans(data if many else [data])
+        return data
 
     id = Integer(required=True)
     register_number = String(required=True)
@@ -376,6 +433,7 @@ class HouseholdOut(Discloses):
     identification = enum_value(IdentificationStatus, metadata={
         "description": "精准识别: only confirmed households' needs are verified"})  # fmt: skip
     members = Roster(metadata={"description": "The roster, the head first"})
+    plan = HouseholdPlan(metadata={"description": "一户一策: the plan, masked like the rest"})
 
 
 @dataclass(frozen=True)

@@ -717,35 +717,70 @@ def board_name(household: Household) -> str:
     return mask_name(household.head_name)
 
 
-def plan_summary(user: User, household: Household) -> dict[str, Any]:
-    """The plan as plain data (the API's ``plan`` of a household), masked by the reader's
-    rights like the pages."""
-    view = plan_view(user, household)
+def plan_summaries(user: User | None, households: list[Household]) -> dict[int, dict[str, Any]]:
+    """Each household's plan as data (the API's ``plan`` of a household), masked by the
+    reader's rights like the pages (a responsible cadre's phone in full only to readers of
+    personal data): its goal, its measures with the needs posted from them, each guarantee's
+    latest check and whether it is at risk. A few queries for the whole list, not per household."""
+    ids = [h.id for h in households]
+    if not ids:
+        return {}
+    plans = {p.household_id: p for p in db.session.scalars(
+        sa.select(Plan).where(Plan.household_id.in_(ids)))}  # fmt: skip
+    by_plan: dict[int, list[Measure]] = defaultdict(list)
+    if plans:
+        for m in db.session.scalars(
+            sa.select(Measure)
+            .where(Measure.plan_id.in_([p.id for p in plans.values()]))
+            .options(selectinload(Measure.responsible))
+            .order_by(Measure.id)
+        ):
+            by_plan[m.plan_id].append(m)
+    posted = needs_of_measures([m.id for ms in by_plan.values() for m in ms])
+    checks = latest_checks(ids)
+    shocks = open_shocks(ids)
+    found: dict[int, dict[str, Any]] = {}
+    for household in households:
+        personal = user is not None and policy.can_see_personal(user, household)
+        plan = plans.get(household.id)
+        measures = by_plan.get(plan.id, []) if plan is not None else []
+        state = checks[household.id]
+        found[household.id] = {
+            "goal": plan.goal if plan is not None else "",
+            "target_year": plan.target_year if plan is not None else None,
+            "measures": [_measure_data(m, personal, posted.get(m.id, [])) for m in measures],
+            "guarantees": [_check_data(g, state.get(g)) for g in Guarantee],
+            "at_risk": risk_of(household, shocks.get(household.id, [])).at_risk,
+        }
+    return found
+
+
+def _measure_data(measure: Measure, personal: bool, posted: list[Need]) -> dict[str, Any]:
+    name, phone = _responsible(measure, personal)
     return {
-        "goal": view.plan.goal if view.plan else "",
-        "target_year": view.plan.target_year if view.plan else None,
-        "measures": [
-            {
-                "id": mv.measure.id,
-                "cause": mv.measure.cause.value,
-                "category": mv.measure.subcategory,
-                "title": mv.measure.title,
-                "target": mv.measure.target,
-                "due_on": mv.measure.due_on.isoformat(),
-                "status": mv.measure.status.value,
-                "responsible": {"name": mv.responsible, "phone": mv.phone},
-                "needs": [n.id for n in mv.needs],
-            }
-            for mv in view.measures
-        ],
-        "guarantees": {
-            row.guarantee.value: None
-            if row.check is None
-            else {"met": row.check.met, "checked_on": row.check.checked_on.isoformat()}
-            for row in view.guarantees
-        },
-        "at_risk": view.risk.at_risk,
+        "id": measure.id,
+        "cause": measure.cause,
+        "category": measure.subcategory,
+        "title": measure.title,
+        "target": measure.target,
+        "due_on": measure.due_on,
+        "status": measure.status,
+        "responsible": {"name": name, "phone": phone},
+        "needs": [n.id for n in posted],
     }
+
+
+def _check_data(guarantee: Guarantee, check: GuaranteeCheck | None) -> dict[str, Any]:
+    return {
+        "guarantee": guarantee,
+        "met": check.met if check is not None else None,
+        "checked_on": check.checked_on if check is not None else None,
+    }
+
+
+def plan_summary(user: User | None, household: Household) -> dict[str, Any]:
+    """One household's plan as data (see ``plan_summaries``)."""
+    return plan_summaries(user, [household])[household.id]
 
 
 # --- what the monthly reports count ---------------------------------------------------------

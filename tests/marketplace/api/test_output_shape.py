@@ -43,6 +43,7 @@ MATCH_KEYS = {
 HOUSEHOLD_KEYS = {
     "id", "register_number", "name", "id_number", "phone", "village", "member_count",
     "primary_cause", "other_causes", "status", "labour_capacity", "identification", "members",
+    "plan",
 }  # fmt: skip
 SUGGESTION_KEYS = {
     "id",
