@@ -127,3 +127,25 @@ def test_phone_keyboards_fit_the_fields(
         control = form.field(name)
         assert control.type == kind, name
         assert control.attrs.get("inputmode") == inputmode, name
+
+
+def test_the_identification_queue_and_produce_pages_mark_their_entries(
+    client: Any, login: Any, world: Any
+) -> None:
+    """精准识别 sits in 审核 with the other queues (a plain link for the staff, who have no
+    other); the produce pages in 需求与对接, the review of listings in 审核."""
+    login(world.admin)
+    menu = _menu(client.get("/households/identification").data.decode())
+    assert re.search(r'dropdown-toggle active"[^>]*aria-current="true">审核<', menu)
+    assert re.search(r'href="/households/identification" aria-current="page">精准识别<', menu)
+    menu = _menu(client.get("/produce/review").data.decode())
+    assert re.search(r'href="/produce/review" aria-current="page">待审核的农产品<', menu)
+    menu = _menu(client.get("/produce/orders").data.decode())
+    assert re.search(r'dropdown-toggle active"[^>]*aria-current="true">需求与对接<', menu)
+    assert re.search(r'href="/produce/orders" aria-current="page">农产品订单<', menu)
+    client.post("/logout")
+    login(world.staff)
+    menu = _menu(client.get(f"/households/{world.household.id}").data.decode())
+    assert re.search(r'<a class="nav-link" href="/households/identification">精准识别<', menu)
+    menu = _menu(client.get("/produce/listings/new").data.decode())
+    assert re.search(r'href="/produce/" aria-current="true">农产品<', menu)

@@ -151,6 +151,20 @@ def test_the_menu_shows_exactly_the_pages_the_role_may_open(
     else:
         assert "/admin/users" not in links
     assert ("/audit" in " ".join(links)) == (role in Role.OVERSIGHT)
+    # The identification queue and the produce pages: in the menu of exactly the roles they
+    # let in (each once).
+    for path, allowed in MENU_PAGES.items():
+        assert (path in links) == (role in allowed), (path, role)
+        assert links.count(path) <= 1, path
+
+
+MENU_PAGES: dict[str, set[Role]] = {
+    "/households/identification": set(Role.EDITORS | Role.ADMINS),
+    "/produce/": set(Role.REGION_READERS),
+    "/produce/market": {Role.DONOR},
+    "/produce/orders": set(Role),
+    "/produce/review": set(Role.ADMINS),
+}
 
 
 # --- produce sales (消费扶贫): each page by role ----------------------------------------------
