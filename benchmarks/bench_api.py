@@ -2,8 +2,11 @@
 ``GET /api/v1/needs/<id>/suggestions`` against a served copy of the app. Run:
     python -m benchmarks.bench_api --database postgresql+psycopg://postgres@127.0.0.1/fupin_bench
         [--households 1000000] [--resources 10000] [--clients 8] [--seconds 30]
+        [--processes 1,2,4]
 The database is filled with ``marketplace synth`` up to the number of households asked for (one
-need each). The server (waitress, 8 threads) and the load generator share this machine."""
+need each). The server (waitress, 8 threads; or with --processes, gunicorn with that many
+processes of 4 threads each, one after the other in the same run, the first count being the
+baseline) and the load generator share this machine."""
 
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ import tempfile
 import threading
 import time
 from statistics import quantiles
+from typing import Any
 
 
 def prepare(url: str, households: int, resources: int) -> tuple[str, list[int]]:
@@ -55,25 +59,17 @@ def prepare(url: str, households: int, resources: int) -> tuple[str, list[int]]:
     return plain, sample
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--database", required=True)
-    parser.add_argument("--households", type=int, default=1_000_000)
-    parser.add_argument("--resources", type=int, default=10_000)
-    parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--seconds", type=float, default=30.0)
-    parser.add_argument("--port", type=int, default=5077)
-    args = parser.parse_args()
-    instance = tempfile.mkdtemp(prefix="fupin-bench-")
-    os.environ.update(MARKETPLACE_INSTANCE=instance, SECRET_KEY="bench", DATABASE_URL=args.database,
-                      RATELIMIT_ENABLED="0")  # fmt: skip
-    token, sample = prepare(args.database, args.households, args.resources)
-
-    server = subprocess.Popen(
-        [os.path.join(os.path.dirname(sys.executable), "marketplace"), "serve",
-         "--port", str(args.port)],
-        env=os.environ.copy(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+def measure(args: Any, sample: list[int], token: str, processes: int | None) -> dict[str, Any]:
+    """Serve, warm every process's index, load for ``args.seconds``; the figures."""
+    binary = os.path.dirname(sys.executable)
+    if processes is None:
+        command = [os.path.join(binary, "marketplace"), "serve", "--port", str(args.port),
+                   "--no-jobs"]  # fmt: skip
+    else:
+        command = [os.path.join(binary, "gunicorn"), "--workers", str(processes), "--threads",
+                   "4", "--bind", f"127.0.0.1:{args.port}", "marketplace:create_app()"]  # fmt: skip
+    server = subprocess.Popen(command, env=os.environ.copy(), stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)  # fmt: skip
     try:
         headers = {"Authorization": f"Bearer {token}"}
 
@@ -85,9 +81,9 @@ def main() -> None:
                 json.loads(body)
             return response.status
 
-        for _ in range(100):  # wait for the server, then warm its index
+        for _ in range(240):  # wait for the server, then warm its index
             try:
-                conn = http.client.HTTPConnection("127.0.0.1", args.port, timeout=60)
+                conn = http.client.HTTPConnection("127.0.0.1", args.port, timeout=120)
                 start = time.perf_counter()
                 status = get(conn, sample[0])
                 first_ms = (time.perf_counter() - start) * 1000
@@ -97,6 +93,14 @@ def main() -> None:
         else:
             raise SystemExit("the server did not start")
         assert status == 200, status
+        # Each process builds its own index on its first request: warm them all.
+        warm = [threading.Thread(target=lambda: get(
+            http.client.HTTPConnection("127.0.0.1", args.port, timeout=300), sample[1]))
+            for _ in range(4 * (processes or 1))]  # fmt: skip
+        for t in warm:
+            t.start()
+        for t in warm:
+            t.join()
 
         latencies: list[float] = []
         errors: list[int] = []
@@ -123,14 +127,47 @@ def main() -> None:
         server.terminate()
         server.wait()
     cuts = quantiles(latencies, n=100)
+    return {"first_ms": first_ms, "requests": len(latencies), "errors": len(errors),
+            "elapsed": elapsed, "rps": len(latencies) / elapsed, "p50": cuts[49],
+            "p99": cuts[98]}  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--database", required=True)
+    parser.add_argument("--households", type=int, default=1_000_000)
+    parser.add_argument("--resources", type=int, default=10_000)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--port", type=int, default=5077)
+    parser.add_argument("--processes", default="", help="e.g. 1,2,4: gunicorn processes")
+    args = parser.parse_args()
+    instance = tempfile.mkdtemp(prefix="fupin-bench-")
+    os.environ.update(MARKETPLACE_INSTANCE=instance, SECRET_KEY="bench", DATABASE_URL=args.database,
+                      RATELIMIT_ENABLED="0")  # fmt: skip
+    token, sample = prepare(args.database, args.households, args.resources)
+
+    if args.processes:
+        counts = [int(n) for n in args.processes.split(",")]
+        results = [(n, measure(args, sample, token, n)) for n in counts]
+        base = results[0][1]["rps"]
+        print(f"needs in the database: {args.households:,}; {args.clients} clients, "
+              f"{args.seconds:.0f} s each; gunicorn, 4 threads a process")  # fmt: skip
+        print("| processes | requests/s | vs first | p50 | p99 | errors | first request |")
+        print("|---:|---:|---:|---:|---:|---:|---:|")
+        for n, r in results:
+            print(f"| {n} | {r['rps']:,.1f} | {r['rps'] / base:.2f}x | {r['p50']:.0f} ms | "
+                  f"{r['p99']:.0f} ms | {r['errors']} | {r['first_ms']:,.0f} ms |")  # fmt: skip
+        return
+    r = measure(args, sample, token, None)
     print("| measurement | value |")
     print("|---|---:|")
     print(f"| needs in the database | {args.households:,} |")
-    print(f"| first request (builds the warm resource index) | {first_ms:,.0f} ms |")
-    print(f"| {args.clients} clients for {elapsed:.0f} s: requests | {len(latencies):,} "
-          f"({len(errors)} errors) |")  # fmt: skip
-    print(f"| requests per second | {len(latencies) / elapsed:,.1f} |")
-    print(f"| latency p50 / p99 | {cuts[49]:.0f} ms / {cuts[98]:.0f} ms |")
+    print(f"| first request (builds the warm resource index) | {r['first_ms']:,.0f} ms |")
+    print(f"| {args.clients} clients for {r['elapsed']:.0f} s: requests | {r['requests']:,} "
+          f"({r['errors']} errors) |")  # fmt: skip
+    print(f"| requests per second | {r['rps']:,.1f} |")
+    print(f"| latency p50 / p99 | {r['p50']:.0f} ms / {r['p99']:.0f} ms |")
 
 
 if __name__ == "__main__":

@@ -71,7 +71,7 @@ COUNT_LABELS: dict[str, LazyString] = {
     "members": _l("members"),
     "needs": _l("needs"),
     "matches": _l("matches proposed"),
-    "documents": _l("documents indexed"),
+    "indexed": _l("documents indexed"),
     "rows": _l("rows"),
 }
 
@@ -152,7 +152,7 @@ def rebuild_search(run: WorkRun, actor: User, params: dict[str, Any]) -> Counts:
     total = total_documents()
     run.progress("indexing", 0, total)
     documents = rebuild(progress=lambda done: run.progress("indexing", min(done, total), total))
-    return {"documents": documents}
+    return {"indexed": documents}
 
 
 WORK: dict[str, Work] = {

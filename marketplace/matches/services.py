@@ -535,6 +535,9 @@ def approve(actor: User, match: Match) -> None:
     ]
     if found:
         raise conflict(VIOLATION_MESSAGES[found[0]])
+    # The need's row before the match's, as withdraw_need takes them: in the opposite order
+    # an approval and a withdrawal at once deadlock on PostgreSQL.
+    lock_row(db.session, Need, match.need_id)
     _refuse_beyond_household_limit(match)
     now = utcnow()
     days = int(current_app.config.get("DISCLOSURE_DAYS", 7))
@@ -569,6 +572,9 @@ def withdraw_need(actor: User, need: Need) -> None:
     cancelled. Here rather than in needs because it changes matches."""
     if not need_policy.can_post_in(actor, need.village):
         raise ServiceError(_l("Only the staff of this village may post its needs."), 403)
+    # Held first, so that an approval of one of its pledges waits (or this waits for it) and
+    # the count below is what the approval left.
+    lock_row(db.session, Need, need.id)
     active = db.session.scalar(
         sa.select(sa.func.count(Match.id)).where(
             Match.need_id == need.id, Match.status.in_(S.UNDER_WAY)

@@ -203,7 +203,7 @@ def test_the_superuser_rebuilds_the_search_index_from_the_jobs_page(
     answer = client.post(form.target("/admin/jobs/"), data=form.filled())
     assert answer.status_code == 302
     run = _run(db, int(answer.headers["Location"].rsplit("/", 1)[1]))
-    assert run.outcome == JobOutcome.OK and run.counts["documents"] >= 2
+    assert run.outcome == JobOutcome.OK and run.counts["indexed"] >= 2
     # An administrator sees the jobs page but not the button, and is refused the post.
     admin = other.test_client()
     _sign_in(admin, world.admin)
