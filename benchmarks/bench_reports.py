@@ -6,9 +6,9 @@ computes, as before) and on, 1 client, in one run. Run:
 The database is filled once with ``marketplace synth``; an administrator of the county and one
 of the city are made. Requests go through the Flask test client in this process (no HTTP
 server: what is measured is the application's time, database included). Each page is asked
-``--rounds`` times with the cache off, then on (the first request on fills it, reported apart
-as "after a change": a change to any fact makes the next request compute again); the
-median of each. Figures go to docs/benchmarks.md as ratios: on / off in the same run."""
+``--rounds`` times with the cache off and on in turn (the first request with it on fills it,
+reported apart as "after a change": a change to any fact makes the next request compute
+again); the median of each. Figures go to docs/benchmarks.md as ratios: on / off in the same run."""
 
 from __future__ import annotations
 
@@ -137,10 +137,14 @@ def main() -> None:
         off = signed_in(apps["off"], user)
         on = signed_in(apps["on"], user)
         timed(off, path)  # warm: templates, the session's user
-        off_ms = median(timed(off, path) for _ in range(args.rounds))
         changed(apps["on"])
         change_ms = timed(on, path)
-        on_ms = median(timed(on, path) for _ in range(args.rounds))
+        # Off and on in turn, so that the machine's other load falls on both alike.
+        times: dict[str, list[float]] = {"off": [], "on": []}
+        for _ in range(args.rounds):
+            times["off"].append(timed(off, path))
+            times["on"].append(timed(on, path))
+        off_ms, on_ms = median(times["off"]), median(times["on"])
         results.append(Result(name, round(off_ms, 1), round(on_ms, 1), round(change_ms, 1),
                               round(on_ms / off_ms, 3)))  # fmt: skip
         print(f"{name}: off {off_ms:.1f} ms, on {on_ms:.1f} ms, after a change "
