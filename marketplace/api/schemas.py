@@ -46,6 +46,7 @@ from marketplace.matches.scoring import explain
 from marketplace.needs.models import Need, NeedStatus
 from marketplace.plans.models import Guarantee, MeasureStatus
 from marketplace.produce.models import PRODUCE_CATEGORY_CODES, ListingStatus, OrderStatus
+from marketplace.produce.policy import OUTCOME_LABELS
 from marketplace.resources.models import Resource, ResourceKind, ResourceStatus
 from marketplace.search.backend import Results
 from marketplace.vocab import CATEGORIES, HouseholdStatus, LabourCapacity, PovertyCause
@@ -156,7 +157,7 @@ class SearchQueryIn(Schema):
     """The search takes every value: what it does not know it ignores, with a note."""
 
     q = search_arg("Words to find (at most 200 characters are used)")
-    type = search_arg("need (default) or resource")
+    type = search_arg("need (default), resource or listing (produce on sale)")
     category = search_arg("A category or subcategory")
     region = search_arg("A region's 12-digit code: that region and below")
     kind = search_arg("The kind of resource (goods, money, jobs, ...)")
@@ -482,7 +483,7 @@ class Found:
 
 
 class SearchHit(Schema):
-    type = String(required=True, metadata={"description": "need or resource"})
+    type = String(required=True, metadata={"description": "need, resource or listing"})
     id = Integer(required=True)
     title = String(required=True)
     highlight = String(required=True, metadata={"description": "HTML, escaped, <b> around matches"})
@@ -590,3 +591,20 @@ class PaymentIn(Schema):
     paid_on = Date(required=True)
     reference = text_in(100, blank=False, required=True, metadata={
         "description": "The transfer's reference, for the household's staff to check"})  # fmt: skip
+
+
+class HandOverIn(Schema):
+    note = text_in(2000, load_default="", metadata={
+        "description": "What was handed over (weighed, to whom)"})  # fmt: skip
+
+
+class PaymentReceivedIn(Schema):
+    received_on = Date(required=True, metadata={
+        "description": "When the household received the payment (Beijing day)"})  # fmt: skip
+
+
+class ResolveIn(Schema):
+    outcome = String(required=True, validate=OneOf(sorted(OUTCOME_LABELS)), metadata={
+        "description": "A disputed handover: received, hand_over_again or cancelled; a disputed "
+        "payment: confirmed or pay_again"})  # fmt: skip
+    reason = text_in(500, blank=False, required=True)

@@ -384,6 +384,18 @@ def get_produce_order(order_id: int) -> Any:
     return produce.get_order(current_user, order_id)
 
 
+@bp.post("/produce/orders/<int:order_id>/hand_over")
+@roles(*Role.EDITORS)
+@bp.doc(security=SIGNED_IN, responses=ACT)
+@bp.input(schemas.HandOverIn, arg_name="body")
+@bp.output(schemas.ProduceOrderOut)
+def hand_over_produce(order_id: int, body: dict[str, Any]) -> Any:
+    """The staff of the listing's village hand the produce over to the buyer."""
+    order = produce.get_order(current_user, order_id)
+    produce.hand_over(current_user, order, body["note"])
+    return order
+
+
 @bp.post("/produce/orders/<int:order_id>/receive")
 @roles(Role.DONOR)
 @bp.doc(security=SIGNED_IN, responses=ACT)
@@ -407,28 +419,54 @@ def pay_produce(order_id: int, body: dict[str, Any]) -> Any:
     return order
 
 
+@bp.post("/produce/orders/<int:order_id>/confirm_payment")
+@roles(*Role.EDITORS)
+@bp.doc(security=SIGNED_IN, responses=ACT)
+@bp.input(schemas.PaymentReceivedIn, arg_name="body")
+@bp.output(schemas.ProduceOrderOut)
+def confirm_produce_payment(order_id: int, body: dict[str, Any]) -> Any:
+    """The staff of the listing's village confirm, with the household, that the payment
+    arrived: the amount is recorded as the household's income."""
+    order = produce.get_order(current_user, order_id)
+    produce.confirm_payment(current_user, order, body["received_on"])
+    return order
+
+
 @bp.post("/produce/orders/<int:order_id>/cancel")
-@roles(Role.DONOR)
+@roles(Role.DONOR, *Role.EDITORS)
 @bp.doc(security=SIGNED_IN, responses=ACT)
 @bp.input(schemas.ReasonIn, arg_name="body")
 @bp.output(schemas.ProduceOrderOut)
 def cancel_produce(order_id: int, body: dict[str, Any]) -> Any:
-    """Before the handover: the quantity and the budget are released."""
+    """Before the handover, by the buyer (or the village's staff when the household cannot
+    supply it): the quantity and the budget are released."""
     order = produce.get_order(current_user, order_id)
     produce.cancel(current_user, order, body["reason"])
     return order
 
 
 @bp.post("/produce/orders/<int:order_id>/dispute")
-@roles(Role.DONOR)
+@roles(Role.DONOR, *Role.EDITORS)
 @bp.doc(security=SIGNED_IN, responses=ACT)
 @bp.input(schemas.ReasonIn, arg_name="body")
 @bp.output(schemas.ProduceOrderOut)
 def dispute_produce(order_id: int, body: dict[str, Any]) -> Any:
-    """The buyer disputes a handover (not received, not as described); the region's
-    administrators resolve it."""
+    """The buyer disputes a handover (not received, not as described), the village's staff a
+    payment the household did not receive; the region's administrators resolve it."""
     order = produce.get_order(current_user, order_id)
     produce.dispute(current_user, order, body["reason"])
+    return order
+
+
+@bp.post("/produce/orders/<int:order_id>/resolve")
+@roles(*Role.ADMINS)
+@bp.doc(security=SIGNED_IN, responses=ACT)
+@bp.input(schemas.ResolveIn, arg_name="body")
+@bp.output(schemas.ProduceOrderOut)
+def resolve_produce(order_id: int, body: dict[str, Any]) -> Any:
+    """The region's administrators decide a disputed order, with the reason."""
+    order = produce.get_order(current_user, order_id)
+    produce.resolve_dispute(current_user, order, body["outcome"], body["reason"])
     return order
 
 

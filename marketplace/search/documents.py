@@ -1,7 +1,9 @@
 """What goes into a search index: public, masked fields only.
 
-Open, verified needs and active resources of verified organizations. Never a name, an ID
-number or a phone: descriptions are scrubbed of long digit runs and of the household's name.
+Open, verified needs, active resources of verified organizations and produce on sale (a
+listing verified with something left). Never a name, an ID number or a phone: descriptions are
+scrubbed of long digit runs and of the households' names; a listing is its product, category,
+village and cooperative, never the household selling.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from marketplace.needs.models import Need, NeedStatus
+from marketplace.produce.models import ProduceListing
+from marketplace.produce.policy import is_open
 from marketplace.resources.models import Resource
 from marketplace.resources.services import is_public
 from marketplace.vocab import CATEGORIES
@@ -21,8 +25,8 @@ _DIGITS = re.compile(r"[0-9０-９]{6,}[0-9Xx]?")
 
 @dataclass(frozen=True)
 class SearchDocument:
-    key: str  # "need:12" or "resource:3"
-    type: str  # "need" | "resource"
+    key: str  # "need:12", "resource:3" or "listing:5"
+    type: str  # "need" | "resource" | "listing"
     id: int
     title: str
     body: str
@@ -78,4 +82,35 @@ def resource_document(resource: Resource) -> SearchDocument | None:
                        *(a.name for a in resource.service_area)]),
         categories=tuple(sorted(categories)), region_paths=tuple(paths),
         kind=resource.kind.value, urgency=0, created_at=resource.created_at,
+    )  # fmt: skip
+
+
+def _names_of(listing: ProduceListing) -> tuple[str, ...]:
+    """The names a listing's text must not carry: each household's head and roster, in full
+    and (three characters or more) without the surname."""
+    names: set[str] = set()
+    for household in listing.households:
+        for name in (household.head_name, *(m.name for m in household.members)):
+            if name:
+                names.add(name)
+                if len(name) >= 3:
+                    names.add(name[1:])
+    return tuple(sorted(names, key=len, reverse=True))  # the longer first
+
+
+def listing_document(listing: ProduceListing) -> SearchDocument | None:
+    """Produce on sale: found by its product, category, village and cooperative."""
+    if not is_open(listing):
+        return None
+    names = _names_of(listing)
+    category = CATEGORIES[listing.category]
+    regions = [listing.village, *listing.village.ancestors()][:4]
+    return SearchDocument(
+        key=f"listing:{listing.id}", type="listing", id=listing.id,
+        title=scrub(listing.product, names), body=scrub(listing.quality_notes, names),
+        tags=" ".join([str(CATEGORIES[category.parent].label), str(category.label),
+                       scrub(listing.cooperative_name, names), *(r.name for r in regions)]),
+        categories=(category.parent, listing.category),
+        region_paths=tuple(_ancestors(listing.village.path)), kind="", urgency=0,
+        created_at=listing.created_at,
     )  # fmt: skip

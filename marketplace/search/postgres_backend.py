@@ -33,8 +33,8 @@ _WORD = re.compile(r"[\w\u4e00-\u9fff]+")
 WINDOW = 1_000
 # A document without the type lexeme was written before filters became lexemes.
 OLD_FORMAT = (
-    "SELECT 1 FROM search_document WHERE NOT (tsv @@ CAST('''type=need'' | ''type=resource'''"
-    " AS tsquery)) LIMIT 1"
+    "SELECT 1 FROM search_document WHERE NOT (tsv @@ CAST('''type=need'' | ''type=resource''"
+    " | ''type=listing''' AS tsquery)) LIMIT 1"
 )
 UPSERT_BATCH = 2_000
 

@@ -1,9 +1,9 @@
 """Keeping the index in step with the database, and searching it.
 
-Every flush that touches a need, a resource or an organization writes outbox rows in the same
-transaction; ``sync`` applies them after commit (each request does, the periodic job does, and
-``marketplace search sync`` for anything left over, e.g. after a crash). Rebuild reads
-everything again.
+Every flush that touches a need, a resource, a produce listing or an organization writes outbox
+rows in the same transaction; ``sync`` applies them after commit (each request does, the
+periodic job does, and ``marketplace search sync`` for anything left over, e.g. after a crash).
+Rebuild reads everything again.
 
 The index never drifts from the database (issue 13) because of how the rows are applied:
 
@@ -37,11 +37,18 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from marketplace.accounts.models import Organization
 from marketplace.extensions import db
+from marketplace.households.models import Household
 from marketplace.needs.models import Need
+from marketplace.produce.models import ProduceListing
 from marketplace.regions.models import Region
 from marketplace.resources.models import Resource
 from marketplace.search.backend import SearchBackend, SearchQuery
-from marketplace.search.documents import SearchDocument, need_document, resource_document
+from marketplace.search.documents import (
+    SearchDocument,
+    listing_document,
+    need_document,
+    resource_document,
+)
 from marketplace.search.models import SearchOutbox
 from marketplace.signals import capacity_changed, status_moved
 
@@ -86,6 +93,8 @@ def keys_for(obj: Any) -> list[str]:
         return [f"need:{obj.id}"]
     if isinstance(obj, Resource):
         return [f"resource:{obj.id}"]
+    if isinstance(obj, ProduceListing):
+        return [f"listing:{obj.id}"]
     if isinstance(obj, Organization) and obj.id is not None:
         ids = db.session.scalars(sa.select(Resource.id).where(Resource.organization_id == obj.id))
         return [f"resource:{i}" for i in ids]
@@ -117,6 +126,8 @@ def _collect(session: Session, _context: Any) -> None:
     for obj in touched:
         if isinstance(obj, Need | Resource) and obj.id is not None:
             keys.add(f"{obj.__tablename__}:{obj.id}")
+        elif isinstance(obj, ProduceListing) and obj.id is not None:
+            keys.add(f"listing:{obj.id}")
         elif isinstance(obj, Organization) and obj in session.dirty and obj.id is not None:
             with session.no_autoflush:
                 rows = session.execute(
@@ -137,6 +148,9 @@ def document_for(key: str, session: Session | None = None) -> SearchDocument | N
     if kind == "need":
         need = reader.get(Need, int(raw))
         return need_document(need) if need else None
+    if kind == "listing":
+        listing = reader.get(ProduceListing, int(raw))
+        return listing_document(listing) if listing else None
     resource = reader.get(Resource, int(raw))
     return resource_document(resource) if resource else None
 
@@ -292,7 +306,7 @@ def _rebuild(only_if_fresh: bool, progress: Callable[[int], None] | None = None)
 
 def total_documents() -> int:
     """Rows a rebuild reads (documents it may write): the length of its progress bar."""
-    models = [Need, Resource]
+    models = [Need, Resource, ProduceListing]
     return sum(db.session.scalar(sa.select(sa.func.count()).select_from(m)) or 0 for m in models)
 
 
@@ -306,6 +320,9 @@ def _all_documents(
         (Need, need_document, (selectinload(Need.household),)),
         (Resource, resource_document,
          (selectinload(Resource.service_area), joinedload(Resource.organization))),
+        (ProduceListing, listing_document,
+         (selectinload(ProduceListing.household).selectinload(Household.members),
+          selectinload(ProduceListing.members).selectinload(Household.members))),
     ]  # fmt: skip
     with Session(db.engine) as reader:
         keep = set(reader.scalars(sa.select(Region)))
@@ -328,7 +345,7 @@ def _all_documents(
                 if progress is not None:
                     progress(counter[0])
                 for obj in list(reader):  # let the batch go; the regions stay
-                    if obj not in keep:
+                    if obj not in keep and obj in reader:  # (a household takes its roster)
                         reader.expunge(obj)
 
 

@@ -20,6 +20,7 @@ from marketplace.extensions import db
 from marketplace.households.models import Household
 from marketplace.needs.models import Need
 from marketplace.permissions import public
+from marketplace.produce.models import ProduceListing
 from marketplace.regions.models import Region
 from marketplace.resources.models import Resource, ResourceKind
 from marketplace.search.backend import MAX_QUERY, Hit, Results, SearchQuery
@@ -36,7 +37,7 @@ def parse_query(args: Any) -> tuple[SearchQuery, list[str]]:
     notes: list[str] = []
     text = str(args.get("q", "")).replace("\x00", "")[:MAX_QUERY].strip()
     kind_of_item = args.get("type", "need")
-    if kind_of_item not in ("need", "resource"):
+    if kind_of_item not in ("need", "resource", "listing"):
         notes.append(_("Unknown type ignored."))
         kind_of_item = "need"
     category = args.get("category") or None
@@ -122,6 +123,9 @@ def result_cards(query: SearchQuery, results: Results) -> list[Card]:
     resources = _rows(Resource, [h.id for h in results.hits if h.type == "resource"],
                       selectinload(Resource.organization),
                       selectinload(Resource.service_area))  # fmt: skip
+    listings = _rows(ProduceListing, [h.id for h in results.hits if h.type == "listing"],
+                     selectinload(ProduceListing.village),
+                     selectinload(ProduceListing.members))  # fmt: skip
     cards = []
     for hit in results.hits:
         terms = found_terms(hit, query.text)
@@ -129,6 +133,8 @@ def result_cards(query: SearchQuery, results: Results) -> list[Card]:
             cards.append(_need_card(needs[hit.id], hit, terms))
         elif hit.type == "resource" and hit.id in resources:
             cards.append(_resource_card(resources[hit.id], hit, terms))
+        elif hit.type == "listing" and hit.id in listings:
+            cards.append(_listing_card(listings[hit.id], hit, terms))
     return cards
 
 
@@ -178,6 +184,28 @@ def _resource_card(resource: Resource, hit: Hit, terms: list[str]) -> Card:
         url=url_for("resources.detail", resource_id=resource.id),
         title=mark(hit.title or resource.title, terms), snippet=snippet(hit, terms),
         facts=facts, open_text=open_text, posted=resource.created_at,
+    )  # fmt: skip
+
+
+def _listing_card(listing: ProduceListing, hit: Hit, terms: list[str]) -> Card:
+    """Produce on sale: the product, the village and the seller as buyers see it (a
+    cooperative by its name, a household never by its name)."""
+    category = CATEGORIES[listing.category]
+    seller = (listing.cooperative_name if listing.is_cooperative
+              else _("A registered household of the village"))  # fmt: skip
+    facts = [
+        (_("Category"), f"{CATEGORIES[category.parent].label} · {category.label}"),
+        (_("Village"), listing.village.full_name),
+        (_("Seller"), seller),
+        (_("Price per unit (yuan)"), f"¥ {listing.price} / {listing.unit}"),
+    ]
+    return Card(
+        type="listing", id=listing.id,
+        url=url_for("produce.detail", listing_id=listing.id),
+        title=mark(hit.title or listing.product, terms), snippet=snippet(hit, terms),
+        facts=facts, posted=listing.created_at,
+        open_text=_("%(left)s of %(total)s %(unit)s left", left=listing.remaining,
+                    total=listing.quantity, unit=listing.unit),
     )  # fmt: skip
 
 

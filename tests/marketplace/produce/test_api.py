@@ -5,6 +5,7 @@ same services and refusals as the pages."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -144,8 +145,8 @@ def test_the_buyers_refusals(
     path = f"/api/v1/produce/orders/{ordered.id}"
     reader = token_for(world.donor, TokenScope.READ)
     assert client.post(f"{path}/cancel", json={"reason": "x"}, headers=reader).status_code == 403
-    staff = token_for(world.staff)
-    assert client.post(f"{path}/cancel", json={"reason": "x"}, headers=staff).status_code == 403
+    auditor = token_for(world.auditor)
+    assert client.post(f"{path}/cancel", json={"reason": "x"}, headers=auditor).status_code == 403
     assert client.post(f"{path}/receive").status_code == 401
     donor = token_for(world.donor)
     assert (
@@ -159,3 +160,81 @@ def test_the_buyers_refusals(
     assert goods.status_code == 409  # a goods resource does not buy produce
     assert client.post("/api/v1/produce/999999/order", json={"resource_id": purchase.id,
                        "quantity": 1}, headers=donor).status_code == 404  # fmt: skip
+
+
+def test_the_households_staff_take_their_steps_through_the_api(
+    client: Any, db: Any, world: World, ordered: ProduceOrder, purchase: Any, token_for: Any,
+    make_user: Any,
+) -> None:  # fmt: skip
+    """Hand over and confirm the payment received, as on the pages: the same services and
+    policy (403 for a role not the staff's, 404 out of their villages, 409 out of order)."""
+    path = f"/api/v1/produce/orders/{ordered.id}"
+    staff, donor = token_for(world.staff), token_for(world.donor)
+    today = beijing_today().isoformat()
+    for who in (world.donor, world.admin, world.auditor):
+        headers = token_for(who)
+        assert client.post(f"{path}/hand_over", json={}, headers=headers).status_code == 403
+        assert client.post(f"{path}/confirm_payment", json={"received_on": today},
+                           headers=headers).status_code == 403  # fmt: skip
+    elsewhere = token_for(make_user(Role.STAFF, [world.other_village], username="staff2"))
+    assert client.post(f"{path}/hand_over", json={}, headers=elsewhere).status_code == 404
+    assert client.post(f"{path}/hand_over", json={}, headers=token_for(world.staff,
+                       TokenScope.READ)).status_code == 403  # fmt: skip
+    early = client.post(f"{path}/confirm_payment", json={"received_on": today}, headers=staff)
+    assert early.status_code == 409 and early.get_json()["message"]  # nothing paid yet
+    handed = client.post(f"{path}/hand_over", json={"note": "过秤100斤"}, headers=staff)
+    assert handed.status_code == 200 and handed.get_json()["status"] == "handed_over"
+    assert client.post(f"{path}/hand_over", json={}, headers=staff).status_code == 409  # twice
+    assert client.post(f"{path}/receive", headers=donor).status_code == 200
+    assert client.post(f"{path}/pay", json={"paid_on": today, "reference": "网银 0002"},
+                       headers=donor).status_code == 200  # fmt: skip
+    # the day is required
+    assert client.post(f"{path}/confirm_payment", json={}, headers=staff).status_code == 400
+    tomorrow = (beijing_today() + timedelta(days=1)).isoformat()
+    future = client.post(f"{path}/confirm_payment", json={"received_on": tomorrow},
+                         headers=staff)  # fmt: skip
+    assert future.status_code == 409 and "今天" in future.get_json()["message"]  # the rule's
+    confirmed = client.post(f"{path}/confirm_payment", json={"received_on": today},
+                            headers=staff)  # fmt: skip
+    assert confirmed.status_code == 200, confirmed.get_json()
+    body = confirmed.get_json()
+    assert body["status"] == "confirmed" and body["payment_received_on"] == today
+    for secret in _personal(world):
+        assert secret not in json.dumps(body, ensure_ascii=False)
+    db.session.expire_all()
+    assert services.produce_income([world.household.id]) == {world.household.id: Decimal(450)}
+    assert client.post(f"{path}/confirm_payment", json={"received_on": today},
+                       headers=staff).status_code == 409  # fmt: skip
+    assert services.budget_problems() == []
+
+
+def test_a_disputed_payment_through_the_api(
+    client: Any, db: Any, world: World, ordered: ProduceOrder, token_for: Any
+) -> None:
+    """The staff dispute a payment the household did not receive; the region's administrators
+    resolve it; the buyer cannot dispute a payment, nor the staff cancel after the handover."""
+    path = f"/api/v1/produce/orders/{ordered.id}"
+    staff, donor, admin = token_for(world.staff), token_for(world.donor), token_for(world.admin)
+    today = beijing_today().isoformat()
+    services.hand_over(world.staff, ordered, "过秤")
+    services.receive(world.donor, ordered)
+    db.session.commit()
+    assert client.post(f"{path}/cancel", json={"reason": "算了"}, headers=staff).status_code == 409
+    client.post(f"{path}/pay", json={"paid_on": today, "reference": "网银 0003"}, headers=donor)
+    # the payment is the staff's to dispute, not the buyer's
+    assert client.post(f"{path}/dispute", json={"reason": "没到账"},
+                       headers=donor).status_code == 403  # fmt: skip
+    disputed = client.post(f"{path}/dispute", json={"reason": "农户说没有到账"}, headers=staff)
+    assert disputed.status_code == 200 and disputed.get_json()["status"] == "disputed"
+    resolve = {"outcome": "pay_again", "reason": "银行退回，重新转账"}
+    assert client.post(f"{path}/resolve", json=resolve, headers=staff).status_code == 403
+    # an outcome of a disputed handover, not of a payment
+    assert client.post(f"{path}/resolve", json={**resolve, "outcome": "received"},
+                       headers=admin).status_code == 409  # fmt: skip
+    assert client.post(f"{path}/resolve", json={**resolve, "outcome": "nonsense"},
+                       headers=admin).status_code == 400  # fmt: skip
+    decided = client.post(f"{path}/resolve", json=resolve, headers=admin)
+    assert decided.status_code == 200, decided.get_json()
+    assert decided.get_json()["status"] == "received" and decided.get_json()["paid_on"] is None
+    assert client.post(f"{path}/resolve", json=resolve, headers=admin).status_code == 409
+    assert services.budget_problems() == []
