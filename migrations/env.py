@@ -52,19 +52,63 @@ def run_migrations_offline():
         context.run_migrations()
 
 
+def _foreign_key_problems(connection):
+    """SQLite's rows that refer to a missing row: (table, rowid, parent table) each."""
+    rows = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+    return {(row[0], row[1], row[2]) for row in rows}
+
+
+def _sqlite_foreign_keys(connection, on):
+    """Switch SQLite's foreign keys for this connection. SQLite ignores the pragma inside a
+    transaction, so whatever the connection began is committed first (a read, nothing else
+    has run on it yet) and the switch itself committed after."""
+    connection.commit()
+    connection.exec_driver_sql(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
+    connection.commit()
+
+
 def run_migrations_online():
     with db.engine.connect() as connection:
-        context.configure(
-            connection=connection,
-            target_metadata=target_metadata,
-            render_item=render_item,
-            render_as_batch=True,
-            compare_type=True,
-            include_object=include_object,
-            process_revision_directives=process_revision_directives,
-        )
-        with context.begin_transaction():
-            context.run_migrations()
+        sqlite = connection.dialect.name == "sqlite"
+        callbacks = []
+        if sqlite:
+            # A batch operation rebuilds a table on SQLite: it copies it, drops the old one and
+            # renames the copy. With foreign keys on, the drop is refused (or cascades) while
+            # other tables' rows refer to it; so they are off while migrating, and each
+            # migration is checked instead: one that leaves a row referring to a missing row
+            # (one that was not so before) is stopped, its transaction rolled back.
+            _sqlite_foreign_keys(connection, on=False)
+            before = _foreign_key_problems(connection)
+            connection.commit()
+
+            def check_foreign_keys(ctx, step, heads, run_args):
+                broken = sorted(_foreign_key_problems(ctx.connection) - before)
+                if broken:
+                    shown = ", ".join(f"{t} row {r} (→ {p})" for t, r, p in broken[:5])
+                    way = "upgrade" if step.is_upgrade else "downgrade"
+                    raise RuntimeError(
+                        f"the {way} of {step.up_revision_id} leaves {len(broken)} rows "
+                        f"referring to missing rows: {shown}"
+                    )
+
+            callbacks.append(check_foreign_keys)
+        try:
+            context.configure(
+                connection=connection,
+                target_metadata=target_metadata,
+                render_item=render_item,
+                render_as_batch=True,
+                compare_type=True,
+                include_object=include_object,
+                process_revision_directives=process_revision_directives,
+                on_version_apply=callbacks,
+            )
+            with context.begin_transaction():
+                context.run_migrations()
+        finally:
+            if sqlite:  # the connection goes back to the pool: as every other one is
+                connection.rollback()
+                _sqlite_foreign_keys(connection, on=True)
 
 
 if context.is_offline_mode():

@@ -302,3 +302,111 @@ def test_0010_stops_on_two_live_pledges_of_one_resource_to_one_need(tmp_path: An
         with db.engine.connect() as conn:
             assert conn.scalar(sa.text("SELECT version_num FROM alembic_version")) != "0009"
         db.engine.dispose()
+
+
+# A migration of the test's own, after the head on disk: rebuilds the household table (a batch
+# operation with recreate="always": copy, drop, rename), the way dropping or retyping a column
+# does on SQLite; with break_ it also deletes a household its need still refers to.
+REBUILD = """
+from alembic import op
+import sqlalchemy as sa
+
+revision = "9999"
+down_revision = {head!r}
+
+
+def upgrade():
+    with op.batch_alter_table("household", recreate="always") as batch_op:
+        batch_op.alter_column("phone", existing_type=sa.String(20), nullable=False)
+    if {break_!r}:
+        op.execute("DELETE FROM household WHERE id = 1")
+
+
+def downgrade():
+    with op.batch_alter_table("household", recreate="always") as batch_op:
+        batch_op.alter_column("phone", existing_type=sa.String(20), nullable=False)
+"""
+
+
+def _with_rebuild(tmp_path: Any, break_: bool) -> tuple[Any, Any, str]:
+    """An app on a migrated SQLite database holding a household that a need and a member
+    refer to, and the alembic configuration that also reads the test's migration."""
+    from alembic.script import ScriptDirectory
+
+    app = create_app(base_config(f"sqlite:///{tmp_path / 'rebuild.db'}"))
+    with app.app_context():
+        config = app.extensions["migrate"].migrate.get_config()
+        upgrade()
+        head = ScriptDirectory.from_config(config).get_current_head()
+        extra = tmp_path / "versions"
+        extra.mkdir()
+        (extra / "9999_rebuild.py").write_text(REBUILD.format(head=head, break_=break_))
+        config.set_main_option("path_separator", "os")
+        config.set_main_option(
+            "version_locations", f"{config.get_main_option('script_location')}/versions:{extra}"
+        )
+        _register_one_household()
+    return app, config, head
+
+
+def _register_one_household() -> None:
+    """A village, a household, its head in the roster and a need of it, through the models."""
+    from datetime import date
+
+    from marketplace.demo import id_number
+    from marketplace.households.models import Household, HouseholdMember, MemberRelation
+    from marketplace.needs.models import Need, NeedStatus
+    from marketplace.regions.models import Region, RegionLevel
+    from marketplace.vocab import PovertyCause
+
+    village = Region(id=1, code="620421100001", name="某村", level=RegionLevel.VILLAGE,
+                     path="/620421100001/")  # fmt: skip
+    number = id_number("620421", date(1960, 1, 1), 1)
+    household = Household(id=1, register_number="R1", village=village, head_name="张三",
+                          head_id_number=number, phone="", member_count=2,
+                          primary_cause=PovertyCause.ILLNESS)  # fmt: skip
+    head = HouseholdMember(household=household, relation=MemberRelation.HEAD, name="张三",
+                           id_number=number)  # fmt: skip
+    need = Need(village=village, household=household, category="medical",
+                subcategory="medical.treatment", title="治病", quantity=1, open_quantity=1,
+                unit="次", status=NeedStatus.SUBMITTED)  # fmt: skip
+    db.session.add_all([village, household, head, need])
+    db.session.commit()
+    db.session.remove()
+
+
+def test_sqlite_migrations_rebuild_a_referenced_table_with_rows(tmp_path: Any) -> None:
+    """Foreign keys are off while migrating (outside the migration's transaction, where
+    SQLite would ignore the switch): the household table is rebuilt while a need and a member
+    refer to its row, which survives with them; every connection has foreign keys on after."""
+    app, config, _head = _with_rebuild(tmp_path, break_=False)
+    with app.app_context():
+        command.upgrade(config, "9999")
+        with db.engine.connect() as conn:
+            assert conn.scalar(sa.text("SELECT version_num FROM alembic_version")) == "9999"
+            assert conn.scalar(sa.text("SELECT count(*) FROM household")) == 1
+            assert conn.scalar(sa.text("SELECT household_id FROM need")) == 1
+            assert conn.scalar(sa.text("SELECT household_id FROM household_member")) == 1
+            assert conn.execute(sa.text("PRAGMA foreign_key_check")).all() == []
+            assert conn.scalar(sa.text("PRAGMA foreign_keys")) == 1  # the pooled connection
+        command.downgrade(config, "-1")
+        with db.engine.connect() as conn:
+            assert conn.scalar(sa.text("SELECT count(*) FROM household")) == 1
+            assert conn.scalar(sa.text("PRAGMA foreign_keys")) == 1
+            with pytest.raises(sa.exc.IntegrityError):  # enforced again
+                conn.execute(sa.text("DELETE FROM household WHERE id = 1"))
+        db.engine.dispose()
+
+
+def test_a_migration_that_leaves_a_dangling_reference_is_stopped(tmp_path: Any) -> None:
+    """With the foreign keys off, each migration is checked instead: one leaving a need whose
+    household is gone is stopped with the rows named, its transaction rolled back."""
+    app, config, head = _with_rebuild(tmp_path, break_=True)
+    with app.app_context():
+        with pytest.raises(RuntimeError, match=r"upgrade of 9999 leaves \d+ rows .*need row 1"):
+            command.upgrade(config, "9999")
+        with db.engine.connect() as conn:
+            assert conn.scalar(sa.text("SELECT version_num FROM alembic_version")) == head
+            assert conn.scalar(sa.text("SELECT count(*) FROM household")) == 1
+            assert conn.scalar(sa.text("PRAGMA foreign_keys")) == 1
+        db.engine.dispose()
