@@ -18,6 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import joinedload
 
 from marketplace.accounts.models import User
 from marketplace.accounts.services import admins_over, staff_of
@@ -378,6 +379,29 @@ def income_from_follow_ups(
             Resource.organization_id == organization_id
         )
     return Decimal(db.session.scalar(query) or 0).quantize(Decimal("0.01"))
+
+
+def income_of_household(household_id: int) -> list[FollowUp]:
+    """The follow-ups that recorded income for one household (wages for the months each check
+    covers, incomes reported), the latest visit first, with their match, need and resource."""
+    return list(
+        db.session.scalars(
+            sa.select(FollowUp)
+            .join(Match, FollowUp.match_id == Match.id)
+            .join(Need, Match.need_id == Need.id)
+            .where(
+                Need.household_id == household_id,
+                FollowUp.status == F.DONE,
+                FollowUp.income.is_not(None),
+                FollowUp.income > 0,
+            )
+            .options(
+                joinedload(FollowUp.match).joinedload(Match.need),
+                joinedload(FollowUp.match).joinedload(Match.resource),
+            )
+            .order_by(FollowUp.visited_on.desc(), FollowUp.id.desc())
+        )
+    )
 
 
 def answer(match: Match, today: date | None = None) -> list[dict[str, Any]]:

@@ -4,6 +4,7 @@ certificates of contribution and their public check."""
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
@@ -20,10 +21,12 @@ from marketplace.followups.forms import CertificateForm, FollowUpForm, VerifyFor
 from marketplace.followups.models import Certificate, FollowUp
 from marketplace.followups.questions import QUESTION_SETS, parse_schedule
 from marketplace.households import services as households
+from marketplace.households.models import Household
 from marketplace.matches import services as matches
 from marketplace.matches.models import Match
 from marketplace.permissions import public, roles, signed_in
 from marketplace.roles import Role
+from marketplace.signals import household_page
 from marketplace.timefmt import beijing_today
 from marketplace.web import form_status, paginate, submitted, uploaded_photo
 
@@ -247,3 +250,13 @@ def verify() -> Any:
     return render_template("followups/verify.html", form=form, found=found), (
         form_status(form) if request.method == "POST" else 200
     )
+
+
+@household_page.connect
+def _household_income(_sender: Any, *, user: Any, household: Household) -> dict[str, Any]:
+    """The household page's income recorded at follow-ups (wages, income from the help)."""
+    found = services.income_of_household(household.id)
+    return {
+        "follow_up_income": found,
+        "follow_up_income_total": sum((f.income or Decimal(0) for f in found), Decimal(0)),
+    }

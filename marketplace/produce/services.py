@@ -27,6 +27,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import joinedload
 
 from marketplace.accounts.models import Role, User
 from marketplace.accounts.services import admins_over, staff_of
@@ -854,6 +855,19 @@ def produce_income(
     if text is not None:
         query = query.where(ProduceIncome.month == text)
     return {int(h): Decimal(total).quantize(CENT) for h, total in db.session.execute(query)}
+
+
+def income_of_household(household_id: int) -> list[tuple[ProduceIncome, ProduceOrder]]:
+    """The household's shares of confirmed sales, the latest month first, each with its order
+    (and the order's listing, for the product)."""
+    rows = db.session.execute(
+        sa.select(ProduceIncome, ProduceOrder)
+        .join(ProduceOrder, ProduceIncome.order_id == ProduceOrder.id)
+        .where(ProduceIncome.household_id == household_id)
+        .options(joinedload(ProduceOrder.listing))
+        .order_by(ProduceIncome.month.desc(), ProduceIncome.id.desc())
+    )
+    return [(income, order) for income, order in rows]
 
 
 def income_of_order(order: ProduceOrder) -> list[ProduceIncome]:

@@ -4,6 +4,7 @@ steps, and the lists of listings and orders."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -44,6 +45,7 @@ from marketplace.produce.models import (
 from marketplace.regions.models import Region, RegionLevel
 from marketplace.resources.models import Resource
 from marketplace.roles import Role
+from marketplace.signals import household_page
 from marketplace.timefmt import beijing_today
 from marketplace.web import form_status, int_arg, paginate, submitted
 
@@ -620,3 +622,13 @@ def resolve(order_id: int) -> Any:
                  lambda f: services.resolve_dispute(current_user, order, f.outcome.data,
                                                     f.reason.data or ""),
                  _("Decision recorded."))  # fmt: skip
+
+
+@household_page.connect
+def _household_income(_sender: Any, *, user: Any, household: Household) -> dict[str, Any]:
+    """The household page's income from produce sales (its shares of confirmed orders)."""
+    sales = services.income_of_household(household.id)
+    return {
+        "produce_income": sales,
+        "produce_income_total": sum((income.amount for income, _o in sales), Decimal(0)),
+    }
