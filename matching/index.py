@@ -140,6 +140,12 @@ class _Columns:
         column: np.ndarray = self.cols[name][: self.size]
         return column
 
+    def copy(self) -> _Columns:
+        other = _Columns.__new__(_Columns)
+        other.size, other._capacity = self.size, self._capacity
+        other.cols = {name: col.copy() for name, col in self.cols.items()}
+        return other
+
 
 class NeedIndex:
     def __init__(self) -> None:
@@ -351,6 +357,17 @@ class ResourceIndex:
 
     def __len__(self) -> int:
         return len(self._row_of)
+
+    def copy(self) -> ResourceIndex:
+        """An independent copy to change while this one goes on answering (copy on write: a
+        reader of this one never sees a change half made). The views and the encoded texts are
+        shared: neither is changed in place."""
+        other = ResourceIndex.__new__(ResourceIndex)
+        other._cols, other._areas = self._cols.copy(), self._areas.copy()
+        other._bits, other._row_of = dict(self._bits), dict(self._row_of)
+        other._views, other._texts = list(self._views), list(self._texts)
+        other._matrix = self._matrix
+        return other
 
     def _category_bits(self, codes: Sequence[str], create: bool = True) -> int:
         bits = 0
