@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from flask import has_request_context, request
+from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
+from sqlalchemy.sql.util import find_tables
 
 from marketplace.audit.keys import audit_key, mac
 from marketplace.audit.models import AuditEvent
@@ -46,13 +48,17 @@ def seal_of(event_hash: str, key: bytes | None = None) -> str:
 
 
 def _take_chain_lock() -> None:
-    """Writers append one at a time, so that every event links to the one before it."""
+    """Writers append one at a time, so that every event links to the one before it. Held
+    until commit: taken by ``_chain`` only once the rest of the transaction is flushed."""
     bind = db.session.get_bind()
     if bind.dialect.name == "postgresql":
         db.session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK})
     else:
         # SQLite: a write takes the database's write lock until commit.
         db.session.execute(sa.text("UPDATE audit_event SET id = id WHERE 0 = 1"))
+
+
+PENDING = "audit_pending"  # session.info: the events recorded, chained and added at commit
 
 
 def record_event(
@@ -64,7 +70,13 @@ def record_event(
     after: dict[str, Any] | None = None,
     region: Region | None = None,
 ) -> AuditEvent:
-    """Append one event; the caller's transaction commits it with the change it describes.
+    """Record one event; the caller's transaction commits it with the change it describes.
+
+    The event joins the chain at commit (``_chain``): the chain's lock is held only from
+    then, for reading the head and the insert, not from the moment of the event to the end of
+    the request. A query of the trail in the same transaction chains it at once (``_visible``:
+    the lock then held to commit, as it was for every event before); a rollback drops it with
+    the change it describes.
 
     ``region`` (default: the region of ``obj``, see ``region_of``) lets the administrators and
     auditors of that region read the event whoever acted: a donor, or the public."""
@@ -82,21 +94,66 @@ def record_event(
         ip=(request.remote_addr or "") if has_request_context() else "cli",
         region_path=place.path if place is not None else "",
     )
-    previous = db.session.info.get("audit_last")
-    if previous is not None and previous in db.session.new:
-        last = previous.hash  # an earlier event of this transaction, not flushed yet
-    else:
-        with db.session.no_autoflush:
-            _take_chain_lock()
-            last = db.session.scalar(
-                sa.select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
-            )
-    event.prev_hash = last or GENESIS
-    event.hash = content_hash(event, event.prev_hash)
-    event.seal = seal_of(event.hash)
-    db.session.add(event)
-    db.session.info["audit_last"] = event
+    db.session().info.setdefault(PENDING, []).append(event)
     return event
+
+
+def _chain(session: Session) -> None:
+    """Before commit: the rest of the transaction is flushed first, then, under the chain's
+    lock, the head is read and this transaction's events are linked to it and to each other,
+    in the order recorded, and added; the commit's flush inserts them and the commit releases
+    the lock. Event ids come from the insert under the lock, so id order is chain order."""
+    if not session.info.get(PENDING):
+        return
+    if session.in_nested_transaction():  # a savepoint: they wait for the outer commit
+        return
+    session.flush()  # everything else first, outside the lock
+    _link(session)
+
+
+def _visible(state: ORMExecuteState) -> None:
+    """A query of the trail in the transaction that recorded events sees them: they are
+    chained and flushed first (the lock is then held until commit)."""
+    session = state.session
+    if not session.info.get(PENDING) or not state.is_select:
+        return
+    statement = state.statement
+    if isinstance(statement, sa.ClauseElement) and AuditEvent.__table__ in find_tables(
+        statement, include_joins=True
+    ):
+        with session.no_autoflush:
+            _link(session)
+        session.flush()
+
+
+def _link(session: Session) -> None:
+    pending: list[AuditEvent] = session.info.pop(PENDING, [])
+    if not pending:
+        return
+    bind = session.get_bind()
+    if bind.dialect.name == "postgresql":
+        session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK})
+    else:
+        session.execute(sa.text("UPDATE audit_event SET id = id WHERE 0 = 1"))
+    last = session.scalar(sa.select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1))
+    key = audit_key()
+    for event in pending:
+        event.prev_hash = last or GENESIS
+        event.hash = last = content_hash(event, event.prev_hash)
+        event.seal = seal_of(event.hash, key)
+    session.add_all(pending)
+
+
+def _drop(session: Session, transaction: SessionTransaction) -> None:
+    """The transaction ended (committed, rolled back or closed): what it recorded and did not
+    commit goes with it."""
+    if transaction.parent is None:
+        session.info.pop(PENDING, None)
+
+
+sa.event.listen(Session, "before_commit", _chain)
+sa.event.listen(Session, "do_orm_execute", _visible)
+sa.event.listen(Session, "after_transaction_end", _drop)
 
 
 def region_of(obj: Any) -> Region | None:
