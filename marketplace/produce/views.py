@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -410,11 +410,11 @@ def order(listing_id: int) -> Any:
                         if r.id == form.resource.data)  # fmt: skip
         return services.place_order(current_user, listing, resource, form.quantity.data)
 
-    done = _act(form, act)
+    done = submitted(form, act)
     if done and done.value:
         flash(_("Ordered; the village's staff will hand the produce over."), "success")
         return redirect(url_for("produce.order_detail", order_id=done.value.id))
-    return render_listing(listing, _status(form), order_form=form)
+    return render_listing(listing, form_status(form), order_form=form)
 
 
 @bp.route("/photos/<int:attachment_id>")
@@ -428,24 +428,6 @@ def photo(attachment_id: int) -> Any:
 
 
 # --- the order page and its steps -------------------------------------------------------------
-
-
-def _act(form: Any, action: Callable[[], Any]) -> Any:
-    """``submitted``, remembering the status of a refusal (409 when someone else acted first,
-    403) so the page shown again answers with it rather than a plain 400."""
-
-    def run() -> Any:
-        try:
-            return action()
-        except ServiceError as exc:
-            g.produce_refusal = exc.status
-            raise
-
-    return submitted(form, run)
-
-
-def _status(form: Any) -> int:
-    return int(g.pop("produce_refusal", None) or form_status(form))
 
 
 STEP_FORMS: dict[str, Callable[..., Any]] = {
@@ -528,7 +510,7 @@ def render_order(order: ProduceOrder, failed: str | None = None, form: Any = Non
     forms["resolve_form"].offer(list(policy.dispute_outcomes(order)))
     listing = order.listing
     shown = households.identity(current_user, listing.households) if may["see_households"] else {}
-    status = _status(form) if form is not None else 200
+    status = form_status(form) if form is not None else 200
     return render_template(
         "produce/order.html",
         order=order,
@@ -555,7 +537,7 @@ def _step(order: ProduceOrder, name: str, action: Callable[[Any], Any], message:
     form = STEP_FORMS[name]()
     if name == "resolve_form":
         form.offer(list(policy.dispute_outcomes(order)))
-    if not _act(form, lambda: action(form)):
+    if not submitted(form, lambda: action(form)):
         return render_order(order, name, form)
     flash(message, "success")
     return redirect(url_for("produce.order_detail", order_id=order.id))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import gc
 import os
 import socket
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -92,6 +93,30 @@ def _flush_redis(huey: Any) -> None:
     for key in conn.scan_iter(match=f"huey.*.{huey.storage.name}*"):
         conn.delete(key)
     assert not list(conn.scan_iter(match=f"huey.*.{huey.storage.name}*"))
+
+
+def run_at_once(jobs: Any, name: str, runs: int = 2) -> list[Any]:
+    """Start ``runs`` runs of the periodic task together (threads released by one barrier), as
+    two consumers would; what finished (None for a run that found the lock taken). A run that
+    raised fails the test."""
+    start = threading.Barrier(runs)
+    results: list[Any] = []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        start.wait()
+        try:
+            results.append(jobs.run_periodic(name))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(runs)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    return results
 
 
 def wait_for(check: Callable[[], bool], seconds: float = 90) -> bool:

@@ -4,7 +4,6 @@ never both remind one follow-up, and a second run the same day sends nothing aga
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 import sqlalchemy as sa
@@ -17,6 +16,7 @@ from marketplace.notifications.models import Notification
 from tests.conftest import World
 from tests.marketplace.followups import conftest as follow_up_fixtures
 from tests.marketplace.followups.conftest import months_ago
+from tests.marketplace.jobs.conftest import run_at_once
 
 # The follow-up tests' matches confirmed some months ago, used here too.
 confirmed = follow_up_fixtures.confirmed
@@ -76,24 +76,7 @@ def test_two_runs_at_once_remind_each_follow_up_once(
     for extra in range(3):
         confirmed("goods", days_ago=months_ago(3) + 1 + extra)
     jobs = jobs_of(make_jobs_app("sqlite"))
-    start = threading.Barrier(2)
-    results: list[Any] = []
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        start.wait()
-        try:
-            results.append(jobs.run_periodic("follow_ups"))
-        except BaseException as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
-    ran = [r for r in results if r is not None]
+    ran = [r for r in run_at_once(jobs, "follow_ups") if r is not None]
     assert ran and all(r.outcome == JobOutcome.OK for r in ran)
     # Whichever way the two met (one locked out, or one after the other finding nothing left),
     # the three follow-ups were reminded once, in one notification.
