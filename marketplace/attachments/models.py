@@ -12,8 +12,9 @@ class Attachment(TimestampMixin, Base):
     __tablename__ = "attachment"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    # What the photo documents: "need", "match" (delivery evidence, receipt) or
-    # "produce_listing" (the produce on sale).
+    # What the photo documents: "need", "match" (delivery evidence, receipt),
+    # "produce_listing" (the produce on sale) or "guarantee_check" (what a check of 两不愁三保障
+    # saw, marketplace.plans).
     owner_type: Mapped[str] = mapped_column(sa.String(20))
     owner_id: Mapped[int]
     purpose: Mapped[str] = mapped_column(sa.String(20), default="photo")
@@ -25,7 +26,8 @@ class Attachment(TimestampMixin, Base):
     __table_args__ = (
         sa.Index("ix_attachment_owner", "owner_type", "owner_id"),
         sa.CheckConstraint(
-            "owner_type IN ('need', 'match', 'produce_listing')", name="owner_type_known"
+            "owner_type IN ('need', 'match', 'produce_listing', 'guarantee_check')",
+            name="owner_type_known",
         ),
         sa.CheckConstraint("size > 0", name="size_positive"),
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
 from wtforms import DateField, Field, IntegerField, StringField, SubmitField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
@@ -61,16 +62,20 @@ class MeasureForm(FlaskForm):
 
 
 class GuaranteesForm(FlaskForm):
-    """One visit (入户核查): the day, and for each guarantee checked, met or not and what was
-    seen. Fields ``<guarantee>_met`` and ``<guarantee>_evidence``, added below."""
+    """One visit (入户核查): the day, and for each guarantee checked, met or not, what was seen
+    and, if taken, a photo of it. Fields ``<guarantee>_met``, ``<guarantee>_evidence`` and
+    ``<guarantee>_photo``, added below."""
 
     checked_on = DateField(
         _l("Day of the check"), validators=[InputRequired(message=_l("This field is required."))]
     )
     submit = SubmitField(_l("Record the checks"))
 
-    def entries(self) -> list[tuple[Guarantee, Field, Field]]:
-        return [(g, self[f"{g.value}_met"], self[f"{g.value}_evidence"]) for g in Guarantee]
+    def entries(self) -> list[tuple[Guarantee, Field, Field, Field]]:
+        return [
+            (g, self[f"{g.value}_met"], self[f"{g.value}_evidence"], self[f"{g.value}_photo"])
+            for g in Guarantee
+        ]
 
 
 for _guarantee in Guarantee:
@@ -83,6 +88,11 @@ for _guarantee in Guarantee:
         GuaranteesForm,
         f"{_guarantee.value}_evidence",
         StringField(_l("Evidence"), validators=[Length(max=500)]),
+    )
+    setattr(
+        GuaranteesForm,
+        f"{_guarantee.value}_photo",
+        FileField(_l("Photo (optional)"), render_kw={"accept": "image/jpeg,image/png,image/webp"}),
     )
 
 

@@ -47,6 +47,12 @@ def can_see_personal(user: User, household: Household) -> bool:
     return households.can_see_personal(user, household)
 
 
+def can_see_evidence_photo(user: User, household: Household) -> bool:
+    """A photo taken in the home cannot be masked: shown only to those who may see the
+    household's personal data (its village's staff, its region's administrators), audited."""
+    return can_see_personal(user, household)
+
+
 def can_keep_plan(user: User, household: Household) -> bool:
     """The village's staff write the plan, the guarantee checks and the measures."""
     return households.can_edit(user, household)
@@ -103,6 +109,7 @@ def actions(user: User, household: Household) -> dict[str, bool]:
         "start_monitoring": can_start_monitoring(user, household),
         "return_to_poverty": can_return_to_poverty(user, household),
         "see_personal": can_see_personal(user, household),
+        "see_evidence_photo": can_see_evidence_photo(user, household),
     }
 
 

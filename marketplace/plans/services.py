@@ -28,6 +28,8 @@ from sqlalchemy.orm import selectinload
 
 from marketplace.accounts.models import User
 from marketplace.accounts.services import admins_over, staff_of
+from marketplace.attachments.models import Attachment
+from marketplace.attachments.services import attach
 from marketplace.audit.services import record_event
 from marketplace.db import utcnow
 from marketplace.errors import Problem, ServiceError, refuse_first
@@ -323,9 +325,12 @@ def record_guarantees(
     household: Household,
     checked_on: date | None,
     entries: dict[Guarantee, tuple[bool, str]],
+    photos: dict[Guarantee, tuple[bytes, str, str]] | None = None,
 ) -> list[GuaranteeCheck]:
-    """One visit's checks: each guarantee named met or not, with what was seen."""
+    """One visit's checks: each guarantee named met or not, with what was seen, and a photo of
+    it where one was taken (an attachment of the check, EVIDENCE_PHOTO)."""
     _require_keeper(actor, household)
+    photos = photos or {}
     if checked_on is None:
         raise ServiceError(_l("This field is required."), field="checked_on")
     if checked_on > beijing_today():
@@ -340,6 +345,10 @@ def record_guarantees(
                 _l("Say what was seen: the evidence is required."),
                 field=f"{guarantee.value}_evidence",
             )
+    for guarantee in photos:
+        if guarantee not in entries:
+            raise ServiceError(_l("Say whether this guarantee is met: the photo goes with its "
+                                  "check."), field=f"{guarantee.value}_photo")  # fmt: skip
     checks = [
         GuaranteeCheck(
             household_id=household.id,
@@ -353,13 +362,51 @@ def record_guarantees(
     ]
     db.session.add_all(checks)
     db.session.flush()
+    for check in checks:
+        if check.guarantee in photos:
+            attach(EVIDENCE_PHOTO, check.id, photos[check.guarantee], actor, "evidence")
     # Which guarantees, not the evidence: the trail must not copy what was seen in the home.
     record_event("guarantees_checked", actor, household, after={
         "checked_on": checked_on.isoformat(),
         "met": sorted(g.value for g, (met, _e) in entries.items() if met),
         "unmet": sorted(g.value for g, (met, _e) in entries.items() if not met),
+        "photos": sorted(g.value for g in photos),
     })  # fmt: skip
     return checks
+
+
+# The owner type of a guarantee check's photo (owner_id: the check).
+EVIDENCE_PHOTO = "guarantee_check"
+
+
+def evidence_photos(check_ids: Iterable[int]) -> dict[int, Attachment]:
+    """The photo of each of these checks that has one."""
+    ids = list(check_ids)
+    if not ids:
+        return {}
+    found = db.session.scalars(
+        sa.select(Attachment)
+        .where(Attachment.owner_type == EVIDENCE_PHOTO, Attachment.owner_id.in_(ids))
+        .order_by(Attachment.id)
+    )
+    return {a.owner_id: a for a in found}
+
+
+def get_evidence_photo(user: User, attachment_id: int) -> tuple[Attachment, Household]:
+    """A check's photo, for a reader who may see it (policy.can_see_evidence_photo): 404 for
+    anyone else, as for a photo that does not exist. The view is audited like personal data."""
+    photo = db.session.get(Attachment, attachment_id)
+    check = (
+        db.session.get(GuaranteeCheck, photo.owner_id)
+        if photo is not None and photo.owner_type == EVIDENCE_PHOTO
+        else None
+    )
+    household = db.session.get(Household, check.household_id) if check is not None else None
+    if photo is None or household is None or not policy.can_see_evidence_photo(user, household):
+        raise ServiceError(NOT_FOUND, 404)
+    record_event("personal_data_viewed", user,
+                 after={"households": [household.id], "evidence_photos": [photo.id]})  # fmt: skip
+    return photo, household
 
 
 @dataclass
@@ -367,6 +414,7 @@ class GuaranteeRow:
     guarantee: Guarantee
     check: GuaranteeCheck | None
     category: str  # the need category that would close it
+    photo: Attachment | None = None  # of the latest check, if one was taken
 
     @property
     def met(self) -> bool | None:
@@ -375,7 +423,12 @@ class GuaranteeRow:
 
 def guarantee_rows(household: Household) -> list[GuaranteeRow]:
     state = latest_checks([household.id])[household.id]
-    return [GuaranteeRow(g, state.get(g), GUARANTEE_CATEGORY[g]) for g in Guarantee]
+    photos = evidence_photos(c.id for c in state.values())
+    return [
+        GuaranteeRow(g, state.get(g), GUARANTEE_CATEGORY[g],
+                     photos.get(state[g].id) if g in state else None)
+        for g in Guarantee
+    ]  # fmt: skip
 
 
 # --- shocks and the risk of falling back ----------------------------------------------------

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms import SelectChoice
 
-from marketplace.attachments.services import attach
+from marketplace.attachments.services import attach, path_of
 from marketplace.errors import ServiceError
 from marketplace.forms import ReasonForm
 from marketplace.households import services as households
@@ -233,10 +233,13 @@ def guarantees(household_id: int) -> Any:
     def record() -> Any:
         entries = {
             g: (met.data == "met", evidence.data or "")
-            for g, met, evidence in form.entries()
+            for g, met, evidence, _photo in form.entries()
             if met.data in ("met", "unmet")
         }
-        return services.record_guarantees(current_user, household, form.checked_on.data, entries)
+        photos = {g: p for g, _m, _e, field in form.entries() if (p := uploaded_photo(field))}
+        return services.record_guarantees(
+            current_user, household, form.checked_on.data, entries, photos
+        )
 
     if submitted(form, record):
         flash(_("Checks recorded."), "success")
@@ -245,6 +248,14 @@ def guarantees(household_id: int) -> Any:
         "plans/guarantees_form.html", form=form, household=household,
         rows={row.guarantee: row for row in services.guarantee_rows(household)},
     ), form_status(form)  # fmt: skip
+
+
+@bp.route("/evidence/<int:attachment_id>")
+@roles(*Role.PERSONAL_DATA)
+def evidence_photo(attachment_id: int) -> Any:
+    """The photo of a guarantee check, to those who may see the household's personal data."""
+    photo, _household = services.get_evidence_photo(current_user, attachment_id)
+    return send_file(path_of(photo), mimetype=photo.content_type, max_age=0)
 
 
 @bp.route("/<int:household_id>/shock", methods=["GET", "POST"])

@@ -141,3 +141,85 @@ def _category_columns() -> list[str]:
     from marketplace.reports.exports import CATEGORY_COLUMNS
 
     return CATEGORY_COLUMNS
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+def test_a_check_keeps_a_photo_shown_to_who_may_see_the_household(
+    client: Any, db: Any, login: Any, plan_world: World, make_user: Any, region: Any
+) -> None:
+    """A photo goes with a guarantee's check (optional, one per guarantee checked); the
+    household page and the plan show it to its village's staff and its region's
+    administrators, each view audited; auditors (who see the household masked) and anyone
+    outside the region never get it."""
+    from io import BytesIO
+
+    from marketplace.attachments.models import Attachment
+    from marketplace.audit.models import AuditEvent
+
+    household = plan_world.household
+    login(plan_world.staff)
+    page = f"/plans/{household.id}/guarantees"
+    html = client.get(page).data.decode()
+    form = find_form(html, page=page)
+    assert form.enctype == "multipart/form-data" and "housing_photo" in form.names
+    data = form.data(housing_met="unmet", housing_evidence="土坯房墙体开裂",
+                     food_met="met", food_evidence="存粮充足")  # fmt: skip
+    data["housing_photo"] = (BytesIO(PNG), "house.png")
+    done = client.post(page, data=data, content_type="multipart/form-data")
+    assert done.status_code == 302, done.data.decode()[:2000]
+    check = db.session.scalar(
+        sa.select(GuaranteeCheck).where(GuaranteeCheck.guarantee == Guarantee.HOUSING)
+    )
+    photo = db.session.scalar(sa.select(Attachment))  # fmt: skip
+    assert photo.owner_type == services.EVIDENCE_PHOTO and photo.owner_id == check.id
+    assert photo.purpose == "evidence"
+    event = db.session.scalar(
+        sa.select(AuditEvent).where(AuditEvent.action == "guarantees_checked")
+    )
+    assert event.after["photos"] == ["housing"]  # fmt: skip
+    address = f"/plans/evidence/{photo.id}"
+    shown_to = {}
+    for who in ("staff", "admin", "auditor", "other_staff"):
+        client.post("/logout")
+        login(getattr(plan_world, who))
+        shown_to[who] = address in client.get(f"/households/{household.id}").data.decode()
+        with client.get(address) as answer:
+            assert answer.status_code == {"staff": 200, "admin": 200, "auditor": 403,
+                                          "other_staff": 404}[who], who  # fmt: skip
+            if answer.status_code == 200:
+                assert answer.data == PNG
+    assert shown_to == {"staff": True, "admin": True, "auditor": False, "other_staff": False}
+    client.post("/logout")
+    login(plan_world.staff)
+    assert address in client.get(f"/plans/{household.id}").data.decode()
+    assert address not in client.get(f"/plans/{household.id}?copy=board").data.decode()
+    db.session.commit()
+    viewed = db.session.scalars(sa.select(AuditEvent).where(
+        AuditEvent.action == "personal_data_viewed")).all()  # fmt: skip
+    assert sum(1 for e in viewed if (e.after or {}).get("evidence_photos") == [photo.id]) == 2
+
+
+def test_a_photo_needs_its_guarantee_checked_and_must_be_a_photo(
+    client: Any, db: Any, login: Any, plan_world: World
+) -> None:
+    from io import BytesIO
+
+    from marketplace.attachments.models import Attachment
+
+    household = plan_world.household
+    login(plan_world.staff)
+    page = f"/plans/{household.id}/guarantees"
+    form = find_form(client.get(page).data.decode(), page=page)
+    data = form.data(food_met="met", food_evidence="存粮充足")
+    data["water_photo"] = (BytesIO(PNG), "water.png")  # water not checked
+    refused = client.post(page, data=data, content_type="multipart/form-data")
+    html = refused.data.decode()
+    assert refused.status_code == 400 and "照片随该项核查保存" in html and "存粮充足" in html
+    data = form.data(food_met="met", food_evidence="存粮充足")
+    data["food_photo"] = (BytesIO(b"not an image at all"), "x.png")
+    refused = client.post(page, data=data, content_type="multipart/form-data")
+    assert refused.status_code == 400 and "存粮充足" in refused.data.decode()
+    assert db.session.scalar(sa.select(sa.func.count(Attachment.id))) == 0
+    assert db.session.scalar(sa.select(sa.func.count(GuaranteeCheck.id))) == 0
