@@ -10,7 +10,7 @@ pledges or an allocation run twice would put the same household first every time
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -20,6 +20,7 @@ from marketplace.households.models import Household
 from marketplace.matches.models import Match, MatchStatus
 from marketplace.needs.models import Need
 from marketplace.regions.models import Region
+from marketplace.resources import capacity
 from marketplace.resources.models import Resource
 
 
@@ -95,10 +96,12 @@ class Progress:
     delivered: int = 0
     approved: int = 0
     pledged: int = 0
+    # A purchase resource's units whose value its produce orders hold (消费扶贫).
+    ordered: int = 0
 
     @property
     def under_way(self) -> int:
-        return self.confirmed + self.delivered + self.approved + self.pledged
+        return self.confirmed + self.delivered + self.approved + self.pledged + self.ordered
 
     def percent(self, part: int) -> int:
         """A part as a whole percentage of the total (0 without one)."""
@@ -140,6 +143,10 @@ def need_progress(needs: list[Need]) -> dict[int, Progress]:
 
 
 def resource_progress(resource: Resource) -> Progress:
-    """The resource's units by how far their matches have gone, against its capacity."""
+    """The resource's units by how far their matches have gone, and those its produce orders
+    hold, against its capacity."""
     units = _units_by_status(Match.resource_id, [resource.id])
-    return _progress(resource.capacity, {s: u for (_k, s), u in units.items()})
+    progress = _progress(resource.capacity, {s: u for (_k, s), u in units.items()})
+    if not capacity.holds_orders(resource):
+        return progress
+    return replace(progress, ordered=capacity.units_for_orders(resource))

@@ -79,13 +79,17 @@ def value_left(resource: Resource, *, held: Decimal | None = None) -> Decimal | 
     return (Decimal(resource.remaining) * resource.unit_value - held).quantize(CENT)
 
 
+def units_for_orders(resource: Resource) -> int:
+    """The units that pay for what the produce orders hold (a unit part-held counts whole)."""
+    held = orders_hold(resource)
+    if held <= 0 or resource.unit_value <= 0:
+        return 0
+    return int((held / resource.unit_value).to_integral_value(rounding=ROUND_CEILING))
+
+
 def units_free(resource: Resource) -> int | None:
     """The units a match may still take (None: no limit): the remaining units less those that
     pay for what the orders hold (a unit part-held by orders is not free)."""
     if resource.remaining is None:
         return None
-    held = orders_hold(resource)
-    if held <= 0 or resource.unit_value <= 0:
-        return resource.remaining
-    for_orders = int((held / resource.unit_value).to_integral_value(rounding=ROUND_CEILING))
-    return max(resource.remaining - for_orders, 0)
+    return max(resource.remaining - units_for_orders(resource), 0)
