@@ -25,7 +25,7 @@ from marketplace.timefmt import beijing_today
 from marketplace.vocab import HouseholdStatus
 from tests.conftest import World
 from tests.marketplace.plans.conftest import check_all
-from tests.pages import find_form, submit_on
+from tests.pages import find_form
 from tests.races import from_the_same_read
 
 
