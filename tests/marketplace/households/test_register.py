@@ -173,3 +173,35 @@ def test_the_status_is_not_an_edit_of_the_register(db: Any, world: World) -> Non
     assert illegal.value.status == 409 and household.status == HS.POOR
     assert STATUS_WORKFLOW.moves[HS.EXITED] == {HS.MONITORED, HS.POOR}
     assert STATUS_WORKFLOW.moves[HS.MONITORED] == {HS.EXITED, HS.POOR}
+
+
+def test_the_household_page_is_the_hub(
+    client: Any, db: Any, login: Any, world: World, make_resource: Any, region: Any
+) -> None:
+    """Every section a staff member needs, one tap away from the row at the top: the
+    identification, members, guarantees, plan, needs, aid received (cards on a phone, each
+    with its follow-ups of results) and the income from help."""
+    import re
+
+    from marketplace.matches import services as matches
+    from tests.conftest import JINGYUAN
+
+    need = world.need
+    assert need.household_id == world.household.id
+    resource = make_resource(world.org, [region(JINGYUAN)])
+    match = matches.pledge(world.donor, need, resource, 1)
+    matches.approve(world.admin, match)
+    db.session.commit()
+    login(world.staff)
+    html = client.get(f"/households/{world.household.id}").data.decode()
+    nav = html.split('aria-label="本页内容"', 1)[1].split("</nav>", 1)[0]
+    anchors = re.findall(r'href="#([a-z-]+)"', nav)
+    assert anchors == ["identification", "members", "guarantees", "plan", "needs", "aid",
+                       "income-heading"]  # fmt: skip
+    for anchor in anchors:
+        assert f'id="{anchor}"' in html, anchor
+    aid = html.split('id="aid"', 1)[1].split("</section>", 1)[0]
+    assert 'class="table table-sm align-middle data-list"' in aid  # cards on a phone
+    assert f'href="/matches/{match.id}/follow-ups"' in aid and need.title in aid
+    needs = html.split('id="needs"', 1)[1].split("</section>", 1)[0]
+    assert f'href="/needs/{need.id}"' in needs
