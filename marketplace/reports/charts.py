@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
@@ -65,8 +66,10 @@ def _svg(height: int, summary: str, shapes: list[str]) -> str:
     )
 
 
-def _figure(title: str, body: str, legend: Sequence[tuple[str, str]] = ()) -> Markup:
-    """The chart as a figure: its title, the legend as a list, the drawing."""
+def _figure(
+    title: str, body: str, legend: Sequence[tuple[str, str]] = (), note: str = ""
+) -> Markup:
+    """The chart as a figure: its title, the legend as a list, the drawing, a note under it."""
     items = "".join(
         f'<li><span class="chart-swatch" style="background:{color}" aria-hidden="true"></span>'
         f"{escape(text)}</li>"
@@ -75,12 +78,29 @@ def _figure(title: str, body: str, legend: Sequence[tuple[str, str]] = ()) -> Ma
     legend_html = f'<ul class="chart-legend" aria-hidden="true">{items}</ul>' if legend else ""
     return Markup(
         f'<figure class="chart"><figcaption class="chart-title">{escape(title)}</figcaption>'
-        f"{legend_html}{body}</figure>"
+        f"{legend_html}{body}{note}</figure>"
+    )
+
+
+def _none_for(labels: Sequence[str]) -> str:
+    """The rows with nothing to draw, named in one line under the chart."""
+    if not labels:
+        return ""
+    joiner = "、" if str(get_locale() or "zh").startswith("zh") else ", "
+    colon = "：" if joiner == "、" else ": "
+    return (
+        f'<p class="chart-empty small mt-2 mb-0">{escape(_("No data"))}{colon}'
+        f"{escape(joiner.join(labels))}</p>"
     )
 
 
 def bar_chart(title: str, labels: Sequence[str], series: Sequence[Series]) -> Markup:
-    """Rows of horizontal bars: a label, then one bar per series with its value at its end."""
+    """Rows of horizontal bars: a label, then one bar per series with its value at its end. A
+    row whose every value is nought gets no bars: its label is named under the chart."""
+    drawn = [i for i in range(len(labels)) if any(s.values[i] for s in series)]
+    left_out = [labels[i] for i in range(len(labels)) if i not in drawn]
+    labels = [labels[i] for i in drawn]
+    series = [Series(s.label, [s.values[i] for i in drawn]) for s in series]
     largest = max((v for s in series for v in s.values), default=0) or 0
     if not labels or largest <= 0:
         return _figure(title, f'<p class="chart-empty">{escape(_("No data"))}</p>')
@@ -119,7 +139,7 @@ def bar_chart(title: str, labels: Sequence[str], series: Sequence[Series]) -> Ma
         if len(series) > 1
         else []
     )
-    return _figure(title, body, legend)
+    return _figure(title, body, legend, _none_for(left_out))
 
 
 def share_chart(title: str, parts: Sequence[tuple[str, float]]) -> Markup:
@@ -161,7 +181,7 @@ def progress_chart(rows: list[Row], title: str) -> Markup:
 
 
 def unmet_chart(rows: list[Row]) -> Markup:
-    """Unmet needs by category, the most first."""
+    """Unmet needs by category, the most first; a category with none is left out."""
     shown = sorted(
         (row for row in rows if row.figures.get("unmet")),
         key=lambda row: -float(row.figures.get("unmet") or 0),

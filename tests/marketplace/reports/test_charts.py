@@ -40,3 +40,17 @@ def test_income_share_splits_one_bar(app: Any) -> None:
     with app.test_request_context():
         svg = str(income_chart(summary))
     assert 'width="75.00%"' in svg and 'x="75.00%"' in svg and "(75%)" in svg
+
+
+def test_a_region_with_nothing_is_named_under_the_chart_not_drawn(app: Any) -> None:
+    with app.test_request_context():
+        html = str(
+            bar_chart(
+                "各地区进展",
+                ["北湾镇", "大芦镇", "平堡镇"],
+                [Series("发布需求", [3, 0, 0]), Series("成功对接", [1, 0, 0])],
+            )
+        )
+    drawing, note = html.split("</svg>")
+    assert "北湾镇" in drawing and "大芦镇" not in drawing
+    assert "暂无数据：大芦镇、平堡镇" in note
