@@ -45,6 +45,7 @@ class Sample:
     p50_ms: float
     p99_ms: float
     errors: int
+    requests: int = 0  # none finished: the latencies say nothing (a page slower than the run)
 
 
 def prepare(url: str, households: int, resources: int) -> dict[str, Any]:
@@ -221,13 +222,16 @@ def wrk(port: int, path: str, headers: dict[str, str], connections: int, seconds
         [*command, f"http://127.0.0.1:{port}{path}"], capture_output=True, text=True, check=True
     ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    cuts = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", out, re.MULTILINE))
+    cuts = dict(re.findall(r"^\s+(50|99)%\s+(\S+)\s*$", out, re.MULTILINE))
+    if len(cuts) < 2:
+        raise RuntimeError(f"wrk gave no latency distribution for {path}:\n{out}")
     bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     errors = int(bad.group(1)) if bad else 0
     failed = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     if failed:
         errors += sum(int(n) for n in failed.groups())
-    return Sample(rps, _ms(cuts["50"]), _ms(cuts["99"]), errors)
+    done = re.search(r"(\d+) requests in", out)
+    return Sample(rps, _ms(cuts["50"]), _ms(cuts["99"]), errors, int(done.group(1)) if done else 0)
 
 
 def commit_of_tree(tree: Path) -> str:
@@ -244,6 +248,50 @@ def commit_of_tree(tree: Path) -> str:
     ).stdout.split()  # fmt: skip
     changed = [p for p in dirty if "/" in p]
     return head + (f" + uncommitted changes to {', '.join(changed)}" if changed else "")
+
+
+def figures(rounds: list[dict[str, Any]]) -> dict[str, float]:
+    """A page's figures over the rounds: medians of the share of hello, the req/s, the 1-client
+    p50 (of the rounds where a request finished) and the p99; the worst p99; the errors."""
+    timed = [
+        r["single"]["p50_ms"]
+        for r in rounds
+        if r["single"].get("requests", 1 if r["single"]["p50_ms"] > 0 else 0)
+    ]
+    return {
+        "share": median(r["share"] for r in rounds),
+        "rps": median(r["loaded"]["rps"] for r in rounds),
+        "p50": median(timed) if timed else float("nan"),
+        "p99": median(r["loaded"]["p99_ms"] for r in rounds),
+        "worst": max(r["loaded"]["p99_ms"] for r in rounds),
+        "errors": sum(r["loaded"]["errors"] + r["single"]["errors"] for r in rounds),
+    }
+
+
+def table(results: dict[str, list[dict[str, Any]]]) -> str:
+    lines = ["| page | req/s, share of hello | 1-client p50 | p99, 8 connections (worst round) "
+             "| errors |", "|---|---:|---:|---:|---:|"]  # fmt: skip
+    for name, rounds in results.items():
+        f = figures(rounds)
+        p99 = f"{f['p99']:,.0f} ms ({f['worst']:,.0f} ms)"
+        lines.append(f"| {name} | {f['rps']:,.0f} ({f['share']:.1%}) | {f['p50']:.1f} ms "
+                     f"| {p99} | {f['errors']:.0f} |")  # fmt: skip
+    return "\n".join(lines)
+
+
+def compare(before_file: str, after_file: str) -> str:
+    """Two runs saved with --json, page by page."""
+    before, after = (json.loads(Path(f).read_text()) for f in (before_file, after_file))
+    lines = [f"Before: {before['tree']}. After: {after['tree']}.\n",
+             "| page | share of hello, before → after | 1-client p50, before → after "
+             "| p99 under 8 connections, before → after |", "|---|---:|---:|---:|"]  # fmt: skip
+    for name, rounds in after["results"].items():
+        if name not in before["results"]:
+            continue
+        b, a = figures(before["results"][name]), figures(rounds)
+        lines.append(f"| {name} | {b['share']:.1%} → {a['share']:.1%} | {b['p50']:.1f} → "
+                     f"{a['p50']:.1f} ms | {b['p99']:,.0f} → {a['p99']:,.0f} ms |")  # fmt: skip
+    return "\n".join(lines)
 
 
 def main() -> None:
@@ -263,7 +311,16 @@ def main() -> None:
         help="the source tree to serve, e.g. a commit exported with git archive (a file COMMIT"
         " in it naming the commit); default: this repository as it is",
     )  # fmt: skip
+    parser.add_argument("--report", default="", help="print the table of a run saved with --json")
+    parser.add_argument("--compare", nargs=2, default=None, metavar=("BEFORE", "AFTER"),
+                        help="compare two runs saved with --json")  # fmt: skip
     args = parser.parse_args()
+    if args.report:
+        print(table(json.loads(Path(args.report).read_text())["results"]))
+        return
+    if args.compare:
+        print(compare(*args.compare))
+        return
     os.environ.update(MARKETPLACE_INSTANCE=args.instance, SECRET_KEY="bench-pages",
                       DATABASE_URL=args.database, RATELIMIT_ENABLED="0",
                       JOBS_IN_PROCESS="off")  # fmt: skip
@@ -313,18 +370,7 @@ def main() -> None:
     print(f"Tree: {tree}; {ids['counts']['households']:,} households, "
           f"{ids['counts']['resources']:,} resources; {args.rounds} rounds of {args.seconds:g} s "
           f"(1 client: {args.single_seconds:g} s).\n")  # fmt: skip
-    print("| page | req/s, share of hello | 1-client p50 | p99, 8 connections (worst round) "
-          "| errors |")  # fmt: skip
-    print("|---|---:|---:|---:|---:|")
-    for name, rounds in results.items():
-        share = median(r["share"] for r in rounds)
-        rps = median(r["loaded"]["rps"] for r in rounds)
-        p50 = median(r["single"]["p50_ms"] for r in rounds)
-        p99 = median(r["loaded"]["p99_ms"] for r in rounds)
-        worst = max(r["loaded"]["p99_ms"] for r in rounds)
-        errors = sum(r["loaded"]["errors"] + r["single"]["errors"] for r in rounds)
-        print(f"| {name} | {rps:,.0f} ({share:.1%}) | {p50:.1f} ms | {p99:,.0f} ms "
-              f"({worst:,.0f} ms) | {errors} |")  # fmt: skip
+    print(table(results))
     if args.json:
         Path(args.json).write_text(json.dumps({"tree": tree, "ids": {k: v for k, v in ids.items()
                                    if k != "token"}, "results": results}, indent=1))  # fmt: skip

@@ -157,7 +157,12 @@ class WarmResources:
             if self._version is None:
                 self._build(reader)
             else:
-                self._update(reader, version, sweep)
+                marks = self._resources.mark, self._organizations.mark
+                try:
+                    self._update(reader, version, sweep)
+                except BaseException:  # nothing applied: the next refresh reads it all again
+                    self._resources.mark, self._organizations.mark = marks
+                    raise
             self._version = version
         if sweep:
             self._swept = time.monotonic()
