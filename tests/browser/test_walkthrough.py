@@ -84,6 +84,18 @@ def test_monthly_report_and_import_on_a_phone(server: str, browser: Any, tmp_pat
     admin.goto(f"{server}/reports/")
     assert admin.locator(".report-charts svg").count() == 3
     assert "靖远县" in admin.content()
+    # Every chart label and value is drawn whole inside its chart, at the page's text size.
+    cut = admin.evaluate(
+        """() => [...document.querySelectorAll('.report-charts svg text')].flatMap(t => {
+             const box = t.getBoundingClientRect();
+             const frame = t.ownerSVGElement.getBoundingClientRect();
+             const size = parseFloat(getComputedStyle(t).fontSize);
+             return box.left < frame.left - 0.5 || box.right > frame.right + 0.5 || size < 12
+               ? [t.textContent] : [];
+           })"""
+    )
+    assert cut == []
+    assert admin.locator(".report-charts svg text").count() > 10
     # Tables scroll sideways inside their box instead of widening the page.
     assert admin.evaluate("document.documentElement.scrollWidth") <= 390
     with admin.expect_download() as excel:
