@@ -1,8 +1,9 @@
 """Screenshots of the main pages at a phone's width (390 px) and a desk's (1366 px), of the
 demo served from a fresh database: ``python -m tests.browser.screenshots [folder]``
-(docs/screenshots by default). Each is the top of the page: a phone's one and a half screens,
-a desk's one; pngquant and optipng make them small where installed (Debian: apt install
-pngquant optipng; the Chinese needs fonts-noto-cjk).
+(docs/screenshots by default) ``[name ...]`` (only those shots). Each is the top of the page: a
+phone's one and a half screens, a desk's one (a path ending in "#charts": the report's charts,
+however far down they are); pngquant and optipng make them small where installed (Debian: apt
+install pngquant optipng; the Chinese needs fonts-noto-cjk).
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from typing import Any
 from tests.browser.conftest import DESK, PHONE, as_user, chromium, demo_site, ids_in_demo
 
 # (file name, who, path): {name} is one of the demo's records (conftest.ids_in_demo); a path
-# ending in "#menu" opens the menu (the phone's button, the desk's first drop-down).
+# ending in "#menu" opens the menu (the phone's button, the desk's first drop-down), "#charts"
+# shows the report's charts.
 SHOTS: list[tuple[str, str | None, str]] = [
     ("home", None, "/"),
     ("disclosure", None, "/disclosure"),
@@ -28,10 +30,11 @@ SHOTS: list[tuple[str, str | None, str]] = [
     ("menu", "city_admin", "/needs/review#menu"),
     ("organizations", "city_admin", "/admin/organizations?status=all"),
     ("report", "city_admin", "/reports/"),
+    ("report-charts", "jingyuan_admin", "/reports/#charts"),
 ]
 
 
-def take(folder: Path) -> list[Path]:
+def take(folder: Path, only: set[str] | None = None) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     made = []
     with demo_site() as site, chromium() as browser:
@@ -39,10 +42,12 @@ def take(folder: Path) -> list[Path]:
         for width_name, viewport in (("phone", PHONE), ("desk", DESK)):
             pages: dict[str | None, Any] = {}
             for name, who, path in SHOTS:
+                if only and name not in only:
+                    continue
                 if who not in pages:
                     pages[who] = as_user(browser, site.url, who, viewport)
                 page = pages[who]
-                page.goto(site.url + path.format(**ids).removesuffix("#menu"))
+                page.goto(site.url + path.format(**ids).partition("#")[0])
                 page.wait_for_load_state("load")
                 if path.endswith("#menu"):
                     if viewport is PHONE:
@@ -52,6 +57,17 @@ def take(folder: Path) -> list[Path]:
                         page.click("#mainnav button.dropdown-toggle.active")
                         page.wait_for_selector("#mainnav .dropdown-menu.show")
                 target = folder / f"{name}-{width_name}.png"
+                if path.endswith("#charts"):
+                    box = page.evaluate("""() => {
+                        const boxes = [...document.querySelectorAll('.report-charts figure')]
+                            .map(f => f.getBoundingClientRect());
+                        const top = Math.min(...boxes.map(b => b.top)) + window.scrollY - 8;
+                        const bottom = Math.max(...boxes.map(b => b.bottom)) + window.scrollY + 8;
+                        return {x: 0, y: top, width: window.innerWidth, height: bottom - top};
+                    }""")
+                    page.screenshot(path=str(target), clip=box, full_page=True)
+                    made.append(target)
+                    continue
                 tall = 1.5 if viewport is PHONE else 1.0  # a phone scrolls; a desk sees one screen
                 height = min(page.evaluate("document.documentElement.scrollHeight"),
                              int(viewport["height"] * tall))  # fmt: skip
@@ -76,5 +92,5 @@ def _shrink(target: Path) -> None:
 
 if __name__ == "__main__":
     out = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("docs/screenshots")
-    for shot in take(out):
+    for shot in take(out, set(sys.argv[2:]) or None):
         print(shot, shot.stat().st_size)
