@@ -867,13 +867,12 @@ def refuse_unless_may_allocate(
     actor: User,
     resource: Resource,
     region: Region,
-    village_cap: int | None,
+    village_cap: int | None = None,
     mode: str = "fair",
     group_level: str = "village",
-) -> list[Match]:
-    """An administrator turns the optimal allocation of a scarce resource in their region into
-    proposed matches. They go to the approval queue like any pledge: nothing is approved here,
-    and the proposer may not approve them."""
+) -> None:
+    """The rule of an allocation, checked before it is computed (and before one is sent to the
+    background, so that a refusal shows on the page rather than in a failed run)."""
     if actor.role not in Role.ADMINS or not in_scope(actor, region):
         raise ServiceError(_l("Only administrators of this region may decide."), 403)
     refuse_unless_reached(actor, resource)
