@@ -72,7 +72,7 @@ def test_a_large_import_is_written_by_a_worker_and_its_page_follows_it(
     html = waiting.data.decode()
     # Nothing written yet; the page says it waits and reloads itself, no script needed.
     assert waiting.status_code == 200 and waiting.headers["Refresh"] == "2"
-    assert "<h1 class=\"h4\">导入贫困户名册</h1>" in html and "等待执行" in html
+    assert '<h1 class="h4">导入贫困户名册</h1>' in html and "等待执行" in html
     assert "<script>" not in html and _counts(db) == before
     assert waiting.headers["Cache-Control"] == "no-store"
     # Another user, even of the same village, does not see it.
@@ -115,7 +115,7 @@ def test_a_background_import_whose_register_changed_writes_nothing_and_says_why(
     run = _run(db, int(answer.headers["Location"].rsplit("/", 1)[1]))
     assert run.outcome == JobOutcome.FAILED and _counts(db) == before
     html = client.get(answer.headers["Location"]).data.decode()
-    assert "没有做任何更改" in html and "IMP00003" in html, html[html.find("<main"):][:3000]
+    assert "没有做任何更改" in html and "IMP00003" in html, html[html.find("<main") :][:3000]
     assert 'href="/households/import"' in html  # start again
 
 
@@ -169,8 +169,7 @@ def test_a_large_report_export_is_a_file_for_its_requester(
     client = other.test_client()
     _sign_in(client, world.admin)
     report = client.get(f"/reports/?region={JINGYUAN}").data.decode()
-    link = f"/reports/export.xlsx?month="
-    assert link in report
+    assert "/reports/export.xlsx?month=" in report
     href = report.split('href="/reports/export.xlsx?', 1)[1].split('"', 1)[0].replace("&amp;", "&")
     answer = client.get("/reports/export.xlsx?" + href)
     assert answer.status_code == 302 and answer.headers["Location"].startswith("/work/")

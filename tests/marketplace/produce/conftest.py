@@ -40,6 +40,15 @@ LISTING = {
 
 
 @pytest.fixture
+def budget(db: Any, world: World, make_resource: Any, region: Any) -> Resource:
+    """1,000 yuan (1,000 元 at 1 元), buying produce and serving "needs a buyer" needs."""
+    return make_resource(
+        world.org, [region(JINGYUAN)], kind=ResourceKind.PURCHASE, title="消费扶贫采购1千元",
+        categories=["consumption.produce"], capacity=1000, unit="元", unit_value=Decimal(1),
+    )  # fmt: skip
+
+
+@pytest.fixture
 def make_listing(db: Any, world: World) -> Callable[..., ProduceListing]:
     """A listing of the world's household (or a cooperative's, given members), entered by the
     world's staff; verified by the world's administrator unless ``verify=False``."""

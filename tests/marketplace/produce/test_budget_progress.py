@@ -10,7 +10,6 @@ from marketplace.matches.aid import resource_progress
 from marketplace.produce import services
 from marketplace.resources.models import Resource
 from tests.conftest import World
-from tests.marketplace.produce.test_budget_rule import budget  # noqa: F401  (the fixture)
 
 
 def test_orders_show_on_the_purchase_resources_bar(
@@ -19,7 +18,7 @@ def test_orders_show_on_the_purchase_resources_bar(
     db: Any,
     world: World,
     budget: Resource,
-    make_listing: Any,  # noqa: F811
+    make_listing: Any,
 ) -> None:
     assert resource_progress(budget).ordered == 0
     services.place_order(world.donor, make_listing(price=Decimal("6.50")), budget, 100)

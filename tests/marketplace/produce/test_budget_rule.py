@@ -16,18 +16,9 @@ from marketplace.matches.models import MatchStatus
 from marketplace.produce import services
 from marketplace.produce.models import OrderStatus, ProduceOrder
 from marketplace.resources import capacity
-from marketplace.resources.models import Resource, ResourceKind
+from marketplace.resources.models import Resource
 from marketplace.timefmt import beijing_today
 from tests.conftest import JINGYUAN, World
-
-
-@pytest.fixture
-def budget(db: Any, world: World, make_resource: Any, region: Any) -> Resource:
-    """1,000 yuan (1,000 元 at 1 元), buying produce and serving "needs a buyer" needs."""
-    return make_resource(
-        world.org, [region(JINGYUAN)], kind=ResourceKind.PURCHASE, title="消费扶贫采购1千元",
-        categories=["consumption.produce"], capacity=1000, unit="元", unit_value=Decimal(1),
-    )  # fmt: skip
 
 
 def _buyer_need(world: World, make_household: Any, make_need: Any, quantity: int) -> Any:
