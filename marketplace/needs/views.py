@@ -40,8 +40,11 @@ def index() -> Any:
     status = request.args.get("status", "")
     if status in {s.value for s in NeedStatus}:
         query = query.where(Need.status == status)
-    page = paginate(query.order_by(Need.created_at.desc()))
-    return render_template("needs/list.html", page=page, status=status, statuses=list(NeedStatus))
+    page = paginate(query.order_by(Need.created_at.desc()).options(sa.orm.joinedload(Need.village)))
+    # The villages' towns and counties at once (full_name): a query per parent otherwise.
+    places = load_ancestors(n.village for n in page.items)
+    return render_template("needs/list.html", page=page, status=status, statuses=list(NeedStatus),
+                           places=places)  # fmt: skip
 
 
 @bp.route("/review")

@@ -33,6 +33,7 @@ LIMITS: dict[tuple[str | None, str], int] = {
     ("jingyuan_staff", "need"): 24,  # progress, roster and follow-ups added in issues 14-16
     ("jingyuan_admin", "household"): 30,
     ("jingyuan_admin", "/dashboard"): 14,
+    ("jingyuan_admin", "/needs/"): 12,  # a county's villages: their towns read at once
     ("jingyuan_admin", "/matches/"): 18,
     ("jingyuan_admin", "/reports/"): 22,
     ("auditor", "/oversight/audit"): 26,
