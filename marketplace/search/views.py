@@ -22,6 +22,7 @@ from marketplace.needs.models import Need
 from marketplace.permissions import public
 from marketplace.produce.models import ProduceListing
 from marketplace.regions.models import Region
+from marketplace.regions.services import load_ancestors
 from marketplace.resources.models import Resource, ResourceKind
 from marketplace.search.backend import MAX_QUERY, Hit, Results, SearchQuery
 from marketplace.search.services import search
@@ -126,6 +127,10 @@ def result_cards(query: SearchQuery, results: Results) -> list[Card]:
     listings = _rows(ProduceListing, [h.id for h in results.hits if h.type == "listing"],
                      selectinload(ProduceListing.village),
                      selectinload(ProduceListing.members))  # fmt: skip
+    # The villages' towns and counties at once (full_name): a query per parent otherwise.
+    places = load_ancestors([*(n.village for n in needs.values()),
+                             *(a for r in resources.values() for a in r.service_area),
+                             *(li.village for li in listings.values())])  # fmt: skip
     cards = []
     for hit in results.hits:
         terms = found_terms(hit, query.text)
@@ -135,6 +140,7 @@ def result_cards(query: SearchQuery, results: Results) -> list[Card]:
             cards.append(_resource_card(resources[hit.id], hit, terms))
         elif hit.type == "listing" and hit.id in listings:
             cards.append(_listing_card(listings[hit.id], hit, terms))
+    del places  # held until every card has its place names
     return cards
 
 
