@@ -29,23 +29,17 @@ def prepare(url: str, households: int, resources: int) -> tuple[str, list[int]]:
     import sqlalchemy as sa
     from flask_migrate import upgrade
 
+    from benchmarks.database import fill_to
     from marketplace import create_app
     from marketplace.accounts.models import Role, User
     from marketplace.accounts.services import create_token
     from marketplace.extensions import db
     from marketplace.needs.models import Need
-    from marketplace.synth import synthesize
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url})
     with app.app_context():
         upgrade()
-        have = db.session.scalar(sa.select(sa.func.count(Need.id))) or 0
-        if have < households:
-            start = time.perf_counter()
-            synthesize(households - have, resources if have == 0 else 0)
-            db.session.commit()
-            print(f"synthesised {households - have:,} households in "
-                  f"{time.perf_counter() - start:.0f} s", file=sys.stderr)  # fmt: skip
+        fill_to(households, resources)
         user = db.session.scalar(sa.select(User).where(User.username == "bench_api"))
         if user is None:
             user = User(username="bench_api", display_name="bench", role=Role.SUPERUSER,

@@ -53,6 +53,7 @@ def prepare(url: str, households: int, resources: int) -> dict[str, Any]:
     import sqlalchemy as sa
     from flask_migrate import upgrade
 
+    from benchmarks.database import fill_to
     from marketplace import create_app
     from marketplace.accounts.models import Role, User
     from marketplace.accounts.services import create_token, hash_password
@@ -62,20 +63,13 @@ def prepare(url: str, households: int, resources: int) -> dict[str, Any]:
     from marketplace.regions.services import by_code
     from marketplace.resources.models import Resource, ResourceStatus
     from marketplace.search import services as search
-    from marketplace.synth import synthesize
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url})
     marker = Path(app.config["INSTANCE_DIR"]) / "bench_pages_indexed"
     with app.app_context():
         upgrade()
-        have = db.session.scalar(sa.select(sa.func.count(Need.id))) or 0
-        if have < households:
-            start = time.perf_counter()
-            synthesize(households - have, resources if have == 0 else 0)
-            db.session.commit()
-            marker.unlink(missing_ok=True)
-            print(f"synthesised {households - have:,} households in "
-                  f"{time.perf_counter() - start:.0f} s", file=sys.stderr)  # fmt: skip
+        if fill_to(households, resources):
+            marker.unlink(missing_ok=True)  # the index must be built again
         if not marker.exists():
             start = time.perf_counter()
             documents = search.rebuild()

@@ -40,23 +40,16 @@ def prepare(url: str, households: int, resources: int) -> dict[str, int]:
     import sqlalchemy as sa
     from flask_migrate import upgrade
 
+    from benchmarks.database import fill_to
     from marketplace import create_app
     from marketplace.accounts.models import Role, User
     from marketplace.extensions import db
-    from marketplace.needs.models import Need
     from marketplace.regions.services import by_code
-    from marketplace.synth import synthesize
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url})
     with app.app_context():
         upgrade()
-        have = db.session.scalar(sa.select(sa.func.count(Need.id))) or 0
-        if have < households:
-            start = time.perf_counter()
-            synthesize(households - have, resources if have == 0 else 0)
-            db.session.commit()
-            print(f"synthesised {households - have:,} households in "
-                  f"{time.perf_counter() - start:.0f} s", file=sys.stderr)  # fmt: skip
+        fill_to(households, resources)
         ids = {}
         for who, code in (("county", COUNTY), ("city", CITY)):
             name = f"bench_reports_{who}"
