@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from marketplace.db import utcnow
 from marketplace.demo import DEMO_PASSWORD
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -164,6 +165,7 @@ def ids_in_demo(site: Site) -> dict[str, int]:
     from marketplace.accounts.models import User
     from marketplace.extensions import db
     from marketplace.households.models import Household
+    from marketplace.jobs.models import JobOutcome, JobRun
     from marketplace.matches.models import Match, MatchStatus
     from marketplace.needs.models import Need, NeedStatus
     from marketplace.regions.models import Region
@@ -205,4 +207,19 @@ def ids_in_demo(site: Site) -> dict[str, int]:
                 sa.select(Match.id).join(Need).join(Household).where(in_villages).order_by(Match.id)
             ),
             "staff_user": staff.id,
+            "import_run": _finished_import(db, JobOutcome, JobRun, staff),
         }
+
+
+def _finished_import(db: Any, outcome: Any, job_run: Any, staff: Any) -> int:
+    """A background import the staff member asked for, done: its page (/work/<id>)."""
+    run = db.session.scalar(sa.select(job_run).where(job_run.subject == "browser-demo"))
+    if run is None:
+        now = utcnow()
+        run = job_run(name="import", outcome=outcome.OK, requested_by_id=staff.id,
+                      subject="browser-demo", stage="done", done=1500, total=1500,
+                      created_at=now, started_at=now, finished_at=now,
+                      counts={"households": 1200, "members": 0, "needs": 300})  # fmt: skip
+        db.session.add(run)
+        db.session.commit()
+    return int(run.id)

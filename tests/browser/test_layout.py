@@ -68,6 +68,7 @@ PAGES: dict[str | None, list[str]] = {
         "/matches/{staff_match}",
         "/reports/",
         "/notifications/",
+        "/work/{import_run}",
     ],
     "city_admin": [
         "/dashboard",
