@@ -84,14 +84,14 @@ def confirm() -> Any:
     if not form.validate_on_submit():
         abort(400)
     token = form.token.data
-    data = pending(current_user, token)
-    rows = pending_rows(current_user, token)
+    rows = pending_rows(current_user, token)  # 0 once the upload is used up or gone
     if rows > current_app.config["BACKGROUND_IMPORT_ROWS"]:
-        # A large file is checked again and written in the background; its page shows how
-        # far it got. The upload stays until then.
+        # A large file is read, checked again and written in the background; its page shows
+        # how far it got. The upload stays until then.
         run_id = start_work("import", current_user, subject=f"rows:{rows}", token=token,
                             locale=str(get_locale()))  # fmt: skip
         return redirect(url_for("work.run", run_id=run_id))
+    data = pending(current_user, token)
     # Checked again: the register may have changed since the preview.
     preview = read_upload(current_user, data, current_app.config["IMPORT_MAX_ROWS"])
     if not preview.ok:

@@ -46,8 +46,9 @@ class JobRun(Base):
 
     __table_args__ = (sa.Index("ix_job_run_name_created_at", "name", "created_at"),)
 
-    @property
-    def percent(self) -> int | None:
-        if not self.total:
-            return None
-        return max(0, min(100, self.done * 100 // self.total))
+
+def percent_of(done: int, total: int | None) -> int | None:
+    """How far, in whole per cent (None: the total is not known)."""
+    if not total:
+        return None
+    return max(0, min(100, done * 100 // total))

@@ -37,7 +37,7 @@ from marketplace.jobs.engine import JobLock, build_huey, check_settings, store_k
 from marketplace.jobs.models import JobOutcome, JobRun
 from marketplace.jobs.schedule import Schedule, ScheduleError
 from marketplace.jobs.tasks import PERIODIC, PERIODIC_BY_NAME, PeriodicJob
-from marketplace.jobs.work import WORK, output_folder
+from marketplace.jobs.work import WORK
 from marketplace.signals import work_requested
 
 log = logging.getLogger("marketplace.jobs")
@@ -235,11 +235,8 @@ class Jobs:
         return int(run.id)
 
     def enqueue(self, run_id: int, name: str, params: dict[str, Any]) -> None:
-        task = self._work_task if self._huey is not None else None
-        if task is None:
-            _ = self.huey  # built on first use, registering its task
-            task = self._work_task
-        task(run_id, name, params)
+        _ = self.huey  # built on first use, which registers the task
+        self._work_task(run_id, name, params)
 
     def live_progress(self, run_id: int) -> dict[str, Any] | None:
         raw = self.huey.storage.peek_data(progress_key(run_id))
@@ -301,13 +298,6 @@ class Jobs:
             done.finished_at = utcnow()
             session.commit()
             self._sync_search()
-
-    def prune_outputs(self) -> None:
-        """Files of finished runs are kept a day."""
-        cutoff = time.time() - 24 * 3600
-        for old in output_folder().glob("run-*.bin"):
-            if old.stat().st_mtime < cutoff:
-                old.unlink(missing_ok=True)
 
     # --- what the page and the command show ----------------------------------------------
 

@@ -16,13 +16,14 @@ from marketplace.errors import ServiceError
 from marketplace.extensions import db
 from marketplace.forms import ReasonForm
 from marketplace.jobs import policy
-from marketplace.jobs.models import JobOutcome, JobRun
+from marketplace.jobs.models import JobOutcome, JobRun, percent_of
 from marketplace.jobs.runner import jobs_of
 from marketplace.jobs.tasks import COUNT_LABELS, PERIODIC_BY_NAME
 from marketplace.jobs.work import COUNT_LABELS as WORK_COUNT_LABELS
 from marketplace.jobs.work import STAGES, WORK, output_path
 from marketplace.permissions import roles, signed_in
 from marketplace.roles import Role
+from marketplace.signals import start_work
 
 bp = Blueprint("jobs", __name__, url_prefix="/admin/jobs")
 work_bp = Blueprint("work", __name__, url_prefix="/work")
@@ -64,8 +65,6 @@ def rebuild_search() -> Any:
         raise ServiceError(_l("Only the superuser may rebuild the search index."), 403)
     if not ReasonForm().validate_on_submit():
         abort(400)
-    from marketplace.signals import start_work
-
     run_id = start_work("search_rebuild", current_user, locale=str(get_locale()))
     return redirect(url_for("work.run", run_id=run_id))
 
@@ -87,10 +86,7 @@ def run(run_id: int) -> Any:
     if found.outcome in (JobOutcome.QUEUED, JobOutcome.RUNNING):
         live = jobs_of(current_app).live_progress(found.id)
     progress = live or {"stage": found.stage, "done": found.done, "total": found.total}
-    total = progress.get("total")
-    percent = (
-        max(0, min(100, int(progress.get("done") or 0) * 100 // int(total))) if total else None
-    )
+    percent = percent_of(int(progress.get("done") or 0), progress.get("total"))
     if found.outcome == JobOutcome.OK:
         percent = 100
     response = Response(render_template(

@@ -10,6 +10,7 @@ Parameters are plain values and never personal data (an upload's token, ids, a m
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -139,8 +140,7 @@ def export_report(run: WorkRun, actor: User, params: dict[str, Any]) -> Counts:
     report = services.month_report(region, first)
     run.progress("writing_file", 0)
     title = _("Monthly report %(month)s %(region)s", month=report.month, region=report.region.name)
-    output_path(run.run_id).write_bytes(to_xlsx(report_tables(report), title))
-    output_path(run.run_id).chmod(0o600)
+    keep_output(run.run_id, to_xlsx(report_tables(report), title))
     services.record_export(actor, report, "xlsx")
     filename = f"report-{report.month}-{report.region.code}.xlsx"
     return {"file": filename}
@@ -170,10 +170,25 @@ WORK: dict[str, Work] = {
 }  # fmt: skip
 
 
+KEEP_OUTPUT_HOURS = 24
+
+
 def output_folder() -> Path:
     folder = Path(current_app.config["INSTANCE_DIR"]) / "exports"
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+def keep_output(run_id: int, body: bytes) -> None:
+    """Keep a run's file for its requester (readable by the owner only); files older than a
+    day are removed on the way, as the import's pending uploads are."""
+    cutoff = time.time() - KEEP_OUTPUT_HOURS * 3600
+    for old in output_folder().glob("run-*.bin"):
+        if old.stat().st_mtime < cutoff:
+            old.unlink(missing_ok=True)
+    path = output_path(run_id)
+    path.write_bytes(body)
+    path.chmod(0o600)
 
 
 def output_path(run_id: int) -> Path:

@@ -6,6 +6,8 @@ the user who asked, and the page shows the result; only that user sees the run."
 from __future__ import annotations
 
 import io
+import os
+import time
 from typing import Any
 
 import sqlalchemy as sa
@@ -16,8 +18,10 @@ from marketplace.households.models import Household
 from marketplace.jobs import jobs_of
 from marketplace.jobs.engine import consumer_for
 from marketplace.jobs.models import JobOutcome, JobRun
+from marketplace.jobs.work import output_folder
 from marketplace.matches.models import Match, MatchStatus
 from marketplace.needs.models import Need
+from marketplace.roles import Role
 from tests.conftest import JINGYUAN, PASSWORD, World
 from tests.marketplace.households.test_import import fill, household_row, need_row
 from tests.marketplace.jobs.conftest import wait_for
@@ -166,6 +170,10 @@ def test_a_large_report_export_is_a_file_for_its_requester(
     make_jobs_app: Any, db: Any, world: World
 ) -> None:
     other = make_jobs_app(JOBS_IMMEDIATE=True, BACKGROUND_REGION_LEVEL="county")
+    with other.app_context():
+        stale = output_folder() / "run-999999.bin"  # another run's file, two days old
+    stale.write_bytes(b"old")
+    os.utime(stale, (time.time() - 2 * 86400,) * 2)
     client = other.test_client()
     _sign_in(client, world.admin)
     report = client.get(f"/reports/?region={JINGYUAN}").data.decode()
@@ -179,6 +187,7 @@ def test_a_large_report_export_is_a_file_for_its_requester(
     download = client.get(f"{url}/file")
     assert download.status_code == 200 and download.headers["Cache-Control"] == "no-store"
     assert download.headers["Content-Disposition"].endswith(f"-{JINGYUAN}.xlsx")
+    assert not stale.exists()  # files are kept a day
     book = load_workbook(io.BytesIO(download.data))
     assert book.worksheets[0]["A2"].value == JINGYUAN
     event = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "report_exported"))
@@ -191,8 +200,6 @@ def test_a_large_report_export_is_a_file_for_its_requester(
 def test_the_superuser_rebuilds_the_search_index_from_the_jobs_page(
     make_jobs_app: Any, db: Any, world: World, make_user: Any
 ) -> None:
-    from marketplace.roles import Role
-
     root = make_user(Role.SUPERUSER, [], username="root")
     other = make_jobs_app(JOBS_IMMEDIATE=True)
     client = other.test_client()
