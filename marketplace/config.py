@@ -188,6 +188,8 @@ def load_config() -> dict[str, Any]:
         # or above. Smaller work answers at once, as before.
         "BACKGROUND_IMPORT_ROWS": _int("BACKGROUND_IMPORT_ROWS", "1000", minimum=0),
         "BACKGROUND_REGION_LEVEL": os.environ.get("BACKGROUND_REGION_LEVEL", "city").strip(),
+        # A queued run not started after this long: its page says the site may have no worker.
+        "WORK_WAIT_MINUTES": _int("WORK_WAIT_MINUTES", "5", minimum=1),
         "PHOTO_MAX_BYTES": _int("PHOTO_MAX_BYTES", str(5 * 1024 * 1024)),
         # E-mail for notifications: off unless MAIL_SERVER is set.
         "MAIL_SERVER": os.environ.get("MAIL_SERVER", ""),

@@ -20,7 +20,7 @@ from marketplace.jobs.models import JobOutcome, JobRun, percent_of
 from marketplace.jobs.runner import jobs_of
 from marketplace.jobs.tasks import COUNT_LABELS, PERIODIC_BY_NAME
 from marketplace.jobs.work import COUNT_LABELS as WORK_COUNT_LABELS
-from marketplace.jobs.work import STAGES, WORK, output_path
+from marketplace.jobs.work import STAGES, WORK, cancel, output_path, waited_long
 from marketplace.permissions import roles, signed_in
 from marketplace.roles import Role
 from marketplace.signals import start_work
@@ -28,6 +28,7 @@ from marketplace.signals import start_work
 bp = Blueprint("jobs", __name__, url_prefix="/admin/jobs")
 work_bp = Blueprint("work", __name__, url_prefix="/work")
 REFRESH_SECONDS = 2
+REFRESH_WAITED_SECONDS = 30  # no worker took it: refresh slowly while the notice says why
 
 RECENT = 30
 STORES = {
@@ -89,14 +90,29 @@ def run(run_id: int) -> Any:
     percent = percent_of(int(progress.get("done") or 0), progress.get("total"))
     if found.outcome == JobOutcome.OK:
         percent = 100
+    waited = waited_long(found)
+    refresh = REFRESH_WAITED_SECONDS if waited else REFRESH_SECONDS
     response = Response(render_template(
         "jobs/run.html", run=found, work=WORK[found.name], progress=progress, percent=percent,
-        stages=STAGES, labels=WORK_COUNT_LABELS, refresh=REFRESH_SECONDS,
+        stages=STAGES, labels=WORK_COUNT_LABELS, refresh=refresh, waited=waited,
+        wait_minutes=current_app.config.get("WORK_WAIT_MINUTES", 5),
+        may_cancel=policy.can_cancel(current_user, found), cancel_form=ReasonForm(),
         has_file=found.outcome == JobOutcome.OK and output_path(found.id).exists(),
     ))  # fmt: skip
     if found.outcome in (JobOutcome.QUEUED, JobOutcome.RUNNING):
-        response.headers["Refresh"] = str(REFRESH_SECONDS)
+        response.headers["Refresh"] = str(refresh)
     return response
+
+
+@work_bp.route("/<int:run_id>/cancel", methods=["POST"])
+@signed_in
+def cancel_run(run_id: int) -> Any:
+    """Withdraw a run no worker has taken yet (its page then says it was cancelled)."""
+    found = _followed_run(run_id)
+    if not ReasonForm().validate_on_submit():
+        abort(400)
+    cancel(found, current_user)
+    return redirect(url_for("work.run", run_id=found.id))
 
 
 @work_bp.route("/<int:run_id>/file")

@@ -13,17 +13,22 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
+import sqlalchemy as sa
 from flask import current_app
 from flask_babel import LazyString
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from marketplace.accounts.models import User
+from marketplace.db import utcnow
 from marketplace.errors import ServiceError
 from marketplace.extensions import db
+from marketplace.jobs import policy
+from marketplace.jobs.models import JobOutcome, JobRun
 
 Counts = dict[str, Any]
 
@@ -194,3 +199,32 @@ def keep_output(run_id: int, body: bytes) -> None:
 def output_path(run_id: int) -> Path:
     """The file a run wrote: named by the run, readable only through its page."""
     return output_folder() / f"run-{run_id}.bin"
+
+
+# --- waiting and cancelling ----------------------------------------------------------------
+
+
+def waited_long(run: JobRun, now: datetime | None = None) -> bool:
+    """Queued past ``WORK_WAIT_MINUTES``: no worker took it (a site served with ``--no-jobs``
+    and no ``marketplace worker``), so the page says so instead of refreshing in silence."""
+    if run.outcome != JobOutcome.QUEUED or run.created_at is None:
+        return False
+    limit = timedelta(minutes=int(current_app.config.get("WORK_WAIT_MINUTES", 5)))
+    created = run.created_at if run.created_at.tzinfo else run.created_at.replace(tzinfo=UTC)
+    return (now or utcnow()) - created > limit
+
+
+def cancel(run: JobRun, actor: User) -> None:
+    """Its requester withdraws a run no worker has taken; a worker arriving later finds it no
+    longer queued and leaves it (the same compare-and-set that claims a run)."""
+    if not policy.can_follow(actor, run):
+        raise ServiceError(_l("Not found"), 404)
+    taken = db.session.execute(
+        sa.update(JobRun)
+        .where(JobRun.id == run.id, JobRun.outcome == JobOutcome.QUEUED)
+        .values(outcome=JobOutcome.FAILED, finished_at=utcnow(), message=_("Cancelled."))
+        .execution_options(synchronize_session=False)
+    )
+    if not taken.rowcount:  # type: ignore[attr-defined]
+        raise ServiceError(_l("This work has already started: it can no longer be cancelled."), 409)
+    db.session.refresh(run)

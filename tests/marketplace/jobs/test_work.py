@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import os
 import time
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -215,3 +216,44 @@ def test_the_superuser_rebuilds_the_search_index_from_the_jobs_page(
     _sign_in(admin, world.admin)
     assert "/admin/jobs/search-rebuild" not in admin.get("/admin/jobs/").data.decode()
     assert admin.post("/admin/jobs/search-rebuild").status_code == 403
+
+
+def test_a_run_no_worker_takes_says_so_and_its_requester_cancels_it(
+    make_jobs_app: Any, db: Any, world: World, make_user: Any
+) -> None:
+    root = make_user(Role.SUPERUSER, [], username="root")
+    other = make_jobs_app("sqlite")  # a store, and no consumer: a site served with --no-jobs
+    client = other.test_client()
+    _sign_in(client, root)
+    form = find_form(client.get("/admin/jobs/").data.decode(), "/admin/jobs/search-rebuild")
+    url = client.post(form.target("/admin/jobs/"), data=form.filled()).headers["Location"]
+    run_id = int(url.rsplit("/", 1)[1])
+    fresh = client.get(url)
+    assert fresh.headers["Refresh"] == "2" and "仍没有后台进程执行" not in fresh.data.decode()
+    # Ten minutes later nobody has taken it: the page says why, and refreshes slowly.
+    db.session.execute(
+        sa.update(JobRun).where(JobRun.id == run_id)
+        .values(created_at=_run(db, run_id).created_at - timedelta(minutes=10))
+    )  # fmt: skip
+    db.session.commit()
+    waited = client.get(url)
+    html = waited.data.decode()
+    assert waited.headers["Refresh"] == "30"
+    assert "已等待 5 分钟仍没有后台进程执行" in html and "marketplace worker" in html
+    # Another user may not cancel it (as if it did not exist).
+    admin = other.test_client()
+    _sign_in(admin, world.admin)
+    cancel = find_form(html, f"/work/{run_id}/cancel")
+    assert admin.post(cancel.target(url), data=cancel.filled()).status_code == 404
+    assert _run(db, run_id).outcome == JobOutcome.QUEUED
+    answer = client.post(cancel.target(url), data=cancel.filled())
+    assert answer.status_code == 302 and answer.headers["Location"] == url
+    run = _run(db, run_id)
+    assert run.outcome == JobOutcome.FAILED and run.message == "已取消。"
+    page = client.get(url)
+    assert "Refresh" not in page.headers and "没有做任何更改。 已取消。" in page.data.decode()
+    # Cancelling twice is refused in words; a worker arriving late leaves it cancelled.
+    again = client.post(cancel.target(url), data=cancel.filled())
+    assert again.status_code == 409 and "不能再取消" in again.data.decode()
+    jobs_of(other).run_work(run_id, "search_rebuild", {})
+    assert _run(db, run_id).outcome == JobOutcome.FAILED
