@@ -300,6 +300,13 @@ def pairing_problem(need: Need, resource: Resource) -> str | None:
     return None
 
 
+def has_units_to_pledge(resource: Resource) -> bool:
+    """Whether a pledge could take anything from the resource now: units remain that produce
+    orders do not hold (the rule ``_check_quantity`` applies to the quantity asked)."""
+    free = capacity.units_free(resource)
+    return free is None or free > 0
+
+
 def _check_quantity(quantity: Any, need: Need, resource: Resource) -> None:
     if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity <= 0:
         raise ServiceError(_l("The quantity must be a whole number above zero."), field="quantity")

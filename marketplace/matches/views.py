@@ -341,7 +341,7 @@ def _pledge_choices(user: Any, need: Need) -> tuple[list[SelectChoice], str]:
     usable = [r for r in own if resource_policy.is_public(r)]
     if not usable:
         return [], _("You have no active resource to pledge: post one first.")
-    fitting = [r for r in usable if (r.remaining is None or r.remaining > 0)
+    fitting = [r for r in usable if services.has_units_to_pledge(r)
                and services.pairing_problem(need, r) is None]  # fmt: skip
     if not fitting:
         return [], _("None of your resources fits this need (category, service area, "

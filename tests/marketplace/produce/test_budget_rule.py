@@ -120,3 +120,28 @@ def test_the_budget_cannot_be_edited_below_what_orders_hold(
                               service_area=[region(JINGYUAN)], **values)  # fmt: skip
     db.session.commit()
     assert services.budget_left(budget) == Decimal(0) and services.budget_problems() == []
+
+
+def test_the_pledge_form_leaves_out_a_budget_its_orders_hold_whole(
+    db: Any, world: World, budget: Resource, make_listing: Any, make_household: Any,
+    make_need: Any, client_of: Any,
+) -> None:  # fmt: skip
+    """Orders hold 600 of 1,000: the budget is offered; they hold all 1,000: it is not (a
+    pledge from it would be refused with every unit still "remaining")."""
+    need = _buyer_need(world, make_household, make_need, 500)
+    db.session.commit()
+    listing = make_listing(price=Decimal("6.00"))
+    services.place_order(world.donor, listing, budget, 100)  # 600 yuan
+    db.session.commit()
+    donor = client_of(world.donor)
+    offered = donor.get(f"/needs/{need.id}").data.decode()
+    assert f'<option value="{budget.id}"' in offered, offered[offered.find("<main") :][:3000]
+    services.place_order(world.donor, listing, budget, 66)  # 396 more: 996 held, 4 units free
+    db.session.commit()
+    assert capacity.units_free(budget) == 4
+    assert f'<option value="{budget.id}"' in donor.get(f"/needs/{need.id}").data.decode()
+    services.place_order(world.donor, make_listing(price=Decimal("1.00")), budget, 4)
+    db.session.commit()
+    assert budget.remaining == 1000 and capacity.units_free(budget) == 0
+    page = donor.get(f"/needs/{need.id}").data.decode()
+    assert f'<option value="{budget.id}"' not in page
