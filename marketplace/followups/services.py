@@ -404,6 +404,45 @@ def income_of_household(household_id: int) -> list[FollowUp]:
     )
 
 
+@dataclass(frozen=True)
+class FollowUpProgress:
+    """Where one match's follow-ups stand, for the household page's aid rows."""
+
+    done: int
+    total: int
+    next_due: date | None
+    overdue: bool
+
+
+def progress_of_household(
+    household_id: int, today: date | None = None
+) -> dict[int, FollowUpProgress]:
+    """Each of the household's matches with follow-ups: recorded of scheduled, and the next
+    one due (overdue when its day has passed); one grouped query."""
+    today = today or beijing_today()
+    rows = db.session.execute(
+        sa.select(
+            FollowUp.match_id,
+            sa.func.count(FollowUp.id),
+            sa.func.count(FollowUp.id).filter(FollowUp.status == F.DONE),
+            sa.func.min(FollowUp.due_on).filter(FollowUp.status == F.SCHEDULED),
+        )
+        .join(Match, FollowUp.match_id == Match.id)
+        .join(Need, Match.need_id == Need.id)
+        .where(Need.household_id == household_id)
+        .group_by(FollowUp.match_id)
+    )
+    return {
+        match_id: FollowUpProgress(
+            done=int(done),
+            total=int(total),
+            next_due=next_due,
+            overdue=next_due is not None and next_due < today,
+        )
+        for match_id, total, done, next_due in rows
+    }
+
+
 def answer(match: Match, today: date | None = None) -> list[dict[str, Any]]:
     """The match's follow-ups as the API gives them: when due, whether recorded, what was
     found. Staff's notes stay out (they may carry personal data), as do photos."""

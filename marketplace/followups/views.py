@@ -254,9 +254,11 @@ def verify() -> Any:
 
 @household_page.connect
 def _household_income(_sender: Any, *, user: Any, household: Household) -> dict[str, Any]:
-    """The household page's income recorded at follow-ups (wages, income from the help)."""
+    """The household page's income recorded at follow-ups (wages, income from the help), and
+    where each aid row's follow-ups stand."""
     found = services.income_of_household(household.id)
     return {
+        "follow_up_progress": services.progress_of_household(household.id),
         "follow_up_income": found,
         "follow_up_income_total": sum((f.income or Decimal(0) for f in found), Decimal(0)),
     }

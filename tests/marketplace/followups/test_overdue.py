@@ -149,3 +149,22 @@ def test_two_runs_at_once_remind_each_follow_up_once(
     db.session.refresh(first)
     assert first.reminded_at is not None
     assert _reminders(db) == [(world.staff.id, 1)]
+
+
+def test_the_household_page_says_where_each_aid_rows_follow_ups_stand(
+    client_of: Any, db: Any, world: World, confirmed: Any
+) -> None:
+    late = confirmed("goods", days_ago=months_ago(3) + 10)  # its first check is overdue
+    soon = confirmed("jobs")  # nothing due yet
+    staff = client_of("staff")
+    for match, overdue in ((late, True), (soon, False)):
+        html = staff.get(f"/households/{match.need.household_id}").get_data(as_text=True)
+        aid = html[html.find('id="aid"') :]
+        aid = aid[: aid.find("</section>")]
+        assert f"/matches/{match.id}/follow-ups" in aid
+        ups = services.follow_ups_of(match)
+        due = min(f.due_on for f in ups)
+        row = aid[: aid.find(f"/matches/{match.id}/follow-ups")]
+        row = row[row.rfind("已回访") :]
+        assert row.startswith(f"已回访 0 / {len(ups)} 次 · 下次应回访 {due}"), row
+        assert ("逾期" in row) is overdue, row
