@@ -17,6 +17,7 @@ from flask import (
 )
 from flask_login import current_user
 
+from marketplace import page_cache
 from marketplace.accounts import policy as accounts_policy
 from marketplace.home import services
 from marketplace.permissions import public, signed_in
@@ -27,6 +28,7 @@ bp = Blueprint("home", __name__)
 
 @bp.route("/")
 @public
+@page_cache.cached()
 def index() -> Any:
     page = services.home_page()
     return render_template("home/index.html", figures=page.figures, work=page.work)

@@ -24,9 +24,11 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms import SelectChoice
 
+from marketplace import page_cache
 from marketplace.accounts.models import Role, VerificationStatus
 from marketplace.attachments.models import Attachment
 from marketplace.attachments.services import attach, attachments_of, path_of
+from marketplace.audit.models import AuditCheckpoint
 from marketplace.audit.services import record_event
 from marketplace.errors import ServiceError
 from marketplace.extensions import db, limiter
@@ -284,8 +286,14 @@ def attachment(attachment_id: int) -> Any:
 # --- public disclosure (公示) -------------------------------------------------------------
 
 
+def _checkpoint_seq() -> int | None:
+    """The latest signed checkpoint the disclosure page shows (not a fact: the token keeps)."""
+    return db.session.scalar(sa.select(sa.func.max(AuditCheckpoint.seq)))
+
+
 @bp.route("/disclosure")
 @public
+@page_cache.cached(also=_checkpoint_seq)
 def disclosure() -> Any:
     # Kept between requests until a fact changes (services.disclosure), a page of it here.
     matches, objections = services.disclosure()

@@ -12,6 +12,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms import SelectChoice
 
+from marketplace import page_cache
 from marketplace.attachments.services import attach, attachments_of
 from marketplace.errors import ServiceError
 from marketplace.extensions import db
@@ -193,6 +194,7 @@ def render_detail(user: Any, need: Need, status: int = 200, **extra: Any) -> Any
 
 @bp.route("/<int:need_id>")
 @public
+@page_cache.cached()  # anonymous visitors only: a signed-in user's page is their own
 def detail(need_id: int) -> Any:
     user = current_user if current_user.is_authenticated else None
     return render_detail(user, services.get_need(user, need_id))
