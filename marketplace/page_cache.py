@@ -40,9 +40,11 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import sqlalchemy as sa
 from flask import Response, current_app, g, request, session
 from flask_babel import get_locale
 from flask_login import current_user
+from sqlalchemy import Connection
 
 from marketplace import compression, facts
 from marketplace.extensions import db
@@ -111,7 +113,7 @@ def cache_of(app: Any) -> PageCache:
     return found  # type: ignore[no-any-return]
 
 
-def _key(also: Callable[[], Hashable] | None) -> Hashable | None:
+def _key(also: Callable[[Connection], Hashable] | None) -> Hashable | None:
     """The key of this request's page, or None when it may be neither served nor kept."""
     config = current_app.config
     if not config.get("PAGE_CACHE", True) or not config.get("FACT_CACHE", True):
@@ -120,13 +122,17 @@ def _key(also: Callable[[], Hashable] | None) -> Hashable | None:
         return None
     if session.get("_flashes"):  # the page would show them (and use them up)
         return None
-    sql = db.session()
-    if facts.pending(sql):
+    if facts.pending(db.session()):
         return None
-    stamp = facts.token(sql)
-    if stamp is None:
-        return None
-    extra = also() if also is not None else None
+    # On a connection of its own in autocommit: a kept page then costs the pool's check and
+    # this one statement, not also the request session's BEGIN and COMMIT (two round trips).
+    with db.engine.execution_options(isolation_level="AUTOCOMMIT").connect() as connection:
+        stamp = connection.scalar(
+            sa.select(facts.FactVersion.token).where(facts.FactVersion.name == facts.FACTS)
+        )
+        if stamp is None:  # no token yet: nothing may be kept (marketplace/facts.py)
+            return None
+        extra = also(connection) if also is not None else None
     return (request.endpoint, request.url, str(get_locale()), beijing_today(), stamp, extra)
 
 
@@ -164,9 +170,10 @@ def _page_of(response: Response) -> Page:
     return Page(body=body, packed=packed, headers=headers)
 
 
-def cached(also: Callable[[], Hashable] | None = None) -> Callable[[F], F]:
+def cached(also: Callable[[Connection], Hashable] | None = None) -> Callable[[F], F]:
     """Keep the view's anonymous answers (see the module's docstring). ``also``: what else,
-    outside the facts, the page shows, as a value that changes with it (read per request)."""
+    outside the facts, the page shows, as a value that changes with it, read per request on
+    the connection given (autocommit, outside the request's session)."""
 
     def decorate(view: F) -> F:
         @functools.wraps(view)

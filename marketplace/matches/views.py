@@ -286,9 +286,9 @@ def attachment(attachment_id: int) -> Any:
 # --- public disclosure (公示) -------------------------------------------------------------
 
 
-def _checkpoint_seq() -> int | None:
+def _checkpoint_seq(connection: sa.Connection) -> int | None:
     """The latest signed checkpoint the disclosure page shows (not a fact: the token keeps)."""
-    return db.session.scalar(sa.select(sa.func.max(AuditCheckpoint.seq)))
+    return connection.scalar(sa.select(sa.func.max(AuditCheckpoint.seq)))
 
 
 @bp.route("/disclosure")
