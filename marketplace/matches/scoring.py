@@ -16,6 +16,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import contains_eager, selectinload
 
 from marketplace.extensions import db
+from marketplace.facts import FactCache
 from marketplace.households.models import Household
 from marketplace.matches.adapters import need_view, resource_view
 from marketplace.matches.aid import held_by_households, prior_aid_counts
@@ -187,14 +188,31 @@ def suggest_needs(resource: Resource, limit: int = 10) -> list[tuple[Need, Score
     NeedView per candidate: a city's resource has thousands) and scored by the library's array
     scorer, which gives ``rank.needs_for_resource``'s answer; the winners loaded for display."""
     view = resource_view(resource)
-    ranked = columns.top_needs(
-        view, candidate_need_columns(resource, view), weights(), date.today(), limit
-    )
+    ranked = columns.top_needs(view, kept_need_columns(resource, view), weights(), date.today(),
+                               limit)  # fmt: skip
     needs = {
         n.id: n
         for n in db.session.scalars(sa.select(Need).where(Need.id.in_([s.need_id for s in ranked])))
     }
     return [(needs[s.need_id], s) for s in ranked if s.need_id in needs]
+
+
+# The candidates of an area and categories, kept per process until a fact changes
+# (marketplace.facts: any need, household or match committed by any process replaces the
+# token) or the day turns (waiting days): a resource page read again, or another resource of
+# the same city and categories, scores the kept columns without the query. Bounded: a city's
+# entry is a few MB at 1M households (the columns, and the prior aid and texts asked of it).
+_KEPT = FactCache(size=32)
+
+
+def kept_need_columns(resource: Resource, view: ResourceView | None = None) -> columns.NeedColumns:
+    """``candidate_need_columns``, kept until a fact changes (same rows, same answers)."""
+    view = view or resource_view(resource)
+    households = columns.needs_household_columns(view)
+    today = date.today()
+    key = ("best-needs", tuple(sorted(set(view.service_paths))),
+           tuple(sorted(set(view.categories))), households, today)  # fmt: skip
+    return _KEPT.get(key, lambda: candidate_need_columns(resource, view, households))
 
 
 def candidate_need_views(resource: Resource) -> list[NeedView]:
@@ -305,19 +323,28 @@ def _causes(primary: str | None, other: str | None) -> tuple[str, ...]:
 
 class _NeedRows:
     """What the array scorer asks of the database beyond the columns: prior aid and texts of
-    the rows that can still reach the top, and the winners' full views."""
+    the rows that can still reach the top, and the winners' full views. What was read is
+    remembered (the columns may be kept for later requests, ``kept_need_columns``), so each
+    household's count, need's text and household's record is read once per kept entry."""
 
     def __init__(self, ids: np.ndarray, household_ids: list[int | None]) -> None:
         self.ids = ids
         self.household_ids = household_ids
-        self.households: dict[int, tuple[str, tuple[str, ...], str]] | None = None
+        self.households: dict[int, tuple[str, tuple[str, ...], str]] = {}
         self.columns: columns.NeedColumns | None = None
         self._texts: dict[int, str] = {}
+        self._prior: dict[int, int] = {}
 
     def prior_aid(self, rows: np.ndarray) -> np.ndarray:
         households = [self.household_ids[r] for r in rows.tolist()]
-        counts = prior_aid_counts(sorted({h for h in households if h is not None}))
-        return np.fromiter((counts.get(h or 0, 0) for h in households), np.int64, rows.size)
+        wanted = sorted({h for h in households if h is not None} - self._prior.keys())
+        if wanted:
+            counts = prior_aid_counts(wanted)
+            self._prior.update({h: counts.get(h, 0) for h in wanted})
+        known = self._prior
+        return np.fromiter(
+            (known[h] if h is not None else 0 for h in households), np.int64, rows.size
+        )
 
     def texts(self, rows: np.ndarray) -> list[str]:
         wanted = [i for i in self.ids[rows].tolist() if i not in self._texts]
@@ -332,9 +359,9 @@ class _NeedRows:
     def views(self, rows: np.ndarray, prior_aid: np.ndarray) -> list[NeedView]:
         assert self.columns is not None
         found = self.columns
-        if self.households is None:
-            wanted = {self.household_ids[r] for r in rows.tolist()} - {None}
-            self.households = {
+        wanted = {self.household_ids[r] for r in rows.tolist()} - {None} - self.households.keys()
+        if wanted:
+            self.households.update({
                 h: (s, _causes(p, o), lab)
                 for h, s, p, o, lab in db.session.execute(
                     sa.select(
@@ -345,7 +372,7 @@ class _NeedRows:
                         sa.type_coerce(Household.labour_capacity, sa.String),
                     ).where(Household.id.in_(sorted(h for h in wanted if h is not None)))
                 )
-            }
+            })  # fmt: skip
         texts = self.texts(rows)
         views = []
         for row, prior, text in zip(rows.tolist(), prior_aid.tolist(), texts, strict=True):

@@ -109,3 +109,50 @@ def test_every_demo_resource_ranks_as_the_library_ranks(db: Any) -> None:
     assert resources
     ranked = [same_as_library(resource, 10) for resource in resources]
     assert any(ranked)
+
+
+def test_kept_candidates_follow_every_change_that_moves_the_ranking(
+    db: Any, world: World, villages: Any, make_household: Any, make_need: Any,
+    make_resource: Any, region: Any,
+) -> None:  # fmt: skip
+    """The candidates' columns are kept until a fact changes (scoring.kept_need_columns): read
+    again they are the same entry; a new need, prior aid, a household's status, a need met or a
+    need left uncommitted each show at once, and every answer is the library's."""
+    from marketplace.matches.scoring import kept_need_columns
+
+    places = villages(JINGYUAN)[:3]
+    households = [make_household(v) for v in places]
+    needs = [make_need(v, h, urgency=1) for v, h in zip(places, households, strict=True)]
+    favouring = make_resource(world.org, [region(JINGYUAN)], priority_statuses=["monitored"],
+                              title="洗衣机")  # fmt: skip
+    for resource in (world.resource, favouring):
+        same_as_library(resource)
+        assert kept_need_columns(resource) is kept_need_columns(resource)  # kept, not re-read
+    kept = kept_need_columns(world.resource)
+
+    urgent = make_need(places[0], make_household(places[0]), urgency=3, title="急需洗衣机")
+    assert kept_need_columns(world.resource) is not kept
+    assert same_as_library(world.resource)[0] == urgent.id
+
+    # Prior aid read from a kept entry before is read again once a match is committed.
+    db.session.add(Match(need=urgent, resource=world.resource, quantity=1,
+                         status=MatchStatus.CONFIRMED))  # fmt: skip
+    db.session.commit()
+    assert same_as_library(world.resource)[0] != urgent.id
+
+    households[2].status = HouseholdStatus.MONITORED
+    db.session.commit()
+    assert same_as_library(favouring)[0] == needs[2].id
+
+    needs[2].open_quantity = 0  # met
+    db.session.commit()
+    assert needs[2].id not in same_as_library(favouring)
+
+    # Changes not yet committed are this session's own: never kept, never served from a
+    # kept entry.
+    pending = needs[0]
+    pending.urgency = 3
+    db.session.flush()
+    assert same_as_library(world.resource)[0] == pending.id
+    db.session.rollback()
+    assert same_as_library(world.resource)
