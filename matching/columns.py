@@ -299,12 +299,30 @@ def top_needs(
     return scored
 
 
+# Similarities already computed, by (query, text): a pure function of the two strings, so
+# nothing to invalidate; a resource asked again (or its page read again) hashes no text.
+# Bounded: emptied when full.
+_SIMILAR: dict[tuple[str, str], float] = {}
+_SIMILAR_SIZE = 50_000
+
+
 def _similarities(query: str, texts: Sequence[str]) -> np.ndarray:
-    """``text.similarities`` of the query against each text, each distinct text hashed once."""
+    """``text.similarities`` of the query against each text, each distinct text hashed once
+    (and once per process for a query seen before)."""
     if not texts:
         return np.zeros(0)
     index: dict[str, int] = {}
     codes = np.fromiter((index.setdefault(t, len(index)) for t in texts), np.int64, len(texts))
-    sims = text.similarities(text.encode_one(query), text.encode(list(index)))
-    result: np.ndarray = sims[codes]
+    distinct = list(index)
+    known = [_SIMILAR.get((query, t)) for t in distinct]
+    missing = [t for t, k in zip(distinct, known, strict=True) if k is None]
+    if missing:
+        fresh = text.similarities(text.encode_one(query), text.encode(missing))
+        if len(_SIMILAR) + len(missing) > _SIMILAR_SIZE:
+            _SIMILAR.clear()
+        found = dict(zip(missing, fresh.tolist(), strict=True))
+        _SIMILAR.update({(query, t): v for t, v in found.items()})
+        known = [found[t] if k is None else k for t, k in zip(distinct, known, strict=True)]
+    values = np.asarray(known, dtype=np.float32)
+    result: np.ndarray = values[codes]
     return result

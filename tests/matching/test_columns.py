@@ -159,3 +159,25 @@ def test_synthetic_province_same_ranking_asking_few_prior_aid_counts_and_texts()
         candidates = len(needs_for_resource(resource, needs, Weights(), synthetic.TODAY, 10**6))
         if candidates > 200:
             assert len(source.asked) < candidates / 2 and source.texts_asked < candidates / 2
+
+
+def test_similarities_remembered_equal_those_computed_afresh() -> None:
+    """Similarities are kept per (query, text) (``columns._SIMILAR``): a batch answered partly
+    from what was kept is the batch computed from nothing, value for value; the store is
+    bounded."""
+    from matching import columns, text
+
+    query = "洗衣机 一台"
+    batch = [*TEXTS, "洗衣机坏了", TEXTS[0]]
+    columns._SIMILAR.clear()
+    first = columns._similarities(query, batch[:3])
+    again = columns._similarities(query, batch)
+    fresh = text.similarities(text.encode_one(query), text.encode(batch))
+    assert again.dtype == fresh.dtype and again.tolist() == fresh.tolist()
+    assert first.tolist() == fresh[:3].tolist()
+    columns._SIMILAR.update({(str(i), ""): 0.0 for i in range(columns._SIMILAR_SIZE)})
+    assert (
+        columns._similarities(query, ["新的"]).tolist()
+        == text.similarities(text.encode_one(query), text.encode(["新的"])).tolist()
+    )
+    assert len(columns._SIMILAR) <= columns._SIMILAR_SIZE
