@@ -101,6 +101,86 @@ def changed(app: Any) -> None:
         db.session.commit()
 
 
+def changed_in(app: Any, code: str) -> None:
+    """A real change to a need of a village in the region (its county's token and ``facts``
+    are replaced, marketplace.facts)."""
+    import sqlalchemy as sa
+
+    from marketplace.extensions import db
+    from marketplace.needs.models import Need
+    from marketplace.regions.models import Region
+
+    with app.app_context():
+        region = db.session.scalar(sa.select(Region).where(Region.code == code))
+        assert region is not None, code
+        need = db.session.scalar(
+            sa.select(Need)
+            .join(Region, Need.village_id == Region.id)
+            .where(Region.path.startswith(region.path))
+            .limit(1)
+        )
+        assert need is not None, code
+        need.urgency = 1 if need.urgency != 1 else 2
+        db.session.commit()
+
+
+def other_regions(app: Any) -> tuple[str, str]:
+    """A county of the city other than COUNTY, and a city other than CITY."""
+    import sqlalchemy as sa
+
+    from marketplace.extensions import db
+    from marketplace.needs.models import Need
+    from marketplace.regions.models import Region
+
+    with app.app_context():
+        city = db.session.scalar(sa.select(Region).where(Region.code == CITY))
+        assert city is not None
+        sibling = next(c.code for c in city.children if c.code != COUNTY)
+        village = db.session.scalar(
+            sa.select(Region.path)
+            .join(Need, Need.village_id == Region.id)
+            .where(~Region.path.startswith(city.path))
+            .limit(1)
+        )
+        assert village is not None, "no need outside the city"
+        other = village.strip("/").split("/")[1]
+        return sibling, other
+
+
+def counties(args: Any, ids: dict[str, int]) -> None:
+    """Per-county tokens: the report's p50 warm, and the first request after a change
+    anywhere (what every change did before: one token for everything), in a sibling county
+    of the city, in another city."""
+    from marketplace import create_app
+
+    config = {"SQLALCHEMY_DATABASE_URI": args.database, "JOBS_IN_PROCESS": "off",
+              "FACT_CACHE": True}  # fmt: skip
+    app = create_app(config)
+    sibling, other_city = other_regions(app)
+    pages = [("`/reports/` county", f"/reports/?region={COUNTY}", ids["county"]),
+             ("`/reports/` city", f"/reports/?region={CITY}", ids["city"])]  # fmt: skip
+    print(
+        "| page | warm p50 | after a change anywhere (= before: any change) | "
+        "after a change in a sibling county | after a change in another city |"
+    )
+    print("|---|---:|---:|---:|---:|")
+    for name, path, user in pages:
+        client = signed_in(app, user)
+        timed(client, path)
+        warm = median(timed(client, path) for _ in range(args.rounds))
+        times: dict[str, list[float]] = {"anywhere": [], "sibling": [], "city": []}
+        for _ in range(args.change_rounds):
+            changed(app)
+            times["anywhere"].append(timed(client, path))
+            changed_in(app, sibling)
+            times["sibling"].append(timed(client, path))
+            changed_in(app, other_city)
+            times["city"].append(timed(client, path))
+        m = {k: median(v) for k, v in times.items()}
+        print(f"| {name} | {warm:.1f} ms | {m['anywhere']:.1f} ms | {m['sibling']:.1f} ms | "
+              f"{m['city']:.1f} ms |", flush=True)  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--database", required=True)
@@ -108,11 +188,20 @@ def main() -> None:
     parser.add_argument("--resources", type=int, default=10_000)
     parser.add_argument("--rounds", type=int, default=40)
     parser.add_argument("--json", default="")
+    parser.add_argument(
+        "--counties",
+        action="store_true",
+        help="per-county tokens: warm and after a change here or elsewhere",
+    )
+    parser.add_argument("--change-rounds", type=int, default=5)
     args = parser.parse_args()
     os.environ.update(MARKETPLACE_INSTANCE=tempfile.mkdtemp(prefix="fupin-bench-reports-"),
                       SECRET_KEY="bench", DATABASE_URL=args.database,
                       RATELIMIT_ENABLED="0")  # fmt: skip
     ids = prepare(args.database, args.households, args.resources)
+    if args.counties:
+        counties(args, ids)
+        return
 
     from marketplace import create_app
 

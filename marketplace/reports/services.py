@@ -10,12 +10,13 @@ import sqlalchemy as sa
 import sqlalchemy.orm
 from flask_babel import lazy_gettext as _l
 
+from marketplace import facts
 from marketplace.accounts.models import Role, User
 from marketplace.audit.services import record_event
 from marketplace.errors import ServiceError
 from marketplace.extensions import db
 from marketplace.facts import cache as fact_cache
-from marketplace.regions.models import Region
+from marketplace.regions.models import Region, RegionLevel
 from marketplace.regions.services import by_code, deployment_paths_query
 from marketplace.reports import policy
 from marketplace.reports.figures import (
@@ -138,8 +139,9 @@ def region_figures(data: dict[str, Any], region: Region) -> RegionFigures:
 
 def report_figures(region: Region, first: date, snapshot: ReportSnapshot | None) -> RegionFigures:
     """The month's figures for the region: the snapshot's when frozen, else computed live and
-    kept until a fact changes (marketplace.facts) or the day turns (follow-ups fall due and
-    "unmet" is as of today): one SELECT of the facts' token instead of the month's facts."""
+    kept until a fact of one of its counties changes (marketplace.facts: their tokens) or the
+    day turns (follow-ups fall due and "unmet" is as of today): one SELECT of the tokens
+    instead of the month's facts; a change in another county keeps it."""
     if snapshot is not None:
         # A snapshot does not change (freezing again gives it a new time): kept by its id.
         frozen = ("report-snapshot", snapshot.id, str(snapshot.created_at), region.code)
@@ -147,7 +149,24 @@ def report_figures(region: Region, first: date, snapshot: ReportSnapshot | None)
             frozen, lambda: region_figures(snapshot.figures, region), versioned=False
         )
     key = ("report", region.code, first, beijing_today(), date.today())
-    return fact_cache.get(key, lambda: compute_region_figures(region, first))
+    counties = report_counties(region)
+    return fact_cache.get(
+        key,
+        lambda: compute_region_figures(region, first),
+        tokens=lambda session: facts.region_tokens(session, counties),
+    )
+
+
+def report_counties(region: Region) -> list[str]:
+    """The codes of the counties the region's report covers (its own county, below one)."""
+    own = facts.county_of(region.path)
+    if own is not None:
+        return [own]
+    if region.level == RegionLevel.CITY:
+        return [c.code for c in region.children]
+    # a province: its cities' children, one query (the cities need not be loaded)
+    cities = sa.select(Region.id).where(Region.parent_id == region.id)
+    return list(db.session.scalars(sa.select(Region.code).where(Region.parent_id.in_(cities))))
 
 
 def compute_region_figures(region: Region, first: date) -> RegionFigures:

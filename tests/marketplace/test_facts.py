@@ -89,3 +89,50 @@ def test_without_a_token_row_nothing_is_kept(db: Any) -> None:
     cache.get("k", lambda: calls.append(1))
     cache.get("k", lambda: calls.append(1))
     assert len(calls) == 2
+
+
+def _county_tokens(db: Any, region: Any, code: str) -> Any:
+    db.session.rollback()
+    from marketplace.reports.services import report_counties
+
+    return facts.region_tokens(db.session(), report_counties(region(code)))
+
+
+def test_a_change_replaces_its_countys_token_only(db: Any, world: World, region: Any) -> None:
+    """Tokens per county: what a report of a county, or of the city over both, is kept by."""
+    from tests.conftest import BAIYIN, HUINING, JINGYUAN
+
+    jingyuan, huining = (_county_tokens(db, region, c) for c in (JINGYUAN, HUINING))
+    city = _county_tokens(db, region, BAIYIN)
+    assert jingyuan is not None and huining is not None and city is not None
+    # another session (another process): an ORM change of Jingyuan's need
+    with Session(db.engine) as other:
+        need = other.get(Need, world.need.id)
+        assert need is not None
+        need.urgency = 1 if need.urgency != 1 else 2
+        other.commit()
+    assert _county_tokens(db, region, HUINING) == huining
+    assert _county_tokens(db, region, JINGYUAN) != jingyuan
+    assert _county_tokens(db, region, BAIYIN) != city
+    # a bulk statement naming the rows by id (IN) is followed to their county too
+    jingyuan, city = _county_tokens(db, region, JINGYUAN), _county_tokens(db, region, BAIYIN)
+    db.session.execute(sa.update(Need).where(Need.id.in_([world.need.id])).values(urgency=3))
+    db.session.commit()
+    assert _county_tokens(db, region, HUINING) == huining
+    assert _county_tokens(db, region, JINGYUAN) != jingyuan
+    # a household's village's county: of a township too
+    township = region(JINGYUAN).children[0]
+    assert _county_tokens(db, region, township.code) == _county_tokens(db, region, JINGYUAN)
+
+
+def test_a_change_not_followed_to_a_county_replaces_all(db: Any, world: World, region: Any) -> None:
+    from tests.conftest import HUINING
+
+    huining = _county_tokens(db, region, HUINING)
+    # a deleted row cannot be followed at commit: anywhere
+    db.session.execute(sa.delete(Need).where(Need.id == world.need.id))
+    db.session.rollback()
+    assert _county_tokens(db, region, HUINING) == huining  # rolled back: nothing
+    db.session.execute(sa.update(Household).values(head_name="王五"))  # no ids: anywhere
+    db.session.commit()
+    assert _county_tokens(db, region, HUINING) != huining

@@ -20,9 +20,10 @@ from marketplace.matches import services as matches
 from marketplace.matches.models import Match
 from marketplace.plans import services as plans
 from marketplace.reports import services
+from marketplace.reports.figures import compute_month as fresh_month
 from marketplace.timefmt import beijing_today
 from marketplace.vocab import HouseholdStatus
-from tests.conftest import BAIYIN, JINGYUAN, World
+from tests.conftest import BAIYIN, HUINING, JINGYUAN, World
 
 
 def _this_month() -> date:
@@ -144,3 +145,77 @@ def test_the_report_page_shows_a_change_on_the_next_request(
     assert posted() == before  # kept
     _need_posted(None, world, make_need, make_household)
     assert posted() == before + 1
+
+
+def _computing(monkeypatch: Any) -> list[str]:
+    computed: list[str] = []
+    compute = services.compute_month
+
+    def counting(root: Any, first: date) -> dict[str, Any]:
+        computed.append(root.code)
+        return compute(root, first)
+
+    monkeypatch.setattr(services, "compute_month", counting)
+    return computed
+
+
+def _read(db: Any, region: Any, *codes: str) -> None:
+    db.session.rollback()  # what the next request reads
+    for code in codes:
+        kept = services.report_figures(region(code), _this_month(), None)
+        # computed afresh, not through the counted services.compute_month
+        fresh = services.region_figures(fresh_month(region(code), _this_month()), region(code))
+        assert _parts(kept) == _parts(fresh), code
+
+
+def test_a_change_in_one_county_keeps_the_other_countys_report(
+    db: Any, world: World, region: Any, make_need: Any, make_household: Any, monkeypatch: Any
+) -> None:
+    """Tokens per county (marketplace.facts): Huining's need recomputes Huining's report and
+    the city's, not Jingyuan's; a match approved in Jingyuan (bulk statements by id, the
+    workflow's compare-and-set and capacity) the reverse."""
+    computed = _computing(monkeypatch)
+    _read(db, region, JINGYUAN, HUINING, BAIYIN)
+    computed.clear()
+    make_need(world.huining_village, make_household(world.huining_village), title="需要一张床")
+    _read(db, region, JINGYUAN, HUINING, BAIYIN)
+    assert computed == [HUINING, BAIYIN]
+    computed.clear()
+    match = matches.pledge(world.donor, world.need, world.resource, 1)
+    db.session.commit()
+    _read(db, region, JINGYUAN, HUINING, BAIYIN)
+    assert computed == [JINGYUAN, BAIYIN]
+    computed.clear()
+    matches.approve(world.admin, match)
+    db.session.commit()
+    _read(db, region, JINGYUAN, HUINING, BAIYIN)
+    assert computed == [JINGYUAN, BAIYIN]
+
+
+def test_a_change_whose_county_is_unknown_recomputes_every_report(
+    db: Any, world: World, region: Any, monkeypatch: Any
+) -> None:
+    from marketplace.needs.models import Need
+    from marketplace.resources.models import Resource
+
+    computed = _computing(monkeypatch)
+    _read(db, region, JINGYUAN, HUINING)
+    computed.clear()
+    # a resource's remaining capacity: no report reads it
+    db.session.execute(
+        sa.update(Resource).where(Resource.id == world.resource.id).values(remaining=7)
+    )
+    db.session.commit()
+    _read(db, region, JINGYUAN, HUINING)
+    assert computed == []
+    # rows not named by id: anywhere
+    db.session.execute(sa.update(Need).where(Need.urgency >= 0).values(urgency=2))
+    db.session.commit()
+    _read(db, region, JINGYUAN, HUINING)
+    assert computed == [JINGYUAN, HUINING]
+    computed.clear()
+    # a donor's value of a resource: every report reading its matches
+    world.resource.unit_value = 123
+    db.session.commit()
+    _read(db, region, JINGYUAN, HUINING)
+    assert computed == [JINGYUAN, HUINING]
