@@ -193,8 +193,26 @@ def _probe(labour: str | None) -> NeedView:
     return NeedView(0, "", "", "", 0, False, household_labour=labour)
 
 
+# Location values by (service area, its centres, the distinct places): a pure function of
+# the three, so nothing to invalidate; kept columns pass the same places again. Bounded.
+_PLACES: dict[tuple[object, ...], np.ndarray] = {}
+_PLACES_SIZE = 64
+
+
 def _location(resource: ResourceView, places: tuple[Place, ...]) -> np.ndarray:
-    """``scoring.location_component``'s value for each distinct place."""
+    """``scoring.location_component``'s value for each distinct place (kept, ``_PLACES``)."""
+    key = (resource.service_paths, resource.service_coords, places)
+    found = _PLACES.get(key)
+    if found is None:
+        found = _location_values(resource, places)
+        found.setflags(write=False)
+        if len(_PLACES) >= _PLACES_SIZE:
+            _PLACES.clear()
+        _PLACES[key] = found
+    return found
+
+
+def _location_values(resource: ResourceView, places: tuple[Place, ...]) -> np.ndarray:
     depth = np.zeros(len(places), dtype=np.int64)
     inside = np.zeros(len(places), dtype=bool)
     centre_lat = np.full(len(places), np.nan)

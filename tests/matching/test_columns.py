@@ -181,3 +181,22 @@ def test_similarities_remembered_equal_those_computed_afresh() -> None:
         == text.similarities(text.encode_one(query), text.encode(["新的"])).tolist()
     )
     assert len(columns._SIMILAR) <= columns._SIMILAR_SIZE
+
+
+def test_location_values_kept_by_area_and_places_equal_those_computed_afresh() -> None:
+    """The location values of a place set are kept by area and centres (``_PLACES``)."""
+    from matching import columns
+
+    located = [(village_path(c, 1, 1), 36.5, 104.6) for c in sorted(COUNTIES)]
+    places = (*located, (village_path(sorted(COUNTIES)[0], 2, 1), None, None))
+    area = ResourceView(1, ("necessities",), (BAIYIN,), None, True, True, TODAY, TODAY,
+                        service_coords=((36.5, 104.2),))  # fmt: skip
+    columns._PLACES.clear()
+    first = columns._location(area, places)
+    assert columns._location(area, places) is first
+    assert first.tolist() == columns._location_values(area, places).tolist()
+    moved = ResourceView(**{**area.__dict__, "service_coords": ((36.0, 104.0),)})
+    assert columns._location(moved, places).tolist() == (
+        columns._location_values(moved, places).tolist()
+    )
+    assert columns._location(moved, places).tolist() != first.tolist()
