@@ -370,12 +370,11 @@ def _register_template_helpers(app: Flask) -> None:
             "csrf_form": FlaskForm(formdata=None),
         }
 
-    from marketplace.matches.scoring import explain, score_lines
     from marketplace.permissions import may_open
     from marketplace.roles import Role
 
-    app.jinja_env.filters["explain"] = explain
-    app.jinja_env.filters["score_lines"] = score_lines
+    app.jinja_env.filters["explain"] = _explain
+    app.jinja_env.filters["score_lines"] = _score_lines
     app.jinja_env.globals["may_open"] = may_open
     app.jinja_env.globals["Role"] = Role
     app.jinja_env.filters["mask_name"] = privacy.mask_name
@@ -388,3 +387,16 @@ def _register_template_helpers(app: Flask) -> None:
 
     # The disclosure page publishes the latest signed checkpoint of the audit trail.
     app.jinja_env.globals["latest_audit_checkpoint"] = latest_checkpoint
+
+
+# The scorer brings NumPy and SciPy: imported when a page first explains a score, not at start.
+def _explain(*args: Any, **kwargs: Any) -> Any:
+    from marketplace.matches.scoring import explain
+
+    return explain(*args, **kwargs)
+
+
+def _score_lines(*args: Any, **kwargs: Any) -> Any:
+    from marketplace.matches.scoring import score_lines
+
+    return score_lines(*args, **kwargs)

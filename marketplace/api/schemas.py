@@ -42,7 +42,6 @@ from marketplace.households.models import (
     Sex,
 )
 from marketplace.matches.models import MatchStatus
-from marketplace.matches.scoring import explain
 from marketplace.needs.models import Need, NeedStatus
 from marketplace.plans.models import Guarantee, MeasureStatus
 from marketplace.produce.models import PRODUCE_CATEGORY_CODES, ListingStatus, OrderStatus
@@ -452,6 +451,9 @@ class Explanations(List):
         super().__init__(String(), **kwargs)
 
     def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        # Imported here: the scorer brings NumPy and SciPy, which starting the app need not pay.
+        from marketplace.matches.scoring import explain
+
         words = [explain({"component": e.component, "code": e.code, "params": e.params})
                  for e in value]  # fmt: skip
         return super()._serialize([w for w in words if w], attr, obj, **kwargs)

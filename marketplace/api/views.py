@@ -37,7 +37,6 @@ from marketplace.households.models import Household
 from marketplace.matches import policy as match_policy
 from marketplace.matches import services as matches
 from marketplace.matches.models import Match
-from marketplace.matches.scoring import suggest_needs, suggest_resources
 from marketplace.needs import services as needs
 from marketplace.needs.models import Need
 from marketplace.permissions import public, roles, signed_in
@@ -239,6 +238,8 @@ def get_household(household_id: int) -> Any:
 @bp.output(schemas.SuggestionOut(many=True))
 def need_suggestions(need_id: int, query: dict[str, int]) -> Any:
     """The best resources for a need, with the score's components and their explanations."""
+    from marketplace.matches.scoring import suggest_resources  # NumPy, SciPy: on first use
+
     need = needs.get_need(current_user, need_id)
     return [schemas.Suggestion(r, s) for r, s in suggest_resources(need, query["limit"])]
 
@@ -250,6 +251,8 @@ def need_suggestions(need_id: int, query: dict[str, int]) -> Any:
 @bp.output(schemas.SuggestionOut(many=True))
 def resource_suggestions(resource_id: int, query: dict[str, int]) -> Any:
     """The best open needs for a resource (its members, administrators and auditors)."""
+    from marketplace.matches.scoring import suggest_needs  # NumPy, SciPy: on first use
+
     resource = resources.get_resource(current_user, resource_id)
     if not match_policy.can_see_suggestions(current_user, resource):
         abort(404)

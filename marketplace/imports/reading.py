@@ -15,7 +15,6 @@ from typing import Any
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from openpyxl import load_workbook
 
 from marketplace.accounts.models import User
 from marketplace.errors import Problem, ServiceError
@@ -239,6 +238,8 @@ def _rows(sheet: Any, columns: list[tuple[str, str]], title: str,
 
 def read_upload(user: User, data: bytes, max_rows: int) -> Preview:
     """Parse and check every row; writes nothing."""
+    from openpyxl import load_workbook  # with NumPy: paid by the first upload, not the start
+
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds on a damaged file

@@ -9,9 +9,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import force_locale
-from openpyxl import Workbook
-from openpyxl.styles import Font, PatternFill
-from openpyxl.worksheet.datavalidation import DataValidation
 
 from marketplace.accounts.models import User
 from marketplace.extensions import db
@@ -163,6 +160,11 @@ def vocabulary(user: User) -> Vocabulary:
 
 
 def build_template(user: User) -> bytes:
+    # openpyxl (and NumPy through it): imported by the first download, not at start.
+    from openpyxl import Workbook
+    from openpyxl.styles import Font, PatternFill
+    from openpyxl.worksheet.datavalidation import DataValidation
+
     vocab = vocabulary(user)
     book = Workbook()
     guide = book.active

@@ -18,16 +18,19 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from flask import Flask
 from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey
 from huey.consumer import Consumer
 from huey.storage import EmptyData, MemoryStorage, RedisStorage, SqliteStorage
 
 from marketplace.config import ConfigError
+from marketplace.jobs.settings import (  # noqa: F401  (their home before; imported from here)
+    IN_PROCESS_WORDS,
+    check_settings,
+    runs_in_process,
+    store_kind,
+)
 
 log = logging.getLogger("marketplace.jobs")
-
-IN_PROCESS_WORDS = {"auto", "on", "off", "1", "0", "true", "false", "yes", "no"}
 
 
 class _ClaimsMinutes:
@@ -64,28 +67,6 @@ class ImmediateHuey(_ClaimsMinutes, MemoryHuey):
     pass
 
 
-def store_kind(config: dict[str, Any]) -> str:
-    """ "immediate", "sqlite" or "redis"; a JOBS_URL of another kind stops the start."""
-    if config.get("JOBS_IMMEDIATE"):
-        return "immediate"
-    url = str(config.get("JOBS_URL", ""))
-    if url.startswith("sqlite:///") and len(url) > len("sqlite:///"):
-        return "sqlite"
-    if url.startswith(("redis://", "rediss://", "unix://")):
-        return "redis"
-    raise ConfigError("JOBS_URL", url, "sqlite:///path/to/jobs.db or redis://host:port/db")
-
-
-def check_settings(config: dict[str, Any]) -> None:
-    store_kind(config)
-    name = str(config.get("JOBS_NAME", ""))
-    if not name or not name.replace("-", "").replace("_", "").isalnum():
-        raise ConfigError("JOBS_NAME", name, "letters, digits, - and _")
-    word = str(config.get("JOBS_IN_PROCESS", "auto"))
-    if word not in IN_PROCESS_WORDS:
-        raise ConfigError("JOBS_IN_PROCESS", word, "auto, on or off")
-
-
 def build_huey(config: dict[str, Any]) -> Huey:
     kind = store_kind(config)
     name = str(config["JOBS_NAME"])
@@ -102,14 +83,6 @@ def build_huey(config: dict[str, Any]) -> Huey:
         return SharedHuey(name, url=url, results=False)
     # sqlite:////abs/jobs.db is an absolute path, sqlite:///jobs.db a relative one.
     return EmbeddedHuey(name, filename=url.removeprefix("sqlite:///"), results=False)
-
-
-def runs_in_process(app: Flask) -> bool:
-    """Whether ``marketplace serve`` starts the consumer in its own process."""
-    word = str(app.config.get("JOBS_IN_PROCESS", "auto"))
-    if word == "auto":
-        return store_kind(app.config) == "sqlite"
-    return word in {"on", "1", "true", "yes"}
 
 
 # --- locks ---------------------------------------------------------------------------------

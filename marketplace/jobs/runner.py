@@ -17,14 +17,12 @@ import time
 import traceback
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from flask import Flask
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
-from huey import Huey
-from huey.storage import EmptyData
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -33,12 +31,17 @@ from marketplace.config import ConfigError
 from marketplace.db import utcnow
 from marketplace.errors import ServiceError
 from marketplace.extensions import db
-from marketplace.jobs.engine import JobLock, build_huey, check_settings, store_kind
 from marketplace.jobs.models import JobOutcome, JobRun
 from marketplace.jobs.schedule import Schedule, ScheduleError
+from marketplace.jobs.settings import check_settings, store_kind
 from marketplace.jobs.tasks import PERIODIC, PERIODIC_BY_NAME, PeriodicJob
 from marketplace.jobs.work import WORK
 from marketplace.signals import work_requested
+
+if TYPE_CHECKING:  # Huey (and the Redis client through it) is imported when first used
+    from huey import Huey
+
+    from marketplace.jobs.engine import JobLock
 
 log = logging.getLogger("marketplace.jobs")
 
@@ -120,6 +123,8 @@ class Jobs:
         """Built on first use (the web pages that only read runs never open the store)."""
         with self._building:
             if self._huey is None:
+                from marketplace.jobs.engine import build_huey
+
                 self._huey = self._register(build_huey(self.app.config))
             return self._huey
 
@@ -139,6 +144,8 @@ class Jobs:
         return int(self.app.config.get("JOBS_LOCK_TIMEOUT", 3600))
 
     def lock(self, name: str) -> JobLock:
+        from marketplace.jobs.engine import JobLock
+
         return JobLock(self.huey, f"periodic.{name}", self.lock_timeout)
 
     # --- periodic runs --------------------------------------------------------------------
@@ -239,6 +246,8 @@ class Jobs:
         self._work_task(run_id, name, params)
 
     def live_progress(self, run_id: int) -> dict[str, Any] | None:
+        from huey.storage import EmptyData
+
         raw = self.huey.storage.peek_data(progress_key(run_id))
         if raw is EmptyData:
             return None

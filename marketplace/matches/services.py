@@ -26,7 +26,7 @@ from marketplace.errors import ServiceError
 from marketplace.extensions import db
 from marketplace.facts import cache as fact_cache
 from marketplace.households.models import Household
-from marketplace.matches import policy, scoring
+from marketplace.matches import policy
 from marketplace.matches.adapters import need_view, resource_view
 from marketplace.matches.aid import held_by_households, prior_aid_counts
 from marketplace.matches.models import Match, MatchStatus, Objection, ObjectionStatus
@@ -394,6 +394,8 @@ def _is_live_duplicate(error: sa.exc.IntegrityError) -> bool:
 
 def pledge(actor: User, need: Need, resource: Resource, quantity: int) -> Match:
     """A donor claims (认领) a need from one of their resources: a proposed match."""
+    from marketplace.matches import scoring  # NumPy, SciPy: imported on first use
+
     if actor.role != Role.DONOR or actor.organization_id != resource.organization_id:
         raise ServiceError(_l("Only members of the resource's organization may pledge it."), 403)
     check_pairing(need, resource)
@@ -880,6 +882,8 @@ def refuse_unless_may_allocate(
 ) -> None:
     """The rule of an allocation, checked before it is computed (and before one is sent to the
     background, so that a refusal shows on the page rather than in a failed run)."""
+    from marketplace.matches import scoring  # NumPy, SciPy: imported on first use
+
     if actor.role not in Role.ADMINS or not in_scope(actor, region):
         raise ServiceError(_l("Only administrators of this region may decide."), 403)
     refuse_unless_reached(actor, resource)
@@ -902,6 +906,8 @@ def allocate(
     """An administrator turns the optimal allocation of a scarce resource in their region into
     proposed matches. They go to the approval queue like any pledge: nothing is approved here,
     and the proposer may not approve them."""
+    from marketplace.matches import scoring  # NumPy, SciPy: imported on first use
+
     refuse_unless_may_allocate(actor, resource, region, village_cap, mode, group_level)
     proposal = scoring.propose_allocation(resource, region.path, village_cap, mode, group_level)
     best, needs_by_id, scored = proposal.chosen, proposal.needs, proposal.scored

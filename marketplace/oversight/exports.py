@@ -15,9 +15,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
 
 from marketplace.accounts.models import User
 from marketplace.audit.models import AuditEvent
@@ -74,6 +71,11 @@ def row(line: Line) -> list[Any]:
 
 
 def to_xlsx(told: list[Line]) -> bytes:
+    # openpyxl (and NumPy through it): imported by the first export, not at start.
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
     workbook = Workbook()
     sheet = workbook.active
     assert sheet is not None

@@ -7,8 +7,6 @@ import threading
 from collections.abc import Iterable
 from functools import lru_cache
 
-import jieba
-
 # pypinyin's dictionaries take about a second to import: it is imported where first used, so
 # that starting the app (and every worker process) does not pay for it.
 
@@ -29,6 +27,8 @@ def prepare(extra_words: Iterable[str] = ()) -> None:
     with _ready:
         if _loaded:
             return
+        import jieba  # its import and dictionary: paid by the first search, not the start
+
         jieba.setLogLevel(60)
         for word in [*DOMAIN_WORDS, *extra_words]:
             if word:
@@ -44,6 +44,8 @@ def segment(text: str) -> list[str]:
 @lru_cache(maxsize=100_000)
 def _segment(text: str) -> tuple[str, ...]:
     # Titles, category labels and region names repeat across documents: cut each once.
+    import jieba
+
     return tuple(w.strip() for w in jieba.cut_for_search(text) if w.strip())
 
 

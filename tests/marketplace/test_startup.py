@@ -1,6 +1,7 @@
 """Starting the app does not import the heavy libraries that only some requests use (issue 17:
 ``create_app()`` pays for scikit-learn, pypinyin, OR-Tools and SciPy's optimiser only when a
-request first needs them). Checked in a fresh interpreter, since the test process has long
+request first needs them; the scorer with NumPy's and SciPy's sparse matrices, jieba's segmenter,
+likewise). Checked in a fresh interpreter, since the test process has long
 imported them all."""
 
 from __future__ import annotations
@@ -9,7 +10,16 @@ import subprocess
 import sys
 from pathlib import Path
 
-HEAVY = ("sklearn", "pypinyin", "ortools", "scipy.optimize")
+HEAVY = (
+    "sklearn",
+    "pypinyin",
+    "ortools",
+    "scipy",
+    "jieba",
+    "matching.index",
+    "marketplace.matches.scoring",
+    "marketplace.matches.warm",
+)
 
 
 def test_create_app_leaves_the_heavy_libraries_unimported(tmp_path: Path) -> None:
