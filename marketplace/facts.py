@@ -157,8 +157,9 @@ def _executed(state: Any) -> None:
 
 
 def _place_statement(session: Session, state: Any, table: Any) -> bool:
-    """Where a bulk UPDATE or DELETE of rows named by id lands, read before it runs; False
-    when not known (an insert, rows not named by id, an anchor column set)."""
+    """Where a bulk UPDATE of rows named by id lands (the ids, followed at commit: it sets no
+    anchor column, so the rows stay where they were); False when not known (an insert, a
+    delete, rows not named by id, an anchor column set)."""
     statement = state.statement
     values = getattr(statement, "_values", None) or {}
     columns = {getattr(k, "key", k) for k in values}
