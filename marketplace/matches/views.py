@@ -25,7 +25,7 @@ from flask_login import current_user
 from wtforms import SelectChoice
 
 from marketplace import page_cache
-from marketplace.accounts.models import Role, VerificationStatus
+from marketplace.accounts.models import Organization, Role, VerificationStatus
 from marketplace.attachments.models import Attachment
 from marketplace.attachments.services import attach, attachments_of, path_of
 from marketplace.audit.models import AuditCheckpoint
@@ -35,7 +35,7 @@ from marketplace.extensions import db, limiter
 from marketplace.forms import ReasonForm
 from marketplace.households import services as households
 from marketplace.households.models import Household
-from marketplace.matches import aid, policy, scoring, services
+from marketplace.matches import aid, policy, services
 from marketplace.matches.forms import (
     ConfirmForm,
     DeliverForm,
@@ -361,6 +361,8 @@ def _pledge_choices(user: Any, need: Need) -> tuple[list[SelectChoice], str]:
 def _need_page(
     _sender: Any, *, user: Any, need: Need, pledge_form: PledgeForm | None = None
 ) -> dict[str, Any]:
+    from marketplace.matches import scoring  # NumPy, SciPy: imported on first use
+
     no_pledge_reason = ""
     if user is not None and user.role == Role.DONOR and need.status == NeedStatus.VERIFIED:
         options, no_pledge_reason = _pledge_choices(user, need)
@@ -380,8 +382,16 @@ def _need_page(
         if user is not None and need.status == NeedStatus.VERIFIED and need.open_quantity > 0
         else []
     )
+    # Their organizations (the list names them) in one query, not one each from the template.
+    org_ids = {r.organization_id for r, _s in suggestions}
+    organizations = (
+        list(db.session.scalars(sa.select(Organization).where(Organization.id.in_(org_ids))))
+        if org_ids
+        else []
+    )
     return {
         "suggestions": suggestions,
+        "suggested_organizations": organizations,  # held while the page renders
         "pledge_form": pledge_form if pledge_form and pledge_form.resource.choices else None,
         "no_pledge_reason": no_pledge_reason,
         "matches": in_scope_matches,
@@ -420,6 +430,8 @@ def withdraw_need(need_id: int) -> Any:
 
 @resource_page.connect
 def _resource_page(_sender: Any, *, user: Any, resource: Resource) -> dict[str, Any]:
+    from marketplace.matches import scoring  # NumPy, SciPy: imported on first use
+
     member = resource_policy.is_member(user, resource)
     own_matches: list[Match] = []
     if member:
@@ -450,6 +462,8 @@ def _resource_page(_sender: Any, *, user: Any, resource: Resource) -> dict[str, 
 @roles(*Role.ADMINS)
 def allocate(resource_id: int) -> Any:
     """Propose the fairest use of a scarce resource in the administrator's region."""
+    from marketplace.matches import scoring  # NumPy, SciPy: imported on first use
+
     resource = resources.get_resource(current_user, resource_id)
     services.refuse_unless_reached(current_user, resource)  # the preview too: not an empty one
     regions = [r for r in current_user.regions] or deployment_regions()

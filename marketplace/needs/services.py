@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
+import sqlalchemy.orm
 from flask_babel import lazy_gettext as _l
 
 from marketplace.accounts.models import Role, User, VerificationStatus
@@ -52,7 +53,10 @@ def listed_needs(user: User | None) -> sa.Select[Any]:
 
 def get_need(user: User | None, need_id: int) -> Need:
     """A need the user may open: in scope, or open and verified for donors and the public."""
-    need = db.session.get(Need, need_id)
+    # Its village (the scope check, the page) and household (the page) with it: one statement.
+    need = db.session.get(
+        Need, need_id, options=[sa.orm.joinedload(Need.village), sa.orm.joinedload(Need.household)]
+    )
     visible = need is not None and policy.can_view(user, need)
     if not visible:
         raise ServiceError(_l("The page or record was not found."), 404)

@@ -181,9 +181,11 @@ def render_detail(user: Any, need: Need, status: int = 200, **extra: Any) -> Any
         if user and need.household
         else None
     )
+    places = load_ancestors([need.village])  # its town and county (full_name), one query
     page = render_template(
         "needs/detail.html",
         need=need,
+        places=places,  # held while the page renders
         identity=identity,
         may=policy.actions(user, need),
         photos=attachments_of("need", need.id),

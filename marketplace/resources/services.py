@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
+import sqlalchemy.orm
 from flask_babel import lazy_gettext as _l
 
 from marketplace.accounts.models import Organization, User, VerificationStatus
@@ -58,7 +59,10 @@ def public_resources_query() -> sa.Select[Any]:
 
 def get_resource(user: User | None, resource_id: int) -> Resource:
     """The resource, if the user may see it (``policy.can_view``); 404 otherwise."""
-    resource = db.session.get(Resource, resource_id)
+    # Its organization with it (the visibility check and every page read it).
+    resource = db.session.get(
+        Resource, resource_id, options=[sa.orm.joinedload(Resource.organization)]
+    )
     if resource is None or not policy.can_view(user, resource):
         raise ServiceError(_l("The page or record was not found."), 404)
     return resource

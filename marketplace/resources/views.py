@@ -15,6 +15,7 @@ from marketplace.extensions import db
 from marketplace.permissions import public, roles
 from marketplace.regions import services as region_services
 from marketplace.regions.models import Region, RegionLevel
+from marketplace.regions.services import load_ancestors
 from marketplace.resources import policy, services
 from marketplace.resources.forms import ResourceForm
 from marketplace.resources.models import (
@@ -113,9 +114,12 @@ def detail(resource_id: int) -> Any:
     (above resources) through the ``resource_page`` signal."""
     user = current_user if current_user.is_authenticated else None
     resource = services.get_resource(user, resource_id)
+    # The service area's parents (full_name) in one query, not one per parent.
+    places = load_ancestors(resource.service_area)
     return render_template(
         "resources/detail.html",
         resource=resource,
+        places=places,  # held while the page renders
         member=policy.is_member(user, resource),
         public=policy.is_public(resource),
         may=policy.actions(user, resource),

@@ -23,17 +23,19 @@ LIMITS: dict[tuple[str | None, str], int] = {
     (None, "/disclosure"): 15,
     (None, "/search?q=洗衣机"): 10,  # the places of the hits read at once
     (None, "need"): 10,
-    (None, "resource"): 8,
+    (None, "resource"): 6,
     ("appliance", "/needs/browse"): 14,  # with the progress of the page's needs (one query)
     ("appliance", "/dashboard"): 10,
-    ("appliance", "resource"): 40,
+    ("appliance", "resource"): 38,
     ("jingyuan_staff", "/dashboard"): 15,
     ("jingyuan_staff", "/needs/"): 12,
     ("jingyuan_staff", "/households/"): 12,
-    ("jingyuan_staff", "need"): 24,  # progress, roster and follow-ups added in issues 14-16
+    ("jingyuan_staff", "need"): 17,  # progress, roster and follow-ups added in issues 14-16
     ("jingyuan_admin", "household"): 30,
     ("jingyuan_admin", "/dashboard"): 14,
     ("jingyuan_admin", "/needs/"): 12,  # a county's villages: their towns read at once
+    ("jingyuan_admin", "need"): 17,  # village, household, places, organizations at once
+    ("jingyuan_admin", "resource"): 9,  # organization with it, the places at once
     ("jingyuan_admin", "/matches/"): 18,
     ("jingyuan_admin", "/reports/"): 22,
     ("auditor", "/oversight/audit"): 26,
