@@ -201,6 +201,20 @@ def _one(name: str) -> Tally:
 
 def compute_month(root: Region, first: date) -> dict[str, Any]:
     """Every figure of the month for the root's subtree, as plain JSON-ready data."""
+    figures = month_tallies(root, first)
+    org_ids = {int(key) for _code, dim, key in figures.tallies if dim == ORGANIZATION}
+    return {
+        "month": first.strftime("%Y-%m"),
+        "root": root.code,
+        "computed_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "regions": figures.as_dict(),
+        "organization_names": organization_names(org_ids),
+    }
+
+
+def month_tallies(root: Region, first: date) -> MonthFigures:
+    """The month's tallies for the root's subtree, before they are turned into figures (a
+    city's report merges its counties', reports.services)."""
     start, end = month_bounds(first)
     figures = MonthFigures(root)
     inside = Region.path.startswith(root.path, autoescape=True)
@@ -233,14 +247,7 @@ def compute_month(root: Region, first: date) -> dict[str, Any]:
     _add_households(figures, inside, first)
     _add_follow_ups(figures, inside, first)
     _add_produce_income(figures, inside, first)
-    org_ids = {int(key) for _code, dim, key in figures.tallies if dim == ORGANIZATION}
-    return {
-        "month": first.strftime("%Y-%m"),
-        "root": root.code,
-        "computed_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "regions": figures.as_dict(),
-        "organization_names": _organization_names(org_ids),
-    }
+    return figures
 
 
 def _add_matches(figures: MonthFigures, inside: Any, start: datetime, end: datetime) -> None:
@@ -398,7 +405,7 @@ def _add_produce_income(figures: MonthFigures, inside: Any, first: date) -> None
         figures.add(path, category.split(".")[0], org_id, delta, category)
 
 
-def _organization_names(ids: Iterable[int]) -> dict[str, str]:
+def organization_names(ids: Iterable[int]) -> dict[str, str]:
     ids = list(ids)
     if not ids:
         return {}

@@ -24,9 +24,12 @@ from marketplace.reports.figures import (
     CATEGORY,
     ORGANIZATION,
     ROUTE,
+    Tally,
     compute_month,
     empty_figures,
     month_bounds,
+    month_tallies,
+    organization_names,
     parse_month,
 )
 from marketplace.reports.models import ReportSnapshot
@@ -150,10 +153,71 @@ def report_figures(region: Region, first: date, snapshot: ReportSnapshot | None)
         )
     key = ("report", region.code, first, beijing_today(), date.today())
     counties = report_counties(region)
+    if region.level == RegionLevel.CITY:
+        compute = lambda: city_figures(region, first)  # noqa: E731
+    else:
+        compute = lambda: compute_region_figures(region, first)  # noqa: E731
     return fact_cache.get(
-        key,
-        lambda: compute_region_figures(region, first),
-        tokens=lambda session: facts.region_tokens(session, counties),
+        key, compute, tokens=lambda session: facts.region_tokens(session, counties)
+    )
+
+
+@dataclass(frozen=True)
+class CountyTallies:
+    """A county's own tallies of a month, by (dimension, key): kept under its token, merged
+    into its city's report, so that a change in one county recomputes that county only."""
+
+    own: dict[tuple[str, str], Tally]
+    names: dict[str, str]
+    computed_at: str
+
+
+def county_tallies(county: Region, first: date) -> CountyTallies:
+    def compute() -> CountyTallies:
+        figures = month_tallies(county, first)
+        own = {
+            (dim, key): t for (code, dim, key), t in figures.tallies.items() if code == county.code
+        }
+        ids = {int(key) for dim, key in own if dim == ORGANIZATION}
+        return CountyTallies(
+            own, organization_names(ids), datetime.now(UTC).isoformat(timespec="seconds")
+        )
+
+    key = ("report-tallies", county.code, first, beijing_today(), date.today())
+    code = county.code
+    return fact_cache.get(key, compute, tokens=lambda session: facts.region_tokens(session, [code]))
+
+
+def city_figures(city: Region, first: date) -> RegionFigures:
+    """A city's figures from its counties' kept tallies (equal to ``compute_region_figures``:
+    every fact is in one county, so the city's tallies are the sums of its counties')."""
+    merged: dict[tuple[str, str], Tally] = {}
+    children: dict[str, dict[str, Any]] = {}
+    names: dict[str, str] = {}
+    times = []
+    for county in city.children:
+        part = county_tallies(county, first)
+        times.append(part.computed_at)
+        names.update(part.names)
+        if part.own:
+            own_all = part.own.get((ALL, ""))
+            children[county.code] = own_all.as_dict() if own_all else empty_figures()
+        for name, tally in part.own.items():
+            merged.setdefault(name, Tally()).merge(tally)  # a new Tally: the kept ones stay
+    entry: dict[str, Any] = {}
+    if merged:
+        entry = {ALL: empty_figures(), CATEGORY: {}, ORGANIZATION: {}, ROUTE: {}}
+        for (dimension, key), tally in sorted(merged.items()):
+            if dimension == ALL:
+                entry[ALL] = tally.as_dict()
+            else:
+                entry[dimension][key] = tally.as_dict()
+    return RegionFigures(
+        entry=entry,
+        children=children,
+        organization_names={k: names[k] for k in entry.get(ORGANIZATION, {}) if k in names},
+        computed_at=min(times) if times else datetime.now(UTC).isoformat(timespec="seconds"),
+        counted=True,
     )
 
 

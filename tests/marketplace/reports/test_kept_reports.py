@@ -156,6 +156,13 @@ def _computing(monkeypatch: Any) -> list[str]:
         return compute(root, first)
 
     monkeypatch.setattr(services, "compute_month", counting)
+    tallies = services.month_tallies
+
+    def counting_tallies(root: Any, first: date) -> Any:
+        computed.append("tallies " + root.code)
+        return tallies(root, first)
+
+    monkeypatch.setattr(services, "month_tallies", counting_tallies)
     return computed
 
 
@@ -172,24 +179,24 @@ def test_a_change_in_one_county_keeps_the_other_countys_report(
     db: Any, world: World, region: Any, make_need: Any, make_household: Any, monkeypatch: Any
 ) -> None:
     """Tokens per county (marketplace.facts): Huining's need recomputes Huining's report and
-    the city's, not Jingyuan's; a match approved in Jingyuan (bulk statements by id, the
-    workflow's compare-and-set and capacity) the reverse."""
+    Huining's part of the city's, not Jingyuan's; a match approved in Jingyuan (bulk
+    statements by id, the workflow's compare-and-set and capacity) the reverse."""
     computed = _computing(monkeypatch)
     _read(db, region, JINGYUAN, HUINING, BAIYIN)
     computed.clear()
     make_need(world.huining_village, make_household(world.huining_village), title="需要一张床")
     _read(db, region, JINGYUAN, HUINING, BAIYIN)
-    assert computed == [HUINING, BAIYIN]
+    assert computed == [HUINING, "tallies " + HUINING]
     computed.clear()
     match = matches.pledge(world.donor, world.need, world.resource, 1)
     db.session.commit()
     _read(db, region, JINGYUAN, HUINING, BAIYIN)
-    assert computed == [JINGYUAN, BAIYIN]
+    assert computed == [JINGYUAN, "tallies " + JINGYUAN]
     computed.clear()
     matches.approve(world.admin, match)
     db.session.commit()
     _read(db, region, JINGYUAN, HUINING, BAIYIN)
-    assert computed == [JINGYUAN, BAIYIN]
+    assert computed == [JINGYUAN, "tallies " + JINGYUAN]
 
 
 def test_a_change_whose_county_is_unknown_recomputes_every_report(
