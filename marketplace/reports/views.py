@@ -42,6 +42,7 @@ def month() -> Any:
     return render_template(
         "reports/month.html", report=report, trail=trail, charts=report_charts(report),
         tables=report_tables(report), may=policy.actions(current_user, report),
+        export_in_background=works_in_background(report.region),
     )  # fmt: skip
 
 
@@ -51,13 +52,11 @@ def export_xlsx() -> Any:
     first = services.month_or_error(request.values.get("month"))
     region = services.region_for(current_user, request.values.get("region"))
     if works_in_background(region):
-        # A city's or a province's workbook is written in the background; its page offers
-        # the file when done.
-        run_id = start_work(
-            "report_export", current_user, subject=f"report:{region.code}",
-            month=first.strftime("%Y-%m"), region=region.code, locale=str(get_locale()),
-        )  # fmt: skip
-        return redirect(url_for("work.run", run_id=run_id))
+        # A link that a browser prefetches or a user reloads must not queue work: the page's
+        # button posts to start_export.
+        flash(_("A report over this region is exported in the background: press "
+                "“Download Excel” on the report."), "info")  # fmt: skip
+        return redirect(url_for(".month", month=first.strftime("%Y-%m"), region=region.code))
     report = services.month_report(region, first)
     services.record_export(current_user, report, "xlsx")
     title = _("Monthly report %(month)s %(region)s", month=report.month, region=report.region.name)
@@ -66,6 +65,22 @@ def export_xlsx() -> Any:
         body, f"report-{report.month}-{report.region.code}.xlsx",
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )  # fmt: skip
+
+
+@bp.route("/export.xlsx", methods=["POST"])
+@roles(*Role.REGION_READERS)
+def start_export() -> Any:
+    """A city's or a province's workbook, written in the background; its page offers the file
+    when done. A smaller region's is the download itself."""
+    first = services.month_or_error(request.form.get("month"))
+    region = services.region_for(current_user, request.form.get("region"))
+    if not works_in_background(region):
+        return redirect(url_for(".export_xlsx", month=first.strftime("%Y-%m"), region=region.code))
+    run_id = start_work(
+        "report_export", current_user, subject=f"report:{region.code}",
+        month=first.strftime("%Y-%m"), region=region.code, locale=str(get_locale()),
+    )  # fmt: skip
+    return redirect(url_for("work.run", run_id=run_id))
 
 
 @bp.route("/export.csv")
