@@ -7,8 +7,6 @@ from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import Any
 
-import numpy as np
-
 
 @cache
 def _vectorizer() -> Any:
@@ -57,6 +55,8 @@ class CategoryClassifier:
             return []
         if self._model is None:
             return self._by_keywords(text)[:limit]
+        import numpy as np  # with the model only: the app starts without NumPy
+
         proba = self._model.predict_proba(_vectorizer().transform([text]))[0]
         order = np.lexsort((np.arange(proba.size), -proba))[:limit]
         classes = self._model.classes_

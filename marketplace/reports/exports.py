@@ -15,9 +15,6 @@ from typing import Any
 from flask_babel import LazyString
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
 
 from marketplace.reports.figures import HOUSEHOLD_COUNTS
 from marketplace.reports.services import MonthReport, Row
@@ -127,6 +124,11 @@ def neutralise(text: str) -> str:
 
 
 def to_xlsx(tables: list[Table], title: str) -> bytes:
+    # openpyxl (and NumPy through it) only when a workbook is written, not at start-up.
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
     workbook = Workbook()
     workbook.remove(workbook.active)  # type: ignore[arg-type]
     header_font = Font(bold=True, color="FFFFFF")

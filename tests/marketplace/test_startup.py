@@ -16,6 +16,8 @@ HEAVY = (
     "ortools",
     "scipy",
     "jieba",
+    "numpy",
+    "openpyxl",
     "matching.index",
     "marketplace.matches.scoring",
     "marketplace.matches.warm",
