@@ -111,14 +111,7 @@ def test_the_kept_report_equals_the_recomputed_one_after_each_change(
 def test_a_kept_report_is_computed_once_until_a_change(
     db: Any, world: World, region: Any, make_need: Any, make_household: Any, monkeypatch: Any
 ) -> None:
-    computed: list[str] = []
-    compute = services.compute_month
-
-    def counting(root: Any, first: date) -> dict[str, Any]:
-        computed.append(root.code)
-        return compute(root, first)
-
-    monkeypatch.setattr(services, "compute_month", counting)
+    computed = _computing(monkeypatch)
     db.session.rollback()
     for _ in range(3):
         services.report_figures(region(JINGYUAN), _this_month(), None)
