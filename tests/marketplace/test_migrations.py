@@ -410,3 +410,16 @@ def test_a_migration_that_leaves_a_dangling_reference_is_stopped(tmp_path: Any) 
             assert conn.scalar(sa.text("SELECT count(*) FROM household")) == 1
             assert conn.scalar(sa.text("PRAGMA foreign_keys")) == 1
         db.engine.dispose()
+
+
+def test_a_migrated_database_keeps_reports_from_the_start(tmp_path: Any) -> None:
+    """Both tokens are seeded: a region's report is kept before any change was made (without
+    'all', every report would be recomputed per request until some change could not be
+    followed to a county)."""
+    from marketplace import facts
+
+    with _migrated(f"sqlite:///{tmp_path / 'migrated.db'}") as engine:
+        with engine.connect() as conn:
+            names = set(conn.scalars(sa.text("SELECT name FROM fact_version")))
+        assert names == {"facts", "all"}
+        assert facts.region_tokens(db.session(), ["620421"]) is not None
