@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from marketplace.audit.models import AuditEvent
 from marketplace.errors import ServiceError
+from marketplace.followups.models import FollowUp
 from marketplace.matches import services
 from marketplace.matches.models import Match, MatchStatus
 from marketplace.needs.models import NeedStatus
@@ -313,6 +314,9 @@ def test_any_sequence_keeps_status_legal_and_capacity_reconciled(
     """Whatever is attempted, the status only moves along TRANSITIONS and the resource's
     remaining equals capacity minus the quantity held by approved-or-later matches."""
     db.session.execute(sa.delete(AuditEvent))
+    # A confirmation schedules follow-ups of results, which refer to the match (PostgreSQL
+    # enforces it): they go first.
+    db.session.execute(sa.delete(FollowUp))
     db.session.execute(sa.delete(Match))
     db.session.execute(sa.update(Resource).values(remaining=Resource.capacity))
     world.need.open_quantity = world.need.quantity
