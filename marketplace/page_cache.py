@@ -113,6 +113,51 @@ def cache_of(app: Any) -> PageCache:
     return found  # type: ignore[no-any-return]
 
 
+# Built once: a statement made per request costs more than the kept page's other work.
+TOKEN = sa.select(facts.FactVersion.token).where(facts.FactVersion.name == facts.FACTS)
+
+
+def _token_engine(app: Any) -> sa.Engine:
+    """Where a kept page reads the token: autocommit (no BEGIN and COMMIT round trips) and, on
+    a server database, a small pool of its own without the main pool's ``pre_ping`` (one more
+    round trip per checkout). A connection that broke meanwhile fails the read, which then
+    draws the page as usual (``_stamp``). SQLite shares the app's engine (an in-memory
+    database exists only on its own connection)."""
+    found = app.extensions.get("page_cache_engine")
+    if found is None:
+        engine = db.engine
+        if engine.dialect.name == "sqlite":
+            found = engine.execution_options(isolation_level="AUTOCOMMIT")
+        else:
+            found = sa.create_engine(
+                engine.url, isolation_level="AUTOCOMMIT", pool_size=4, max_overflow=8,
+                pool_recycle=600, pool_pre_ping=False,
+            )  # fmt: skip
+        found = app.extensions.setdefault("page_cache_engine", found)
+    return found  # type: ignore[no-any-return]
+
+
+def dispose(app: Any) -> None:
+    """Close the token pool's connections (an app's end, as in the tests' teardown)."""
+    engine = app.extensions.pop("page_cache_engine", None)
+    if engine is not None:
+        engine.dispose()
+
+
+def _stamp(also: Callable[[Connection], Hashable] | None) -> tuple[int, Hashable] | None:
+    """The facts token and ``also``'s value, or None: no token yet (nothing may be kept, see
+    marketplace/facts.py) or the read failed (the page is drawn, through the main pool)."""
+    try:
+        with _token_engine(current_app).connect() as connection:
+            token = connection.scalar(TOKEN)
+            if token is None:
+                return None
+            return token, also(connection) if also is not None else None
+    except sa.exc.DBAPIError:
+        current_app.logger.warning("page cache: the facts token could not be read; page drawn")
+        return None
+
+
 def _key(also: Callable[[Connection], Hashable] | None) -> Hashable | None:
     """The key of this request's page, or None when it may be neither served nor kept."""
     config = current_app.config
@@ -124,16 +169,10 @@ def _key(also: Callable[[Connection], Hashable] | None) -> Hashable | None:
         return None
     if facts.pending(db.session()):
         return None
-    # On a connection of its own in autocommit: a kept page then costs the pool's check and
-    # this one statement, not also the request session's BEGIN and COMMIT (two round trips).
-    with db.engine.execution_options(isolation_level="AUTOCOMMIT").connect() as connection:
-        stamp = connection.scalar(
-            sa.select(facts.FactVersion.token).where(facts.FactVersion.name == facts.FACTS)
-        )
-        if stamp is None:  # no token yet: nothing may be kept (marketplace/facts.py)
-            return None
-        extra = also(connection) if also is not None else None
-    return (request.endpoint, request.url, str(get_locale()), beijing_today(), stamp, extra)
+    stamp = _stamp(also)
+    if stamp is None:
+        return None
+    return (request.endpoint, request.url, str(get_locale()), beijing_today(), stamp)
 
 
 def _keepable(response: Response, before: dict[str, Any]) -> bool:

@@ -22,7 +22,7 @@ _INSTANCE = Path(tempfile.mkdtemp(prefix="fupin-test-"))
 os.environ["MARKETPLACE_INSTANCE"] = str(_INSTANCE)
 os.environ.setdefault("SECRET_KEY", "test-secret-key")
 
-from marketplace import create_app  # noqa: E402
+from marketplace import create_app, page_cache  # noqa: E402
 from marketplace.accounts.models import (  # noqa: E402
     Organization,
     OrganizationKind,
@@ -104,6 +104,7 @@ def app() -> Iterator[Any]:
         app.config["GAZETTEER_MAX_ID"] = _db.session.scalar(sa.select(sa.func.max(Region.id)))
         yield app
         _db.session.remove()
+        page_cache.dispose(app)
         _db.drop_all()
         _db.engine.dispose()
 

@@ -164,3 +164,20 @@ def test_switched_off_by_the_config(app: Any, client: Any, world: World, drawn: 
     monkeypatch.setitem(app.config, "FACT_CACHE", False)
     client.get("/")
     assert drawn.count("home/index.html") == 3 and len(cache_of(app)) == 0
+
+
+def test_a_token_that_cannot_be_read_draws_the_page(
+    app: Any, client: Any, world: World, drawn: list[str], monkeypatch: Any, tmp_path: Any
+) -> None:
+    """The token's pool has no pre-ping: a broken connection fails the read, and the visitor
+    gets the page drawn as usual (through the main pool), never an error."""
+    import sqlalchemy as sa
+
+    unreachable = sa.create_engine(f"sqlite:///{tmp_path}/no/such/dir/x.db")
+    monkeypatch.setitem(app.extensions, "page_cache_engine", unreachable)
+    assert client.get("/").status_code == client.get("/").status_code == 200
+    assert drawn.count("home/index.html") == 2 and len(cache_of(app)) == 0
+    monkeypatch.delitem(app.extensions, "page_cache_engine")
+    client.get("/")
+    client.get("/")
+    assert drawn.count("home/index.html") == 3  # the token read again: kept once more
