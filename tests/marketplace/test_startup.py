@@ -18,6 +18,10 @@ HEAVY = (
     "jieba",
     "numpy",
     "openpyxl",
+    "huey",  # the schedules are read without it; the runner builds Huey on first use
+    "redis",
+    "flask_migrate",  # attached when a migration first runs (marketplace/extensions.py)
+    "alembic",
     "matching.index",
     "marketplace.matches.scoring",
     "marketplace.matches.warm",

@@ -3,7 +3,7 @@ the start naming its setting."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -12,6 +12,7 @@ from marketplace import create_app
 from marketplace.config import ConfigError
 from marketplace.jobs.engine import runs_in_process, store_kind
 from marketplace.jobs.schedule import Schedule, ScheduleError
+from marketplace.timefmt import BEIJING
 from tests.conftest import base_config, database_url
 
 
@@ -78,3 +79,48 @@ def test_the_store_decides_where_the_worker_runs(app: Any) -> None:
             assert runs_in_process(app) is expected
         finally:
             app.config.update(saved)
+
+
+LINES = ["*/10 * * * *", "0 1 1 * *", "5,35 8-18 * * 1-5", "0 22-2/2 * * *",
+         "30 3 * 2-11/3 0,7", "0 0 29-3 * 5-1", "59 23 31 12 4", "*/7 */5 */9 */4 *",
+         "1-59/15 0 1,15 * *", "0 9 * * 7"]  # fmt: skip
+REFUSED = ["*/0 * * * *", "1-2/0 * * * *", "60 * * * *", "* 24 * * *", "* * 0 * *",
+           "* * * 13 *", "* * * * 8", "* * * * */2", "a * * * *", "1- * * * *", "-1 * * * *",
+           "1,,2 * * * *", "* * * * 1-8", "*/x * * * *"]  # fmt: skip
+
+
+@pytest.mark.parametrize("line", LINES)
+def test_lines_match_the_minutes_hueys_crontab_matches(line: str) -> None:
+    """The schedule reads lines itself (so that a start does not import Huey): every minute of
+    a year, sampled, answers as Huey's strict crontab does."""
+    from huey import crontab
+
+    huey_test = crontab(**dict(zip(("minute", "hour", "day", "month", "day_of_week"),
+                                   line.split(), strict=True)), strict=True)  # fmt: skip
+    schedule = Schedule.parse(line)
+    minute = datetime(2026, 1, 1)
+    while minute.year == 2026:
+        expected = huey_test(minute)
+        utc = minute.replace(tzinfo=BEIJING).astimezone(UTC)
+        assert schedule.matches(utc) is expected, (line, minute)
+        minute += timedelta(minutes=13)  # coprime with 60: every minute of the hour comes up
+    # The rare minutes the sampling may step over: the next ones found are Huey's matches too.
+    moment = datetime(2026, 1, 1, tzinfo=UTC)
+    for round_ in range(5):
+        found = schedule.next_after(moment)
+        if found is None and round_ > 0:  # none within a year and a day (59 23 31 12 4)
+            break
+        assert found is not None and found > moment
+        assert huey_test(found.astimezone(BEIJING).replace(tzinfo=None)), (line, found)
+        moment = found
+
+
+@pytest.mark.parametrize("line", REFUSED)
+def test_lines_huey_refuses_are_refused(line: str) -> None:
+    from huey import crontab
+
+    with pytest.raises(ValueError):
+        crontab(**dict(zip(("minute", "hour", "day", "month", "day_of_week"),
+                           line.split(), strict=True)), strict=True)  # fmt: skip
+    with pytest.raises(ScheduleError):
+        Schedule.parse(line)
