@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from flask_talisman import Talisman
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from marketplace import compression, static_files
+from marketplace import compression, i18n, static_files
 from marketplace.config import PROJECT_ROOT, check_config, load_config
 from marketplace.extensions import babel, bootstrap, csrf, db, limiter, login_manager, migrate
 
@@ -56,6 +56,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     login_manager.init_app(app)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
+    i18n.install(app)  # the templates' _() finds the translations once per request
     bootstrap.init_app(app)
     limiter.init_app(app)
     https = app.config["MARKETPLACE_HTTPS"]

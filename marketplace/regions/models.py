@@ -27,6 +27,13 @@ LEVEL_ORDER = list(RegionLevel)
 
 class Region(Base):
     __tablename__ = "region"
+    # A subtree is read as ``path LIKE '/.../%'`` (permissions.region_clause) in nearly every
+    # scoped query; PostgreSQL uses a btree for a prefix only with the pattern operator class
+    # (the database's collation is not C): a county's 193 villages in 0.2 ms, not a scan of
+    # 20,000 regions in 5-7 ms, twice per list page (migration 0021).
+    __table_args__ = (
+        sa.Index("ix_region_path", "path", postgresql_ops={"path": "varchar_pattern_ops"}),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # 12-digit statistical division code (adcode).
@@ -35,7 +42,7 @@ class Region(Base):
     level: Mapped[RegionLevel] = mapped_column(enum_column(RegionLevel, "level"))
     parent_id: Mapped[int | None] = mapped_column(sa.ForeignKey("region.id"), index=True)
     # Materialised path of codes ("/620000000000/620400000000/"): a subtree is a prefix.
-    path: Mapped[str] = mapped_column(sa.String(200), index=True)
+    path: Mapped[str] = mapped_column(sa.String(200))  # indexed: ix_region_path above
     lat: Mapped[float | None]
     lng: Mapped[float | None]
 

@@ -63,3 +63,20 @@ def test_header_switch_changes_language(client: Any) -> None:
 def test_form_errors_from_wtforms_are_chinese(client: Any) -> None:
     page = client.post("/register", data={"kind": "nonsense"}).data.decode()
     assert "不是有效的选择" in page
+
+
+def test_templates_follow_a_locale_forced_within_the_request(app: Any) -> None:
+    """The templates' _() keeps the request's translations (marketplace/i18n.py): a locale
+    forced for a moment (mail in the recipient's language) still translates in that locale,
+    and the request's own comes back after it, in templates that import macros too."""
+    from flask import render_template_string
+    from flask_babel import force_locale
+
+    page = '{% from "_macros.html" import pager %}{{ _("Sign in") }}|'
+    with app.test_request_context("/"):
+        chinese = render_template_string(page)
+        with force_locale("en"):
+            english = render_template_string(page)
+        again = render_template_string(page)
+    assert english == "Sign in|"
+    assert chinese == again == "登录|"

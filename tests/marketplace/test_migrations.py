@@ -423,3 +423,18 @@ def test_a_migrated_database_keeps_reports_from_the_start(tmp_path: Any) -> None
             names = set(conn.scalars(sa.text("SELECT name FROM fact_version")))
         assert names == {"facts", "all"}
         assert facts.region_tokens(db.session(), ["620421"]) is not None
+
+
+@pytest.mark.postgres
+def test_postgres_reads_a_subtree_through_the_path_index(pg_url: str) -> None:
+    """A scoped query's ``path LIKE '<prefix>%'`` is an index range on PostgreSQL (migration
+    0021): unless the database's collation is C, only the pattern operator class allows it."""
+    with (
+        _postgres_schema(pg_url) as options,
+        _migrated(pg_url, options) as engine,
+        engine.begin() as connection,
+    ):
+        connection.execute(sa.text("SET LOCAL enable_seqscan = off"))
+        plan = "\n".join(connection.scalars(sa.text(
+            "EXPLAIN SELECT id FROM region WHERE path LIKE '/620000000000/%'")))  # fmt: skip
+    assert "ix_region_path" in plan, plan
