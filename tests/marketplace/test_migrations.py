@@ -23,7 +23,7 @@ from alembic.migration import MigrationContext
 from flask_migrate import upgrade
 from sqlalchemy.dialects import sqlite
 
-from marketplace import create_app
+from marketplace import create_app, page_cache
 from marketplace.extensions import db
 from tests.conftest import base_config
 
@@ -40,6 +40,7 @@ def _migrated(url: str, engine_options: dict[str, Any] | None = None) -> Iterato
         try:
             yield db.engine
         finally:
+            page_cache.dispose(app)
             db.engine.dispose()
 
 
