@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -205,3 +206,27 @@ def test_csv_export(client: Any, login: Any, october: World) -> None:
     rows = list(csv.reader(io.StringIO(response.data.decode("utf-8-sig"))))
     assert any(row[1].startswith("'=HYPERLINK") for row in rows[1:])
     assert client.get("/reports/export.csv?month=2026-10&table=nope").status_code == 404
+
+
+def test_a_long_table_shows_its_first_rows_and_links_the_whole(
+    client: Any, login: Any, october: World, monkeypatch: Any
+) -> None:
+    """A table longer than the page's rows (a city's thousand donors) shows the first ones, the
+    largest donors first, and says where the whole table is; the CSV behind the link has all."""
+    from marketplace.reports import views
+
+    login(october.admin)
+    whole = client.get("/reports/?month=2026-10").get_data(as_text=True)
+    donors = whole.split("report-table", 4)[3]  # regions, categories, then donors
+    names = re.findall(r'<th scope="row">([^<]+)</th>', donors.split("</table>")[0])
+    assert len(names) >= 2
+    monkeypatch.setattr(views, "ROWS_ON_PAGE", 1)
+    html = client.get("/reports/?month=2026-10").get_data(as_text=True)
+    shown = html.split("report-table", 4)[3].split("</table>")[0]
+    assert re.findall(r'<th scope="row">([^<]+)</th>', shown) == names[:1]
+    assert f"表中前 1 行，共 {len(names)} 行" in html
+    link = re.search(r'href="([^"]*export\.csv[^"]*table=organizations[^"]*)"', html)
+    assert link is not None
+    rows = list(csv.reader(io.StringIO(
+        client.get(link.group(1).replace("&amp;", "&")).data.decode("utf-8-sig"))))  # fmt: skip
+    assert len(rows) - 1 == len(names)
