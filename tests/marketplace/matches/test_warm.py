@@ -149,3 +149,31 @@ def test_readers_answer_from_the_index_while_another_thread_refreshes(
     assert answer == [world.resource.id]  # from the index as it was
     assert set(outcome["refreshed"]) == {world.resource.id, added.id}
     assert set(_suggested(app, need)) == {world.resource.id, added.id}  # published
+
+
+def test_while_the_facts_token_stays_the_index_asks_nothing_more(
+    app: Any, db: Any, world: World, make_resource: Any, region: Any, warm: Counted
+) -> None:
+    """The cheap question is the facts token (one row by key): the aggregates over resources
+    and organizations are read only once it has moved, and a change still shows next time."""
+    need = world.need.id
+    _suggested(app, need)  # built
+    _suggested(app, need)  # found current: the token noted
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    sa.event.listen(_db.engine, "before_cursor_execute", seen)
+    try:
+        _suggested(app, need)
+        quiet = list(statements)
+        added = make_resource(world.org, [region(JINGYUAN)], title="再一批洗衣机")
+        statements.clear()
+        assert added.id in _suggested(app, need)
+    finally:
+        sa.event.remove(_db.engine, "before_cursor_execute", seen)
+    assert any("fact_version" in s for s in quiet)
+    assert not any("count(resource.id)" in s for s in quiet), quiet
+    assert any("count(resource.id)" in s for s in statements)
+    assert warm.loads[-1] == [added.id]
