@@ -8,11 +8,11 @@ Playwright is missing).
 from __future__ import annotations
 
 import re
-from datetime import date
 from typing import Any
 
 import pytest
 
+from marketplace.timefmt import beijing_today
 from tests.browser.conftest import as_user
 
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
@@ -63,7 +63,7 @@ def test_need_to_confirmation_through_the_pages(server: str, browser: Any) -> No
     assert "已交付" in donor.content()
 
     staff.goto(match_url)
-    staff.fill("[name=received_on]", date.today().isoformat())
+    staff.fill("[name=received_on]", beijing_today().isoformat())  # the site's day
     staff.fill("[name=feedback]", "冰箱已收到，谢谢")
     staff.click("main [type=submit][value='确认收到']")
     staff.wait_for_load_state()
