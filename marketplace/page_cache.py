@@ -35,6 +35,7 @@ from __future__ import annotations
 import functools
 import gzip
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
@@ -133,6 +134,9 @@ def _token_engine(app: Any) -> sa.Engine:
                 engine.url, isolation_level="AUTOCOMMIT", pool_size=4, max_overflow=8,
                 pool_recycle=600, pool_pre_ping=False,
             )  # fmt: skip
+            # Its connections closed when the app goes (an app per test, per CLI command), not
+            # left to the garbage collector.
+            weakref.finalize(app, found.dispose)
         found = app.extensions.setdefault("page_cache_engine", found)
     return found  # type: ignore[no-any-return]
 
@@ -147,8 +151,9 @@ def dispose(app: Any) -> None:
 def _stamp(also: Callable[[Connection], Hashable] | None) -> tuple[int, Hashable] | None:
     """The facts token and ``also``'s value, or None: no token yet (nothing may be kept, see
     marketplace/facts.py) or the read failed (the page is drawn, through the main pool)."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # (weak-referenced)
     try:
-        with _token_engine(current_app).connect() as connection:
+        with _token_engine(app).connect() as connection:
             token = connection.scalar(TOKEN)
             if token is None:
                 return None
