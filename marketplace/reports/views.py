@@ -36,7 +36,8 @@ def _download(body: bytes, filename: str, mimetype: str) -> Response:
 
 # A table's rows drawn on the page; the rest are in its CSV and the workbook. A city's donors
 # run to a thousand rows at 1M households: 16,000 cells, 150 ms to draw and a long scroll on a
-# phone (issue 17). Donors come by value pledged, so the page shows the largest.
+# phone (issue 17). Donors come by value pledged, so the page shows the largest. The places
+# are drawn whole: they are the links down to their own reports.
 ROWS_ON_PAGE = 50
 
 

@@ -225,6 +225,9 @@ def test_a_long_table_shows_its_first_rows_and_links_the_whole(
     shown = html.split("report-table", 4)[3].split("</table>")[0]
     assert re.findall(r'<th scope="row">([^<]+)</th>', shown) == names[:1]
     assert f"表中前 1 行，共 {len(names)} 行" in html
+    # The places stay whole: they are the links down to their own reports.
+    places = html.split("report-table", 2)[1].split("</table>")[0]
+    assert len(re.findall(r'<th scope="row"><a href="/reports/', places)) >= 2
     link = re.search(r'href="([^"]*export\.csv[^"]*table=organizations[^"]*)"', html)
     assert link is not None
     rows = list(csv.reader(io.StringIO(
