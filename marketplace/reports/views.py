@@ -46,10 +46,11 @@ ROWS_ON_PAGE = 50
 def month() -> Any:
     report = _requested_report()
     trail = [r for r in report.trail if policy.can_read(current_user, r)]
+    tables = report_tables(report)
+    shown = {t.name: len(t.rows) if t.name == "regions" else ROWS_ON_PAGE for t in tables}
     return render_template(
         "reports/month.html", report=report, trail=trail, charts=report_charts(report),
-        tables=report_tables(report), rows_on_page=ROWS_ON_PAGE,
-        may=policy.actions(current_user, report),
+        tables=tables, shown=shown, may=policy.actions(current_user, report),
         export_in_background=works_in_background(report.region),
     )  # fmt: skip
 
